@@ -1,0 +1,31 @@
+//! The server's settings, as one plain struct.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the server listens and keeps its data.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// The sled directory.
+    pub data_dir: PathBuf,
+    /// sled's page cache, in bytes. sled's resident memory ends up a few
+    /// times this, so the default is modest.
+    pub cache_capacity: u64,
+}
+
+impl Config {
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:50051";
+    pub const DEFAULT_DATA_DIR: &'static str = "./data";
+    pub const DEFAULT_CACHE_MIB: u64 = 64;
+
+    /// Defaults for a store in `data_dir`, on a free loopback port.
+    pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            data_dir: data_dir.into(),
+            cache_capacity: 16 << 20,
+        }
+    }
+}

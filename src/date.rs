@@ -1,0 +1,115 @@
+//! Civil dates: business facts carry a calendar date in China Standard Time,
+//! never a timestamp (a receipt on 31 December counts in that year wherever
+//! the server's clock is).
+
+use std::fmt;
+
+use chrono::{Datelike, Duration, FixedOffset, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::proto::google::r#type::Date as ProtoDate;
+
+/// A calendar date (year, month, day) with no time zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CivilDate(NaiveDate);
+
+/// The Regulations on Open Government Information came into force on
+/// 2008-05-01; no application can be older.
+pub const EARLIEST: CivilDate = CivilDate(match NaiveDate::from_ymd_opt(2008, 5, 1) {
+    Some(d) => d,
+    None => panic!("valid date"),
+});
+
+impl CivilDate {
+    /// A date from its parts, if it exists in the calendar.
+    pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Self> {
+        NaiveDate::from_ymd_opt(year, month, day).map(Self)
+    }
+
+    /// Today in China Standard Time (UTC+8).
+    pub fn today_in_china() -> Self {
+        let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+        Self(Utc::now().with_timezone(&cst).date_naive())
+    }
+
+    /// The calendar year.
+    pub fn year(self) -> i32 {
+        self.0.year()
+    }
+
+    /// The next day.
+    pub fn succ(self) -> Self {
+        Self(self.0 + Duration::days(1))
+    }
+
+    /// The underlying chrono date.
+    pub fn naive(self) -> NaiveDate {
+        self.0
+    }
+
+    /// Checks that a business date is plausible: not before the Regulations
+    /// and not after tomorrow in China (a day of slack for clock skew and
+    /// time zones of the sending system).
+    pub fn check_business(self) -> Result<(), String> {
+        if self < EARLIEST {
+            return Err(format!("{self} is before {EARLIEST}, when the Regulations came into force"));
+        }
+        let tomorrow = Self::today_in_china().succ();
+        if self > tomorrow {
+            return Err(format!("{self} is in the future (after {tomorrow}, tomorrow in China Standard Time)"));
+        }
+        Ok(())
+    }
+
+    /// From the wire; every part must be set and the date must exist.
+    pub fn from_proto(date: &ProtoDate) -> Result<Self, String> {
+        let (y, m, d) = (date.year, date.month, date.day);
+        if y <= 0 || m <= 0 || d <= 0 {
+            return Err(format!("{y:04}-{m:02}-{d:02} is not a full date (year, month and day must all be set)"));
+        }
+        Self::from_ymd(y, m as u32, d as u32)
+            .ok_or_else(|| format!("{y:04}-{m:02}-{d:02} does not exist in the calendar"))
+    }
+
+    /// To the wire.
+    pub fn to_proto(self) -> ProtoDate {
+        ProtoDate { year: self.0.year(), month: self.0.month() as i32, day: self.0.day() as i32 }
+    }
+}
+
+impl fmt::Display for CivilDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+impl std::str::FromStr for CivilDate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Self)
+            .map_err(|e| format!("{s:?} is not a date in the form YYYY-MM-DD: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_partial_and_impossible_dates() {
+        assert!(CivilDate::from_proto(&ProtoDate { year: 2024, month: 2, day: 30 }).is_err());
+        assert!(CivilDate::from_proto(&ProtoDate { year: 2024, month: 0, day: 1 }).is_err());
+        assert!(CivilDate::from_proto(&ProtoDate { year: 2024, month: 2, day: 29 }).is_ok());
+    }
+
+    #[test]
+    fn business_dates_are_bounded() {
+        assert!(CivilDate::from_ymd(2008, 4, 30).unwrap().check_business().is_err());
+        assert!(EARLIEST.check_business().is_ok());
+        let today = CivilDate::today_in_china();
+        assert!(today.succ().check_business().is_ok());
+        assert!(today.succ().succ().check_business().is_err());
+    }
+}

@@ -1,0 +1,480 @@
+//! An event: one fact about an application or a review case, as recorded in
+//! the log. The proto envelope is converted here, at the edge, into domain
+//! types; every field is checked and every problem reported with its path.
+
+use chrono::{DateTime, Utc};
+use prost::Message;
+
+use crate::codes::{ApplicantCategory, Channel, ConsultationParty, Outcome, ReviewKind, ReviewResult};
+use crate::date::CivilDate;
+use crate::ids::{AgencyId, EventId, StreamId, SubjectId};
+use crate::proto::{self, event::Payload as WirePayload};
+use crate::rejection::FieldIssue;
+
+/// Longest actor or correlation id, in bytes.
+pub const MAX_TAG: usize = 256;
+/// Longest free-text reason, in bytes.
+pub const MAX_REASON: usize = 2000;
+/// Most parts one application may be split into.
+pub const MAX_PARTS: usize = 100;
+/// Longest extension of the answer deadline (Art.33), in working days.
+pub const MAX_EXTENSION_DAYS: u8 = 20;
+/// Largest fee, in fen: far above any real fee, well inside i64.
+pub const MAX_FEE_FEN: i64 = 1_000_000_000;
+
+/// A validated event, as sent by a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub id: EventId,
+    pub agency: AgencyId,
+    pub subject: SubjectId,
+    pub occurred_on: CivilDate,
+    pub actor: Option<String>,
+    pub correlation_id: Option<String>,
+    pub payload: Payload,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    ApplicationReceived { applicant: ApplicantCategory, channel: Channel },
+    SupplementRequested,
+    SupplementReceived,
+    ConsultationStarted { party: ConsultationParty },
+    ConsultationEnded,
+    DeadlineExtended { working_days: u8 },
+    FeeNoticeIssued { amount_fen: i64 },
+    FeePaid { amount_fen: i64 },
+    ApplicationWithdrawn,
+    ApplicationConcluded { outcome: Outcome },
+    ApplicationSplit { parts: Vec<SubjectId> },
+    ReviewCaseFiled { kind: ReviewKind, application: Option<SubjectId> },
+    ReviewCaseDecided { result: ReviewResult },
+    EventAmended(Amendment),
+    EventVoided { target: EventId, reason: String },
+}
+
+/// The corrected facts of an earlier event; `None` leaves a fact unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Amendment {
+    pub target: EventId,
+    pub reason: String,
+    pub occurred_on: Option<CivilDate>,
+    pub applicant: Option<ApplicantCategory>,
+    pub channel: Option<Channel>,
+    pub outcome: Option<Outcome>,
+    pub review_kind: Option<ReviewKind>,
+    pub review_result: Option<ReviewResult>,
+}
+
+impl Amendment {
+    /// Lays `later` over `self`: a later amendment of a field wins.
+    pub fn merge(&mut self, later: &Amendment) {
+        fn over<T: Copy>(field: &mut Option<T>, later: Option<T>) {
+            if later.is_some() {
+                *field = later;
+            }
+        }
+        over(&mut self.occurred_on, later.occurred_on);
+        over(&mut self.applicant, later.applicant);
+        over(&mut self.channel, later.channel);
+        over(&mut self.outcome, later.outcome);
+        over(&mut self.review_kind, later.review_kind);
+        over(&mut self.review_result, later.review_result);
+    }
+}
+
+impl Payload {
+    /// The event kind, as named in the proto `oneof`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ApplicationReceived { .. } => "application_received",
+            Self::SupplementRequested => "supplement_requested",
+            Self::SupplementReceived => "supplement_received",
+            Self::ConsultationStarted { .. } => "consultation_started",
+            Self::ConsultationEnded => "consultation_ended",
+            Self::DeadlineExtended { .. } => "deadline_extended",
+            Self::FeeNoticeIssued { .. } => "fee_notice_issued",
+            Self::FeePaid { .. } => "fee_paid",
+            Self::ApplicationWithdrawn => "application_withdrawn",
+            Self::ApplicationConcluded { .. } => "application_concluded",
+            Self::ApplicationSplit { .. } => "application_split",
+            Self::ReviewCaseFiled { .. } => "review_case_filed",
+            Self::ReviewCaseDecided { .. } => "review_case_decided",
+            Self::EventAmended(_) => "event_amended",
+            Self::EventVoided { .. } => "event_voided",
+        }
+    }
+
+    /// The event a correction points at.
+    pub fn correction_target(&self) -> Option<EventId> {
+        match self {
+            Self::EventAmended(a) => Some(a.target),
+            Self::EventVoided { target, .. } => Some(*target),
+            _ => None,
+        }
+    }
+}
+
+impl Event {
+    /// The stream this event belongs to.
+    pub fn stream(&self) -> StreamId {
+        StreamId { agency: self.agency.clone(), subject: self.subject.clone() }
+    }
+
+    /// Converts and checks a wire event. `at` is the path of the event in the
+    /// request (e.g. `events[3]`), used in every reported field.
+    pub fn from_proto(wire: &proto::Event, at: &str) -> Result<Self, Vec<FieldIssue>> {
+        let mut issues = Vec::new();
+        let mut check = |field: &str, r: Result<(), String>| {
+            if let Err(reason) = r {
+                issues.push(FieldIssue::new(format!("{at}.{field}"), reason));
+            }
+        };
+        let id = EventId::parse(&wire.event_id);
+        let agency = AgencyId::parse(&wire.agency_id);
+        let subject = SubjectId::parse(&wire.subject_id);
+        let occurred_on = business_date(wire.occurred_on.as_ref());
+        check("event_id", id.as_ref().map(|_| ()).map_err(Clone::clone));
+        check("agency_id", agency.as_ref().map(|_| ()).map_err(Clone::clone));
+        check("subject_id", subject.as_ref().map(|_| ()).map_err(Clone::clone));
+        check("occurred_on", occurred_on.as_ref().map(|_| ()).map_err(Clone::clone));
+        check("actor", tag(&wire.actor));
+        check("correlation_id", tag(&wire.correlation_id));
+        let payload = match &wire.payload {
+            None => Err(vec![FieldIssue::new(format!("{at}.payload"), "is required: set one event kind")]),
+            Some(p) => payload_from_proto(p, at),
+        };
+        let payload = match payload {
+            Ok(p) => Some(p),
+            Err(more) => {
+                issues.extend(more);
+                None
+            }
+        };
+        match (id, agency, subject, occurred_on, payload) {
+            (Ok(id), Ok(agency), Ok(subject), Ok(occurred_on), Some(payload)) if issues.is_empty() => Ok(Self {
+                id,
+                agency,
+                subject,
+                occurred_on,
+                actor: non_empty(&wire.actor),
+                correlation_id: non_empty(&wire.correlation_id),
+                payload,
+            }),
+            _ => Err(issues),
+        }
+    }
+
+    /// The canonical wire form (the form stored in the log).
+    pub fn to_proto(&self) -> proto::Event {
+        proto::Event {
+            event_id: self.id.to_string(),
+            agency_id: self.agency.to_string(),
+            subject_id: self.subject.to_string(),
+            occurred_on: Some(self.occurred_on.to_proto()),
+            actor: self.actor.clone().unwrap_or_default(),
+            correlation_id: self.correlation_id.clone().unwrap_or_default(),
+            payload: Some(payload_to_proto(&self.payload)),
+        }
+    }
+}
+
+/// An event as recorded: with its log position, stream revision and the
+/// time the server recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub position: u64,
+    pub revision: u64,
+    pub recorded_at: DateTime<Utc>,
+    pub event: Event,
+}
+
+impl Recorded {
+    pub fn to_proto(&self) -> proto::RecordedEvent {
+        proto::RecordedEvent {
+            event: Some(self.event.to_proto()),
+            position: self.position,
+            stream_revision: self.revision,
+            recorded_at: Some(pbjson_types::Timestamp {
+                seconds: self.recorded_at.timestamp(),
+                nanos: self.recorded_at.timestamp_subsec_nanos() as i32,
+            }),
+        }
+    }
+
+    /// The bytes stored in the log.
+    pub fn encode(&self) -> Vec<u8> {
+        self.to_proto().encode_to_vec()
+    }
+
+    /// Reads stored bytes back; they were validated when written, so a
+    /// failure here means the store is damaged.
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let wire = proto::RecordedEvent::decode(bytes).map_err(|e| format!("undecodable log entry: {e}"))?;
+        let event = wire.event.as_ref().ok_or("log entry without event")?;
+        // Stored events passed these checks when written, and they only get
+        // easier with time (a date can't leave the past), so a failure here
+        // means the store is damaged.
+        let event = Event::from_proto(event, "stored").map_err(|issues| {
+            issues.iter().map(|i| format!("{}: {}", i.field, i.reason)).collect::<Vec<_>>().join("; ")
+        })?;
+        let ts = wire.recorded_at.unwrap_or_default();
+        let recorded_at = DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32).unwrap_or_default();
+        Ok(Self { position: wire.position, revision: wire.stream_revision, recorded_at, event })
+    }
+}
+
+fn business_date(date: Option<&proto::google::r#type::Date>) -> Result<CivilDate, String> {
+    let date = CivilDate::from_proto(date.ok_or("is required")?)?;
+    date.check_business()?;
+    Ok(date)
+}
+
+fn tag(s: &str) -> Result<(), String> {
+    text(s, MAX_TAG)
+}
+
+fn text(s: &str, max: usize) -> Result<(), String> {
+    if s.len() > max {
+        return Err(format!("is {} bytes long; at most {max}", s.len()));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err("contains a control character".into());
+    }
+    Ok(())
+}
+
+fn reason(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("is required: say why".into());
+    }
+    text(s, MAX_REASON)?;
+    Ok(s.to_owned())
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// Collects the problems of one payload; `Ok` only when there are none.
+struct Fields {
+    at: String,
+    issues: Vec<FieldIssue>,
+}
+
+impl Fields {
+    fn new(at: &str, kind: &str) -> Self {
+        Self { at: format!("{at}.{kind}"), issues: Vec::new() }
+    }
+
+    fn take<T>(&mut self, field: &str, r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(reason) => {
+                self.issues.push(FieldIssue::new(format!("{}.{field}", self.at), reason));
+                None
+            }
+        }
+    }
+
+    fn finish(self, payload: Option<Payload>) -> Result<Payload, Vec<FieldIssue>> {
+        match payload {
+            Some(p) if self.issues.is_empty() => Ok(p),
+            _ => Err(self.issues),
+        }
+    }
+}
+
+fn payload_from_proto(wire: &WirePayload, at: &str) -> Result<Payload, Vec<FieldIssue>> {
+    use WirePayload as W;
+    let mut f = Fields::new(at, wire_kind(wire));
+    let payload = match wire {
+        W::ApplicationReceived(m) => {
+            let applicant = f.take("applicant_category", ApplicantCategory::from_proto(m.applicant_category));
+            let channel = f.take("channel", Channel::from_proto(m.channel));
+            applicant.zip(channel).map(|(applicant, channel)| Payload::ApplicationReceived { applicant, channel })
+        }
+        W::SupplementRequested(_) => Some(Payload::SupplementRequested),
+        W::SupplementReceived(_) => Some(Payload::SupplementReceived),
+        W::ConsultationStarted(m) => f
+            .take("party", ConsultationParty::from_proto(m.party))
+            .map(|party| Payload::ConsultationStarted { party }),
+        W::ConsultationEnded(_) => Some(Payload::ConsultationEnded),
+        W::DeadlineExtended(m) => f
+            .take(
+                "working_days",
+                match u8::try_from(m.working_days) {
+                    Ok(d) if (1..=MAX_EXTENSION_DAYS).contains(&d) => Ok(d),
+                    _ => Err(format!(
+                        "{} is out of range: an extension is 1 to {MAX_EXTENSION_DAYS} working days (Art.33)",
+                        m.working_days
+                    )),
+                },
+            )
+            .map(|working_days| Payload::DeadlineExtended { working_days }),
+        W::FeeNoticeIssued(m) => f
+            .take("amount_fen", fee(m.amount_fen))
+            .map(|amount_fen| Payload::FeeNoticeIssued { amount_fen }),
+        W::FeePaid(m) => f.take("amount_fen", fee(m.amount_fen)).map(|amount_fen| Payload::FeePaid { amount_fen }),
+        W::ApplicationWithdrawn(_) => Some(Payload::ApplicationWithdrawn),
+        W::ApplicationConcluded(m) => f
+            .take("outcome", Outcome::from_proto(m.outcome))
+            .map(|outcome| Payload::ApplicationConcluded { outcome }),
+        W::ApplicationSplit(m) => {
+            let parts = f.take("part_subject_ids", split_parts(&m.part_subject_ids));
+            parts.map(|parts| Payload::ApplicationSplit { parts })
+        }
+        W::ReviewCaseFiled(m) => {
+            let kind = f.take("kind", ReviewKind::from_proto(m.kind));
+            let application = f.take(
+                "application_subject_id",
+                if m.application_subject_id.is_empty() {
+                    Ok(None)
+                } else {
+                    SubjectId::parse(&m.application_subject_id).map(Some)
+                },
+            );
+            kind.zip(application).map(|(kind, application)| Payload::ReviewCaseFiled { kind, application })
+        }
+        W::ReviewCaseDecided(m) => f
+            .take("result", ReviewResult::from_proto(m.result))
+            .map(|result| Payload::ReviewCaseDecided { result }),
+        W::EventAmended(m) => amendment_from_proto(m, &mut f).map(Payload::EventAmended),
+        W::EventVoided(m) => {
+            let target = f.take("target_event_id", EventId::parse(&m.target_event_id));
+            let why = f.take("reason", reason(&m.reason));
+            target.zip(why).map(|(target, reason)| Payload::EventVoided { target, reason })
+        }
+    };
+    f.finish(payload)
+}
+
+fn amendment_from_proto(m: &proto::EventAmended, f: &mut Fields) -> Option<Amendment> {
+    fn optional<T>(v: i32, parse: impl Fn(i32) -> Result<T, String>) -> Result<Option<T>, String> {
+        if v == 0 { Ok(None) } else { parse(v).map(Some) }
+    }
+    let target = f.take("target_event_id", EventId::parse(&m.target_event_id));
+    let why = f.take("reason", reason(&m.reason));
+    let occurred_on = f.take("occurred_on", m.occurred_on.as_ref().map(|d| business_date(Some(d))).transpose());
+    let applicant = f.take("applicant_category", optional(m.applicant_category, ApplicantCategory::from_proto));
+    let channel = f.take("channel", optional(m.channel, Channel::from_proto));
+    let outcome = f.take("outcome", optional(m.outcome, Outcome::from_proto));
+    let review_kind = f.take("review_kind", optional(m.review_kind, ReviewKind::from_proto));
+    let review_result = f.take("review_result", optional(m.review_result, ReviewResult::from_proto));
+    let amendment = Amendment {
+        target: target?,
+        reason: why?,
+        occurred_on: occurred_on?,
+        applicant: applicant?,
+        channel: channel?,
+        outcome: outcome?,
+        review_kind: review_kind?,
+        review_result: review_result?,
+    };
+    let changes_something = amendment.occurred_on.is_some()
+        || amendment.applicant.is_some()
+        || amendment.channel.is_some()
+        || amendment.outcome.is_some()
+        || amendment.review_kind.is_some()
+        || amendment.review_result.is_some();
+    if !changes_something {
+        f.take::<()>("occurred_on", Err("an amendment must set at least one corrected fact".into()));
+        return None;
+    }
+    Some(amendment)
+}
+
+fn fee(amount: i64) -> Result<i64, String> {
+    if amount <= 0 || amount > MAX_FEE_FEN {
+        return Err(format!("{amount} is out of range: a fee is 1 to {MAX_FEE_FEN} fen"));
+    }
+    Ok(amount)
+}
+
+fn split_parts(ids: &[String]) -> Result<Vec<SubjectId>, String> {
+    if ids.len() < 2 || ids.len() > MAX_PARTS {
+        return Err(format!("has {} ids; a split makes 2 to {MAX_PARTS} applications", ids.len()));
+    }
+    let mut parts = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let part = SubjectId::parse(id).map_err(|e| format!("[{i}] {e}"))?;
+        if parts.contains(&part) {
+            return Err(format!("[{i}] {part} is listed twice"));
+        }
+        parts.push(part);
+    }
+    Ok(parts)
+}
+
+fn wire_kind(wire: &WirePayload) -> &'static str {
+    use WirePayload as W;
+    match wire {
+        W::ApplicationReceived(_) => "application_received",
+        W::SupplementRequested(_) => "supplement_requested",
+        W::SupplementReceived(_) => "supplement_received",
+        W::ConsultationStarted(_) => "consultation_started",
+        W::ConsultationEnded(_) => "consultation_ended",
+        W::DeadlineExtended(_) => "deadline_extended",
+        W::FeeNoticeIssued(_) => "fee_notice_issued",
+        W::FeePaid(_) => "fee_paid",
+        W::ApplicationWithdrawn(_) => "application_withdrawn",
+        W::ApplicationConcluded(_) => "application_concluded",
+        W::ApplicationSplit(_) => "application_split",
+        W::ReviewCaseFiled(_) => "review_case_filed",
+        W::ReviewCaseDecided(_) => "review_case_decided",
+        W::EventAmended(_) => "event_amended",
+        W::EventVoided(_) => "event_voided",
+    }
+}
+
+fn payload_to_proto(payload: &Payload) -> WirePayload {
+    use WirePayload as W;
+    match payload {
+        Payload::ApplicationReceived { applicant, channel } => W::ApplicationReceived(proto::ApplicationReceived {
+            applicant_category: applicant.to_proto() as i32,
+            channel: channel.to_proto() as i32,
+        }),
+        Payload::SupplementRequested => W::SupplementRequested(proto::SupplementRequested {}),
+        Payload::SupplementReceived => W::SupplementReceived(proto::SupplementReceived {}),
+        Payload::ConsultationStarted { party } => {
+            W::ConsultationStarted(proto::ConsultationStarted { party: party.to_proto() as i32 })
+        }
+        Payload::ConsultationEnded => W::ConsultationEnded(proto::ConsultationEnded {}),
+        Payload::DeadlineExtended { working_days } => {
+            W::DeadlineExtended(proto::DeadlineExtended { working_days: u32::from(*working_days) })
+        }
+        Payload::FeeNoticeIssued { amount_fen } => {
+            W::FeeNoticeIssued(proto::FeeNoticeIssued { amount_fen: *amount_fen })
+        }
+        Payload::FeePaid { amount_fen } => W::FeePaid(proto::FeePaid { amount_fen: *amount_fen }),
+        Payload::ApplicationWithdrawn => W::ApplicationWithdrawn(proto::ApplicationWithdrawn {}),
+        Payload::ApplicationConcluded { outcome } => {
+            W::ApplicationConcluded(proto::ApplicationConcluded { outcome: outcome.to_proto() as i32 })
+        }
+        Payload::ApplicationSplit { parts } => W::ApplicationSplit(proto::ApplicationSplit {
+            part_subject_ids: parts.iter().map(ToString::to_string).collect(),
+        }),
+        Payload::ReviewCaseFiled { kind, application } => W::ReviewCaseFiled(proto::ReviewCaseFiled {
+            kind: kind.to_proto() as i32,
+            application_subject_id: application.as_ref().map(ToString::to_string).unwrap_or_default(),
+        }),
+        Payload::ReviewCaseDecided { result } => {
+            W::ReviewCaseDecided(proto::ReviewCaseDecided { result: result.to_proto() as i32 })
+        }
+        Payload::EventAmended(a) => W::EventAmended(proto::EventAmended {
+            target_event_id: a.target.to_string(),
+            reason: a.reason.clone(),
+            occurred_on: a.occurred_on.map(CivilDate::to_proto),
+            applicant_category: a.applicant.map_or(0, |v| v.to_proto() as i32),
+            channel: a.channel.map_or(0, |v| v.to_proto() as i32),
+            outcome: a.outcome.map_or(0, |v| v.to_proto() as i32),
+            review_kind: a.review_kind.map_or(0, |v| v.to_proto() as i32),
+            review_result: a.review_result.map_or(0, |v| v.to_proto() as i32),
+        }),
+        Payload::EventVoided { target, reason } => W::EventVoided(proto::EventVoided {
+            target_event_id: target.to_string(),
+            reason: reason.clone(),
+        }),
+    }
+}

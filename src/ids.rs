@@ -1,0 +1,152 @@
+//! Identifiers: the event id (idempotency key), the agency, and the subject
+//! (an application number or a review case id in the agency's own system).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Longest agency id, in bytes.
+pub const MAX_AGENCY_ID: usize = 64;
+/// Longest subject id, in bytes.
+pub const MAX_SUBJECT_ID: usize = 128;
+
+/// The client-chosen UUID of an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventId(Uuid);
+
+impl EventId {
+    /// Parses any UUID form; the canonical form is lower-case hyphenated.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("is required (a UUID)".into());
+        }
+        Uuid::try_parse(s).map(Self).map_err(|e| format!("{s:?} is not a UUID: {e}"))
+    }
+
+    /// A new random id (v4), for clients that have none of their own.
+    pub fn random() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// A deterministic id derived from a name (v5), for imports that must be
+    /// repeatable.
+    pub fn from_name(name: &str) -> Self {
+        Self(Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes()))
+    }
+
+    /// The 16 bytes used in store keys.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// An agency: 1-64 characters of `[A-Za-z0-9._-]`, so that it can appear in
+/// keys, URLs and file names unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AgencyId(String);
+
+impl AgencyId {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("is required".into());
+        }
+        if s.len() > MAX_AGENCY_ID {
+            return Err(format!("is {} bytes long; at most {MAX_AGENCY_ID}", s.len()));
+        }
+        if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+            return Err(format!("contains {c:?}; only letters, digits, '.', '_' and '-' are allowed"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AgencyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A subject id: 1-128 bytes of text with no control characters and no
+/// leading or trailing white space (agencies number applications like
+/// `依申请〔2024〕12号`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SubjectId(String);
+
+impl SubjectId {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("is required".into());
+        }
+        if s.len() > MAX_SUBJECT_ID {
+            return Err(format!("is {} bytes long; at most {MAX_SUBJECT_ID}", s.len()));
+        }
+        if s.chars().any(char::is_control) {
+            return Err("contains a control character".into());
+        }
+        if s.trim() != s {
+            return Err("has leading or trailing white space".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SubjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One subject's stream: an agency and a subject id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId {
+    pub agency: AgencyId,
+    pub subject: SubjectId,
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.agency, self.subject)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agency_ids_are_plain() {
+        assert!(AgencyId::parse("hlj-jgj.2020_x").is_ok());
+        assert!(AgencyId::parse("").is_err());
+        assert!(AgencyId::parse("a/b").is_err());
+        assert!(AgencyId::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn subject_ids_allow_chinese_but_no_control_characters() {
+        assert!(SubjectId::parse("依申请〔2024〕12号").is_ok());
+        assert!(SubjectId::parse("a\0b").is_err());
+        assert!(SubjectId::parse(" a").is_err());
+    }
+
+    #[test]
+    fn event_ids_are_canonical() {
+        let id = EventId::parse("6F9619FF-8B86-D011-B42D-00C04FC964FF").unwrap();
+        assert_eq!(id.to_string(), "6f9619ff-8b86-d011-b42d-00c04fc964ff");
+        assert!(EventId::parse("not-a-uuid").is_err());
+    }
+}

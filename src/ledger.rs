@@ -1,0 +1,89 @@
+//! The ledger: the open store, the writer thread that appends to it, and the
+//! durable head position that readers and subscribers follow.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::rejection::Rejection;
+use crate::store::{Store, StoreError};
+use crate::writer::{self, AppendBatch, Job, Reply};
+
+/// How many batches may wait for the writer before appends wait to queue.
+const QUEUE: usize = 4096;
+
+pub struct Ledger {
+    store: Arc<Store>,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    head: watch::Receiver<u64>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Ledger {
+    /// Opens the store (recovering it after a crash) and starts the writer.
+    /// Blocking: call it from a blocking context.
+    pub fn open(dir: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
+        let store = Arc::new(Store::open(dir, cache_capacity)?);
+        let last = store.last_position()?;
+        let (head_tx, head) = watch::channel(last);
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let writer_store = Arc::clone(&store);
+        let writer = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer::run(writer_store, rx, head_tx))?;
+        Ok(Self { store, jobs: Mutex::new(Some(tx)), head, writer: Mutex::new(Some(writer)) })
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The last durable position.
+    pub fn head(&self) -> u64 {
+        *self.head.borrow()
+    }
+
+    /// A receiver that sees each new durable head.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.clone()
+    }
+
+    /// Waits until `position` is durable (it was written by a group that is
+    /// committing now), so that reads never show what may still be lost.
+    pub async fn wait_durable(&self, position: u64) {
+        let mut head = self.head.clone();
+        let _ = head.wait_for(|h| *h >= position).await;
+    }
+
+    /// Appends a batch; answers once it is durable, or refused.
+    pub async fn append(&self, batch: AppendBatch) -> Reply {
+        let sender = self.jobs.lock().expect("lock").clone();
+        let Some(sender) = sender else {
+            return Err(Rejection::Unavailable("the service is shutting down".into()));
+        };
+        let (reply, answer) = oneshot::channel();
+        if sender.send(Job { batch, reply }).await.is_err() {
+            return Err(Rejection::Unavailable("the writer has stopped".into()));
+        }
+        answer.await.unwrap_or_else(|_| Err(Rejection::Unavailable("the writer has stopped".into())))
+    }
+
+    /// Stops taking appends, lets the writer finish what is queued, and
+    /// syncs. Blocking.
+    pub fn close(&self) {
+        drop(self.jobs.lock().expect("lock").take());
+        if let Some(writer) = self.writer.lock().expect("lock").take()
+            && writer.join().is_err()
+        {
+            tracing::error!("the writer thread panicked");
+        }
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

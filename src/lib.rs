@@ -1,0 +1,38 @@
+//! disclosure-ledger records every open-government-information application
+//! (依申请公开) and every step of its handling as events in an append-only
+//! log, and derives the annual report tables from that log.
+//!
+//! Read it in this order:
+//!
+//! - the vocabulary: [`date`], [`ids`], [`codes`];
+//! - what is recorded: [`event`], and the rules it must obey: [`rule`],
+//!   [`application`], [`review`], [`subject`] (a stream folded with its
+//!   corrections);
+//! - how it is stored: [`store`] (the sled layout), [`writer`] (validation
+//!   and group commit on one thread), [`ledger`] (the two together);
+//! - how it is served: [`rejection`] (errors as gRPC statuses), [`service`]
+//!   (the gRPC API), [`server`] (health, reflection, drain), [`config`],
+//!   [`telemetry`];
+//! - the command line: [`cli`], [`client`].
+
+#![forbid(unsafe_code)]
+
+pub mod application;
+pub mod cli;
+pub mod client;
+pub mod codes;
+pub mod config;
+pub mod date;
+pub mod event;
+pub mod ids;
+pub mod ledger;
+pub mod proto;
+pub mod rejection;
+pub mod review;
+pub mod rule;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod subject;
+pub mod telemetry;
+pub mod writer;

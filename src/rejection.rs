@@ -1,0 +1,136 @@
+//! Why a request was refused, and how that becomes a gRPC status with rich
+//! `google.rpc` details. A rejected request never changes the store.
+
+use std::fmt;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// A field of the request that is wrong whatever the stored state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldIssue {
+    /// Path of the field, e.g. `events[2].occurred_on`.
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldIssue {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { field: field.into(), reason: reason.into() }
+    }
+}
+
+/// A rule about the stored state that the request would break.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateIssue {
+    /// A short machine-readable name of the rule, e.g. `CONCLUDED_BEFORE_RECEIPT`.
+    pub rule: &'static str,
+    /// Path of the offending field, e.g. `events[2].occurred_on`.
+    pub field: String,
+    pub description: String,
+}
+
+/// A refused request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// INVALID_ARGUMENT with `BadRequest` field violations.
+    Invalid(Vec<FieldIssue>),
+    /// FAILED_PRECONDITION with `PreconditionFailure` violations.
+    State(Vec<StateIssue>),
+    /// ABORTED: optimistic concurrency failed; read the stream and retry.
+    WrongRevision { field: String, stream: String, expected: u64, actual: u64 },
+    /// ALREADY_EXISTS: an event id reused with other content.
+    Conflict { field: String, event_id: String },
+    /// NOT_FOUND.
+    NotFound { resource: &'static str, name: String },
+    /// UNAVAILABLE: starting, draining, or stopped after a storage failure.
+    Unavailable(String),
+    /// INTERNAL: a storage error; logged where it happens.
+    Internal(String),
+}
+
+impl Rejection {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldIssue::new(field, reason)])
+    }
+
+    pub fn state(rule: &'static str, field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::State(vec![StateIssue { rule, field: field.into(), description: description.into() }])
+    }
+
+    /// The gRPC status code.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::Invalid(_) => Code::InvalidArgument,
+            Self::State(_) => Code::FailedPrecondition,
+            Self::WrongRevision { .. } => Code::Aborted,
+            Self::Conflict { .. } => Code::AlreadyExists,
+            Self::NotFound { .. } => Code::NotFound,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid(issues) => {
+                let parts: Vec<_> = issues.iter().map(|i| format!("{}: {}", i.field, i.reason)).collect();
+                write!(f, "invalid request: {}", parts.join("; "))
+            }
+            Self::State(issues) => {
+                let parts: Vec<_> = issues.iter().map(|i| format!("{}: {}", i.field, i.description)).collect();
+                write!(f, "refused by the recorded state: {}", parts.join("; "))
+            }
+            Self::WrongRevision { field, stream, expected, actual } => write!(
+                f,
+                "{field}: stream {stream} is at revision {actual}, not the expected {expected}; read it and retry"
+            ),
+            Self::Conflict { field, event_id } => write!(
+                f,
+                "{field}: event id {event_id} was already used for an event with other content"
+            ),
+            Self::NotFound { resource, name } => write!(f, "{resource} {name} not found"),
+            Self::Unavailable(why) => write!(f, "unavailable: {why}"),
+            Self::Internal(why) => write!(f, "internal error: {why}"),
+        }
+    }
+}
+
+impl From<Rejection> for Status {
+    fn from(rejection: Rejection) -> Self {
+        let message = rejection.to_string();
+        let mut details = ErrorDetails::new();
+        match &rejection {
+            Rejection::Invalid(issues) => {
+                for i in issues {
+                    details.add_bad_request_violation(i.field.clone(), i.reason.clone());
+                }
+            }
+            Rejection::State(issues) => {
+                for i in issues {
+                    details.add_precondition_failure_violation(i.rule, i.field.clone(), i.description.clone());
+                }
+            }
+            Rejection::WrongRevision { field, expected, actual, .. } => {
+                details.add_precondition_failure_violation(
+                    "STREAM_REVISION",
+                    field.clone(),
+                    format!("expected revision {expected}, stream is at {actual}"),
+                );
+            }
+            Rejection::Conflict { field, event_id } => {
+                details.add_bad_request_violation(
+                    field.clone(),
+                    format!("event id {event_id} is already recorded with other content"),
+                );
+            }
+            Rejection::NotFound { resource, name } => {
+                details.set_resource_info(*resource, name.clone(), "", "not found");
+            }
+            Rejection::Unavailable(_) | Rejection::Internal(_) => return Status::new(rejection.code(), message),
+        }
+        Status::with_error_details(rejection.code(), message, details)
+    }
+}

@@ -1,0 +1,168 @@
+//! The running server: binds the port, serves health, reflection and the
+//! ledger, opens the store in the background (health says NOT_SERVING until
+//! it is open and recovered), and drains gracefully on shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::OnceCell;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::ledger::Ledger;
+use crate::proto::{self, ledger_service_server::LedgerServiceServer};
+use crate::service::LedgerService;
+
+/// A bound, not yet serving, server.
+pub struct Server {
+    config: Config,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Binds the listen address (port 0 picks a free one).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self { config, listener })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes: then health turns NOT_SERVING, live
+    /// subscriptions end, new connections are refused, in-flight RPCs
+    /// finish, the writer commits what it was given, and the store syncs.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
+        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+
+        let cell: Arc<OnceCell<Arc<Ledger>>> = Arc::new(OnceCell::new());
+        let draining = CancellationToken::new();
+        let service = LedgerService::new(Arc::clone(&cell), draining.clone());
+
+        // Open (and recover) the store while already answering health.
+        let opener = {
+            let cell = Arc::clone(&cell);
+            let health = health.clone();
+            let draining = draining.clone();
+            let config = self.config.clone();
+            tokio::spawn(async move {
+                let dir = config.data_dir.clone();
+                let opened = tokio::task::spawn_blocking(move || Ledger::open(&dir, config.cache_capacity)).await;
+                match opened {
+                    Ok(Ok(ledger)) => {
+                        tracing::info!(head = ledger.head(), dir = %config.data_dir.display(), "store open");
+                        let _ = cell.set(Arc::new(ledger));
+                        if !draining.is_cancelled() {
+                            health.set_serving::<LedgerServiceServer<LedgerService>>().await;
+                            health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+                        }
+                        Ok(())
+                    }
+                    Ok(Err(e)) => Err(anyhow::anyhow!("cannot open the store in {}: {e}", config.data_dir.display())),
+                    Err(e) => Err(anyhow::anyhow!("opening the store panicked: {e}")),
+                }
+            })
+        };
+
+        tracing::info!(addr = %self.local_addr(), "listening");
+        let drain = {
+            let health = health.clone();
+            let draining = draining.clone();
+            async move {
+                stop.await;
+                tracing::info!("draining: refusing new connections, finishing in-flight requests");
+                health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
+                health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                draining.cancel();
+            }
+        };
+        // If the store cannot open there is nothing to serve: stop at once.
+        let open_failed = CancellationToken::new();
+        let served = tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(LedgerServiceServer::new(service))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), {
+                let open_failed = open_failed.clone();
+                async move {
+                    tokio::select! {
+                        () = drain => {}
+                        () = open_failed.cancelled() => {}
+                    }
+                }
+            });
+        tokio::pin!(served);
+        let mut opener = opener;
+        let mut open_result = None;
+        let served = loop {
+            tokio::select! {
+                result = &mut served => break result,
+                result = &mut opener, if open_result.is_none() => {
+                    let result = result.map_err(anyhow::Error::from).and_then(|r| r);
+                    if result.is_err() {
+                        open_failed.cancel();
+                    }
+                    open_result = Some(result);
+                }
+            }
+        };
+        served.context("the gRPC server failed")?;
+        if let Some(Err(e)) = open_result {
+            return Err(e);
+        }
+        if let Some(ledger) = cell.get().cloned() {
+            tokio::task::spawn_blocking(move || ledger.close()).await?;
+        }
+        tracing::info!("stopped; every acknowledged event is on disk");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

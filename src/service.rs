@@ -1,0 +1,483 @@
+//! The `disclosure.v1.LedgerService` gRPC service: converts requests into
+//! domain types at the edge, runs them against the ledger, and converts the
+//! answers back. Each RPC runs in a span named after it, with the agency
+//! and subject ids, and its refusal is logged once, here.
+
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, mpsc};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::application::{Application, Status as AppStatus};
+use crate::date::CivilDate;
+use crate::event::Event;
+use crate::ids::{AgencyId, StreamId, SubjectId};
+use crate::ledger::Ledger;
+use crate::proto::{self, ledger_service_server::LedgerService as LedgerServiceApi};
+use crate::rejection::{FieldIssue, Rejection};
+use crate::subject::{SubjectRecord, SubjectState};
+use crate::writer::AppendBatch;
+
+/// Most events in one append.
+pub const MAX_BATCH: usize = 1000;
+/// Default and largest page of a list.
+pub const DEFAULT_PAGE: usize = 100;
+pub const MAX_PAGE: usize = 1000;
+/// Most subjects one list call reads before it returns a short page.
+const MAX_SCAN: usize = 100_000;
+/// Log entries read per step of ReadLog.
+const READ_CHUNK: u64 = 512;
+
+/// The service. The ledger is set once the store is open and recovered;
+/// until then every RPC answers UNAVAILABLE.
+#[derive(Clone)]
+pub struct LedgerService {
+    ledger: Arc<OnceCell<Arc<Ledger>>>,
+    shutdown: CancellationToken,
+}
+
+impl LedgerService {
+    pub fn new(ledger: Arc<OnceCell<Arc<Ledger>>>, shutdown: CancellationToken) -> Self {
+        Self { ledger, shutdown }
+    }
+
+    fn ledger(&self) -> Result<Arc<Ledger>, Rejection> {
+        self.ledger
+            .get()
+            .cloned()
+            .ok_or_else(|| Rejection::Unavailable("the store is still opening; retry shortly".into()))
+    }
+}
+
+/// Logs a refusal once, at a level fitting whose fault it is, and turns it
+/// into a status.
+fn refuse(rejection: Rejection) -> Status {
+    match &rejection {
+        Rejection::Internal(_) => tracing::error!(code = ?rejection.code(), "{rejection}"),
+        Rejection::Unavailable(_) => tracing::warn!(code = ?rejection.code(), "{rejection}"),
+        _ => tracing::info!(code = ?rejection.code(), "{rejection}"),
+    }
+    rejection.into()
+}
+
+fn internal(e: impl std::fmt::Display) -> Rejection {
+    Rejection::Internal(e.to_string())
+}
+
+/// Runs blocking store reads off the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Rejection> + Send + 'static) -> Result<T, Rejection> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?
+}
+
+#[tonic::async_trait]
+impl LedgerServiceApi for LedgerService {
+    async fn append_events(
+        &self,
+        request: Request<proto::AppendEventsRequest>,
+    ) -> Result<Response<proto::AppendEventsResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!(
+            "AppendEvents",
+            agency = request.events.first().map_or("", |e| e.agency_id.as_str()),
+            subject = request.events.first().map_or("", |e| e.subject_id.as_str()),
+            events = request.events.len(),
+        );
+        async move {
+            let batch = append_batch(&request).map_err(refuse)?;
+            let ledger = self.ledger().map_err(refuse)?;
+            let results = ledger.append(batch).await.map_err(refuse)?;
+            let response = proto::AppendEventsResponse {
+                results: results
+                    .iter()
+                    .zip(&request.events)
+                    .map(|(r, e)| proto::AppendResult {
+                        event_id: e.event_id.to_lowercase(),
+                        position: r.position,
+                        stream_revision: r.revision,
+                        duplicate: r.duplicate,
+                    })
+                    .collect(),
+                head_position: ledger.head(),
+            };
+            tracing::debug!(head = response.head_position, "appended");
+            Ok(Response::new(response))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn get_application(
+        &self,
+        request: Request<proto::GetApplicationRequest>,
+    ) -> Result<Response<proto::GetApplicationResponse>, Status> {
+        let request = request.into_inner();
+        let span =
+            tracing::info_span!("GetApplication", agency = %request.agency_id, subject = %request.application_id);
+        async move {
+            let stream = stream_id(&request.agency_id, "agency_id", &request.application_id, "application_id")
+                .map_err(refuse)?;
+            let ledger = self.ledger().map_err(refuse)?;
+            let store = Arc::clone(ledger.store());
+            let lookup = stream.clone();
+            let record = blocking(move || store.subject(&lookup).map_err(internal)).await.map_err(refuse)?;
+            let not_found = || Rejection::NotFound { resource: "application", name: stream.to_string() };
+            let record = record.filter(|r| !matches!(r.state, SubjectState::ReviewCase(_))).ok_or_else(not_found).map_err(refuse)?;
+            // Show only what is durable: wait for the group being committed.
+            ledger.wait_durable(record.positions.last().copied().unwrap_or(0)).await;
+            let store = Arc::clone(ledger.store());
+            let positions = record.positions.clone();
+            let history = blocking(move || {
+                positions
+                    .iter()
+                    .map(|p| match store.event_at(*p) {
+                        Ok(Some(r)) => Ok(r.to_proto()),
+                        Ok(None) => Err(internal(format!("position {p} is indexed but missing"))),
+                        Err(e) => Err(internal(e)),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(refuse)?;
+            let application = application_to_proto(&stream, &record);
+            Ok(Response::new(proto::GetApplicationResponse { application: Some(application), history }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_applications(
+        &self,
+        request: Request<proto::ListApplicationsRequest>,
+    ) -> Result<Response<proto::ListApplicationsResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("ListApplications", agency = %request.agency_id);
+        async move {
+            let query = ListQuery::from_proto(&request).map_err(refuse)?;
+            let ledger = self.ledger().map_err(refuse)?;
+            let store = Arc::clone(ledger.store());
+            let response = blocking(move || query.run(&store)).await.map_err(refuse)?;
+            Ok(Response::new(response))
+        }
+        .instrument(span)
+        .await
+    }
+
+    type ReadLogStream = Pin<Box<dyn Stream<Item = Result<proto::ReadLogResponse, Status>> + Send>>;
+
+    async fn read_log(
+        &self,
+        request: Request<proto::ReadLogRequest>,
+    ) -> Result<Response<Self::ReadLogStream>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("ReadLog", agency = %request.agency_id, from = request.from_position, follow = request.follow);
+        let _enter = span.enter();
+        let agency = if request.agency_id.is_empty() {
+            None
+        } else {
+            Some(AgencyId::parse(&request.agency_id).map_err(|r| refuse(Rejection::invalid("agency_id", r)))?)
+        };
+        let ledger = self.ledger().map_err(refuse)?;
+        let (tx, rx) = mpsc::channel(READ_CHUNK as usize);
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(
+            tail(ledger, request.from_position.max(1), agency, request.follow, tx, shutdown).instrument(span.clone()),
+        );
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// Streams the log from `from`; with `follow`, waits for each new durable
+/// head and goes on, until the client leaves or the server drains.
+async fn tail(
+    ledger: Arc<Ledger>,
+    mut from: u64,
+    agency: Option<AgencyId>,
+    follow: bool,
+    tx: mpsc::Sender<Result<proto::ReadLogResponse, Status>>,
+    shutdown: CancellationToken,
+) {
+    use prost::Message;
+    let mut head = ledger.watch_head();
+    loop {
+        let durable = *head.borrow_and_update();
+        if from <= durable {
+            let to = durable.min(from + READ_CHUNK - 1);
+            let store = Arc::clone(ledger.store());
+            let chunk = blocking(move || {
+                store.log_range(from, to).map(|r| r.map_err(internal)).collect::<Result<Vec<_>, _>>()
+            })
+            .await;
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Err(refuse(e))).await;
+                    return;
+                }
+            };
+            for (_, bytes) in chunk {
+                let recorded = match proto::RecordedEvent::decode(&bytes[..]) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = tx.send(Err(refuse(internal(format!("undecodable log entry: {e}"))))).await;
+                        return;
+                    }
+                };
+                let wanted = agency
+                    .as_ref()
+                    .is_none_or(|a| recorded.event.as_ref().is_some_and(|e| e.agency_id == a.as_str()));
+                if wanted && tx.send(Ok(proto::ReadLogResponse { event: Some(recorded) })).await.is_err() {
+                    return; // the client left
+                }
+            }
+            from = to + 1;
+            continue;
+        }
+        if !follow {
+            return;
+        }
+        tokio::select! {
+            changed = head.changed() => if changed.is_err() { return },
+            () = shutdown.cancelled() => return,
+            () = tx.closed() => return,
+        }
+    }
+}
+
+fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rejection> {
+    let n = request.events.len();
+    if n == 0 || n > MAX_BATCH {
+        return Err(Rejection::invalid("events", format!("has {n} events; a batch holds 1 to {MAX_BATCH}")));
+    }
+    let mut issues = Vec::new();
+    let mut events: Vec<Event> = Vec::with_capacity(n);
+    for (i, wire) in request.events.iter().enumerate() {
+        match Event::from_proto(wire, &format!("events[{i}]")) {
+            Ok(e) => {
+                if let Some(j) = events.iter().position(|other| other.id == e.id) {
+                    issues.push(FieldIssue::new(
+                        format!("events[{i}].event_id"),
+                        format!("repeats the id of events[{j}]; each event needs its own id"),
+                    ));
+                }
+                events.push(e);
+            }
+            Err(more) => issues.extend(more),
+        }
+    }
+    let mut expected = Vec::new();
+    let mut seen = HashSet::new();
+    for (k, exp) in request.expected_revisions.iter().enumerate() {
+        let at = format!("expected_revisions[{k}]");
+        match stream_id(&exp.agency_id, &format!("{at}.agency_id"), &exp.subject_id, &format!("{at}.subject_id")) {
+            Ok(stream) => {
+                if !seen.insert(stream.clone()) {
+                    issues.push(FieldIssue::new(at, format!("names stream {stream} twice")));
+                }
+                expected.push((stream, exp.revision));
+            }
+            Err(Rejection::Invalid(more)) => issues.extend(more),
+            Err(other) => return Err(other),
+        }
+    }
+    if !issues.is_empty() {
+        return Err(Rejection::Invalid(issues));
+    }
+    Ok(AppendBatch { events, expected })
+}
+
+fn stream_id(agency: &str, agency_field: &str, subject: &str, subject_field: &str) -> Result<StreamId, Rejection> {
+    let agency = AgencyId::parse(agency).map_err(|r| FieldIssue::new(agency_field, r));
+    let subject = SubjectId::parse(subject).map_err(|r| FieldIssue::new(subject_field, r));
+    match (agency, subject) {
+        (Ok(agency), Ok(subject)) => Ok(StreamId { agency, subject }),
+        (a, s) => Err(Rejection::Invalid(a.err().into_iter().chain(s.err()).collect())),
+    }
+}
+
+/// The wire view of an application record.
+pub fn application_to_proto(stream: &StreamId, record: &SubjectRecord) -> proto::Application {
+    let mut out = proto::Application {
+        agency_id: stream.agency.to_string(),
+        application_id: stream.subject.to_string(),
+        revision: record.revision(),
+        last_position: record.positions.last().copied().unwrap_or(0),
+        ..Default::default()
+    };
+    let Some(app) = record.application() else {
+        out.set_status(proto::ApplicationStatus::Voided);
+        return out;
+    };
+    out.set_status(wire_status(app));
+    out.applicant_category = app.applicant.to_proto() as i32;
+    out.channel = app.channel.to_proto() as i32;
+    out.received_on = Some(app.received_on.to_proto());
+    if let Some(c) = app.conclusion {
+        out.concluded_on = Some(c.on.to_proto());
+        out.outcome = c.outcome.to_proto() as i32;
+        out.withdrawn = c.withdrawn;
+    }
+    out.supplement_requested_on = app.supplement_requested_on.map(CivilDate::to_proto);
+    out.supplement_received_on = app.supplement_received_on.map(CivilDate::to_proto);
+    if let Some(c) = app.consultations.last().filter(|c| c.ended_on.is_none()) {
+        out.open_consultation = c.party.to_proto() as i32;
+    }
+    out.extension_working_days = app.extension_days.map_or(0, u32::from);
+    out.fee_noticed_fen = app.fee_noticed_fen.unwrap_or(0);
+    out.fee_paid_fen = app.fee_paid_fen.unwrap_or(0);
+    out.split_into = app.split_into.iter().map(ToString::to_string).collect();
+    out.split_from = app.split_from.as_ref().map(ToString::to_string).unwrap_or_default();
+    out
+}
+
+/// A closed date range; either bound may be open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct DateRange {
+    start: Option<CivilDate>,
+    end: Option<CivilDate>,
+}
+
+impl DateRange {
+    fn from_proto(range: Option<&proto::DateRange>, field: &str) -> Result<Self, FieldIssue> {
+        let Some(range) = range else { return Ok(Self::default()) };
+        let bound = |d: Option<&proto::google::r#type::Date>, name: &str| {
+            d.map(|d| CivilDate::from_proto(d).map_err(|r| FieldIssue::new(format!("{field}.{name}"), r))).transpose()
+        };
+        let out = Self { start: bound(range.start.as_ref(), "start")?, end: bound(range.end.as_ref(), "end")? };
+        if let (Some(s), Some(e)) = (out.start, out.end)
+            && s > e
+        {
+            return Err(FieldIssue::new(field, format!("starts on {s}, after its end {e}")));
+        }
+        Ok(out)
+    }
+
+    fn is_open(&self) -> bool {
+        self.start.is_none() && self.end.is_none()
+    }
+
+    fn contains(&self, d: CivilDate) -> bool {
+        self.start.is_none_or(|s| s <= d) && self.end.is_none_or(|e| d <= e)
+    }
+}
+
+/// The filters of a ListApplications request; a page token is only valid
+/// with the same filters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Filters {
+    agency: AgencyId,
+    status: i32,
+    received: DateRange,
+    concluded: DateRange,
+}
+
+/// A checked ListApplications request.
+struct ListQuery {
+    filters: Filters,
+    page_size: usize,
+    after: Option<SubjectId>,
+}
+
+/// The page token: the filters and where the last page stopped.
+#[derive(Serialize, Deserialize)]
+struct PageToken {
+    filters: Filters,
+    after: SubjectId,
+}
+
+impl ListQuery {
+    fn from_proto(request: &proto::ListApplicationsRequest) -> Result<Self, Rejection> {
+        let mut issues = Vec::new();
+        let agency = AgencyId::parse(&request.agency_id).map_err(|r| issues.push(FieldIssue::new("agency_id", r))).ok();
+        let status = match proto::ApplicationStatus::try_from(request.status) {
+            Ok(_) => request.status,
+            Err(_) => {
+                issues.push(FieldIssue::new("status", format!("{} is not a known ApplicationStatus", request.status)));
+                0
+            }
+        };
+        let received =
+            DateRange::from_proto(request.received.as_ref(), "received").map_err(|i| issues.push(i)).unwrap_or_default();
+        let concluded =
+            DateRange::from_proto(request.concluded.as_ref(), "concluded").map_err(|i| issues.push(i)).unwrap_or_default();
+        let page_size = match request.page_size {
+            0 => DEFAULT_PAGE,
+            n if n < 0 => {
+                issues.push(FieldIssue::new("page_size", "must not be negative"));
+                DEFAULT_PAGE
+            }
+            n => (n as usize).min(MAX_PAGE),
+        };
+        let (Some(agency), true) = (agency, issues.is_empty()) else {
+            return Err(Rejection::Invalid(issues));
+        };
+        let filters = Filters { agency, status, received, concluded };
+        let mut after = None;
+        if !request.page_token.is_empty() {
+            let token: PageToken = URL_SAFE_NO_PAD
+                .decode(&request.page_token)
+                .ok()
+                .and_then(|b| postcard::from_bytes(&b).ok())
+                .ok_or_else(|| Rejection::invalid("page_token", "is not a token this service issued"))?;
+            if token.filters != filters {
+                return Err(Rejection::invalid("page_token", "belongs to a request with other filters"));
+            }
+            after = Some(token.after);
+        }
+        Ok(Self { filters, page_size, after })
+    }
+
+    fn matches(&self, record: &SubjectRecord) -> bool {
+        let (status, received, concluded) = match &record.state {
+            SubjectState::Application(a) => (wire_status(a), Some(a.received_on), a.conclusion.map(|c| c.on)),
+            SubjectState::Voided => (proto::ApplicationStatus::Voided, None, None),
+            SubjectState::ReviewCase(_) => return false,
+        };
+        let f = &self.filters;
+        let status_ok = f.status == 0 || f.status == status as i32;
+        let in_range = |range: &DateRange, d: Option<CivilDate>| range.is_open() || d.is_some_and(|d| range.contains(d));
+        status_ok && in_range(&f.received, received) && in_range(&f.concluded, concluded)
+    }
+
+    fn run(&self, store: &crate::store::Store) -> Result<proto::ListApplicationsResponse, Rejection> {
+        let agency = &self.filters.agency;
+        let mut applications = Vec::new();
+        let mut last_seen = None;
+        let mut more = false;
+        for (scanned, item) in store.subjects(agency, self.after.as_ref()).enumerate() {
+            let (id, record) = item.map_err(internal)?;
+            if applications.len() == self.page_size || scanned == MAX_SCAN {
+                more = true;
+                break;
+            }
+            if self.matches(&record) {
+                let stream = StreamId { agency: agency.clone(), subject: id.clone() };
+                applications.push(application_to_proto(&stream, &record));
+            }
+            last_seen = Some(id);
+        }
+        let next_page_token = match (more, last_seen) {
+            (true, Some(after)) => URL_SAFE_NO_PAD.encode(
+                postcard::to_stdvec(&PageToken { filters: self.filters.clone(), after }).map_err(internal)?,
+            ),
+            _ => String::new(),
+        };
+        Ok(proto::ListApplicationsResponse { applications, next_page_token })
+    }
+}
+
+fn wire_status(a: &Application) -> proto::ApplicationStatus {
+    match a.status() {
+        AppStatus::Open => proto::ApplicationStatus::Open,
+        AppStatus::Concluded => proto::ApplicationStatus::Concluded,
+        AppStatus::Split => proto::ApplicationStatus::Split,
+    }
+}

@@ -1,0 +1,339 @@
+//! The single writer: one thread takes append batches from every RPC,
+//! validates each against the stored state plus what earlier batches of the
+//! same group staged, writes the whole group in one atomic sled batch, makes
+//! it durable with one flush and one fdatasync (group commit), and only then
+//! answers every batch of the group.
+//!
+//! A batch that breaks a rule is answered at once and stages nothing; the
+//! other batches of its group are unaffected. One writer also gives a single
+//! serial order to all appends, so positions are gapless by construction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::event::{Event, Payload, Recorded};
+use crate::ids::{EventId, StreamId};
+use crate::rejection::Rejection;
+use crate::rule::Broken;
+use crate::store::{Store, StoreError, encode_record, keys};
+use crate::subject::{SplitOrigin, SubjectRecord, SubjectState, check_correction, fold};
+
+/// Most events written in one group: bounds the latency a large group adds.
+const MAX_GROUP_EVENTS: usize = 20_000;
+
+/// A validated batch, ready for the stateful checks.
+#[derive(Debug)]
+pub struct AppendBatch {
+    pub events: Vec<Event>,
+    pub expected: Vec<(StreamId, u64)>,
+}
+
+/// The outcome of one event of an accepted batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub position: u64,
+    pub revision: u64,
+    /// Recorded by an earlier call; nothing was written now.
+    pub duplicate: bool,
+}
+
+pub type Reply = Result<Vec<Appended>, Rejection>;
+
+pub struct Job {
+    pub batch: AppendBatch,
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// Runs the writer loop until every sender is dropped; returns when the
+/// last group is durable.
+pub fn run(store: Arc<Store>, mut jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
+    let mut next = *head.borrow() + 1;
+    let mut failed: Option<String> = None;
+    while let Some(first) = jobs.blocking_recv() {
+        if let Some(why) = &failed {
+            let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
+            continue;
+        }
+        let mut group = Group::new(&store, next);
+        let mut waiting: Vec<(oneshot::Sender<Reply>, Vec<Appended>)> = Vec::new();
+        let mut job = Some(first);
+        while let Some(Job { batch, reply }) = job.take() {
+            match group.stage(batch) {
+                Ok(results) => waiting.push((reply, results)),
+                Err(rejection) => {
+                    let _ = reply.send(Err(rejection));
+                }
+            }
+            if group.events.len() < MAX_GROUP_EVENTS {
+                job = jobs.try_recv().ok();
+            }
+        }
+        if group.events.is_empty() {
+            // Only duplicates or rejections: nothing to write, but a
+            // duplicate may have been staged by a group that is durable
+            // already, so it can be answered at once.
+            for (reply, results) in waiting {
+                let _ = reply.send(Ok(results));
+            }
+            continue;
+        }
+        let last = group.next - 1;
+        let count = group.events.len();
+        let started = std::time::Instant::now();
+        match store.commit(group.into_batch()) {
+            Ok(()) => {
+                next = last + 1;
+                head.send_replace(last);
+                tracing::debug!(events = count, batches = waiting.len(), micros = started.elapsed().as_micros() as u64, "group committed");
+                for (reply, results) in waiting {
+                    let _ = reply.send(Ok(results));
+                }
+            }
+            Err(e) => {
+                // What was applied may or may not be on disk; acknowledge
+                // nothing from now on and let an operator restart (sled
+                // recovers to a consistent prefix).
+                tracing::error!(error = %e, "durable write failed; refusing appends until restart");
+                let why = format!("the store failed to write ({e}); restart the service");
+                failed = Some(why.clone());
+                for (reply, _) in waiting {
+                    let _ = reply.send(Err(Rejection::Unavailable(why.clone())));
+                }
+            }
+        }
+    }
+    if let Err(e) = store.sync() {
+        tracing::error!(error = %e, "final sync failed");
+    }
+}
+
+/// What one group has staged: visible to the later batches of the group,
+/// written together.
+struct Group<'s> {
+    store: &'s Store,
+    next: u64,
+    now: DateTime<Utc>,
+    events: HashMap<u64, Recorded>,
+    ids: HashMap<EventId, u64>,
+    subjects: HashMap<StreamId, SubjectRecord>,
+}
+
+/// What one batch stages on top of its group; merged into the group only
+/// if the whole batch passes.
+struct Scratch<'g, 's> {
+    group: &'g Group<'s>,
+    next: u64,
+    events: HashMap<u64, Recorded>,
+    ids: HashMap<EventId, u64>,
+    subjects: HashMap<StreamId, SubjectRecord>,
+}
+
+impl<'s> Group<'s> {
+    fn new(store: &'s Store, next: u64) -> Self {
+        Self {
+            store,
+            next,
+            now: Utc::now(),
+            events: HashMap::new(),
+            ids: HashMap::new(),
+            subjects: HashMap::new(),
+        }
+    }
+
+    fn stage(&mut self, batch: AppendBatch) -> Reply {
+        let mut scratch = Scratch {
+            group: self,
+            next: self.next,
+            events: HashMap::new(),
+            ids: HashMap::new(),
+            subjects: HashMap::new(),
+        };
+        let results = scratch.apply(batch)?;
+        let Scratch { next, events, ids, subjects, .. } = scratch;
+        self.next = next;
+        self.events.extend(events);
+        self.ids.extend(ids);
+        self.subjects.extend(subjects);
+        Ok(results)
+    }
+
+    fn into_batch(self) -> sled::Batch {
+        let mut batch = sled::Batch::default();
+        for (position, recorded) in &self.events {
+            batch.insert(&keys::log(*position)[..], recorded.encode());
+            batch.insert(&keys::id(&recorded.event.id)[..], &position.to_be_bytes()[..]);
+        }
+        for (stream, record) in &self.subjects {
+            batch.insert(keys::subject(stream), encode_record(record));
+        }
+        batch
+    }
+}
+
+fn internal(e: StoreError) -> Rejection {
+    tracing::error!(error = %e, "store read failed while validating an append");
+    Rejection::Internal(e.to_string())
+}
+
+impl Scratch<'_, '_> {
+    fn position_of(&self, id: &EventId) -> Result<Option<u64>, Rejection> {
+        if let Some(p) = self.ids.get(id).or_else(|| self.group.ids.get(id)) {
+            return Ok(Some(*p));
+        }
+        self.group.store.position_of(id).map_err(internal)
+    }
+
+    fn event_at(&self, position: u64) -> Result<Recorded, Rejection> {
+        if let Some(r) = self.events.get(&position).or_else(|| self.group.events.get(&position)) {
+            return Ok(r.clone());
+        }
+        self.group
+            .store
+            .event_at(position)
+            .map_err(internal)?
+            .ok_or_else(|| internal(StoreError::Damaged(format!("indexed position {position} has no event"))))
+    }
+
+    fn subject(&self, stream: &StreamId) -> Result<Option<SubjectRecord>, Rejection> {
+        if let Some(r) = self.subjects.get(stream).or_else(|| self.group.subjects.get(stream)) {
+            return Ok(Some(r.clone()));
+        }
+        self.group.store.subject(stream).map_err(internal)
+    }
+
+    fn apply(&mut self, batch: AppendBatch) -> Reply {
+        let AppendBatch { events, expected } = batch;
+        // Retries first: an id already recorded must carry the same event.
+        let mut results: Vec<Option<Appended>> = vec![None; events.len()];
+        for (i, e) in events.iter().enumerate() {
+            if let Some(position) = self.position_of(&e.id)? {
+                let stored = self.event_at(position)?;
+                if stored.event != *e {
+                    return Err(Rejection::Conflict { field: format!("events[{i}].event_id"), event_id: e.id.to_string() });
+                }
+                results[i] = Some(Appended { position, revision: stored.revision, duplicate: true });
+            }
+        }
+        if results.iter().all(Option::is_some) {
+            return Ok(results.into_iter().flatten().collect());
+        }
+        for (k, (stream, revision)) in expected.iter().enumerate() {
+            let actual = self.subject(stream)?.map_or(0, |r| r.revision());
+            if actual != *revision {
+                return Err(Rejection::WrongRevision {
+                    field: format!("expected_revisions[{k}]"),
+                    stream: stream.to_string(),
+                    expected: *revision,
+                    actual,
+                });
+            }
+        }
+        for (i, e) in events.iter().enumerate() {
+            if results[i].is_none() {
+                results[i] = Some(self.append(i, e)?);
+            }
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    fn append(&mut self, i: usize, e: &Event) -> Result<Appended, Rejection> {
+        let at = |b: Broken| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description);
+        let stream = e.stream();
+        let position = self.next;
+        let mut record = match (&e.payload, self.subject(&stream)?) {
+            (Payload::EventAmended(_) | Payload::EventVoided { .. }, record) => self.correct(i, e, record)?,
+            (_, None) => SubjectRecord { positions: Vec::new(), origin: None, state: SubjectState::start(e).map_err(at)? },
+            (_, Some(mut record)) => {
+                record.state.apply(e).map_err(at)?;
+                record
+            }
+        };
+        record.positions.push(position);
+        if let Payload::ApplicationSplit { parts } = &e.payload {
+            self.create_parts(i, e, parts, &record, position)?;
+        }
+        let revision = record.revision();
+        self.events.insert(position, Recorded { position, revision, recorded_at: self.group.now, event: e.clone() });
+        self.ids.insert(e.id, position);
+        self.subjects.insert(stream, record);
+        self.next += 1;
+        Ok(Appended { position, revision, duplicate: false })
+    }
+
+    /// Each part of a split starts as an application with the parent's
+    /// receipt facts; its stream opens with the split event.
+    fn create_parts(
+        &mut self,
+        i: usize,
+        e: &Event,
+        parts: &[crate::ids::SubjectId],
+        parent: &SubjectRecord,
+        position: u64,
+    ) -> Result<(), Rejection> {
+        let Some(app) = parent.application() else {
+            unreachable!("only applications can be split (the state machine refused the split otherwise)")
+        };
+        for (k, part) in parts.iter().enumerate() {
+            let stream = StreamId { agency: e.agency.clone(), subject: part.clone() };
+            if part == &e.subject || self.subject(&stream)?.is_some() {
+                return Err(Rejection::state(
+                    "PART_EXISTS",
+                    format!("events[{i}].application_split.part_subject_ids[{k}]"),
+                    format!("subject {part} already exists; parts of a split need new ids"),
+                ));
+            }
+            let origin = SplitOrigin {
+                parent: e.subject.clone(),
+                split_event: e.id,
+                received_on: app.received_on,
+                applicant: app.applicant,
+                channel: app.channel,
+            };
+            let state = fold(&[], Some(&origin)).expect("a part with no events of its own always folds");
+            self.subjects.insert(stream, SubjectRecord { positions: vec![position], origin: Some(origin), state });
+        }
+        Ok(())
+    }
+
+    /// A correction: checked against its target, then the whole stream is
+    /// folded again with it, and must still obey every rule.
+    fn correct(&self, i: usize, e: &Event, record: Option<SubjectRecord>) -> Result<SubjectRecord, Rejection> {
+        let kind = e.payload.kind();
+        let target_field = format!("events[{i}].{kind}.target_event_id");
+        let target_id = e.payload.correction_target().expect("a correction has a target");
+        let refuse = |rule: &'static str, description: String| Rejection::state(rule, target_field.clone(), description);
+        let Some(target_position) = self.position_of(&target_id)? else {
+            return Err(refuse("UNKNOWN_TARGET", format!("no event {target_id} is recorded")));
+        };
+        let record = record
+            .filter(|r| r.positions.contains(&target_position))
+            .ok_or_else(|| refuse("TARGET_IN_OTHER_SUBJECT", format!("event {target_id} belongs to another subject; a correction must be sent on the target's own subject")))?;
+        if let Some(app) = record.application()
+            && !app.split_into.is_empty()
+        {
+            return Err(refuse(
+                "APPLICATION_SPLIT",
+                "the application was split; its events are final, correct its parts instead".into(),
+            ));
+        }
+        let mut stream = Vec::with_capacity(record.positions.len() + 1);
+        for p in &record.positions {
+            stream.push(self.event_at(*p)?.event);
+        }
+        let target = self.event_at(target_position)?.event;
+        let is_origin = record.origin.as_ref().is_some_and(|o| o.split_event == target_id);
+        check_correction(&e.payload, &target, is_origin, &stream)
+            .map_err(|b| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description))?;
+        stream.push(e.clone());
+        let state = fold(&stream, record.origin.as_ref()).map_err(|(j, b)| {
+            refuse(
+                "CORRECTION_BREAKS_HISTORY",
+                format!("with this correction, event {} ({}) would break a rule: {}", stream[j].id, stream[j].payload.kind(), b),
+            )
+        })?;
+        Ok(SubjectRecord { positions: record.positions, origin: record.origin, state })
+    }
+}
