@@ -180,20 +180,24 @@ pub fn check_correction(
     target_is_origin: bool,
     stream: &[Event],
 ) -> Result<(), Broken> {
+    let target_field = match correction {
+        Payload::EventVoided { .. } => "event_voided.target_event_id",
+        _ => "event_amended.target_event_id",
+    };
     let already_voided = stream
         .iter()
         .any(|e| matches!(&e.payload, Payload::EventVoided { target: t, .. } if *t == target.id));
     if already_voided {
         return Err(Broken::new(
             "TARGET_VOIDED",
-            "target_event_id",
+            target_field,
             format!("event {} is already voided", target.id),
         ));
     }
     if matches!(target.payload, Payload::EventVoided { .. }) {
         return Err(Broken::new(
             "TARGET_IS_VOID",
-            "target_event_id",
+            target_field,
             "a void cannot be corrected; record the voided event again with a new event id",
         ));
     }
@@ -209,13 +213,20 @@ pub fn check_correction(
             Ok(())
         }
         Payload::EventAmended(a) => {
+            if matches!(target.payload, Payload::EventAmended(_)) {
+                return Err(Broken::new(
+                    "TARGET_IS_AMENDMENT",
+                    target_field,
+                    "amend the original event again instead of the amendment",
+                ));
+            }
             let kind = target.payload.kind();
             let fits = |present: bool, ok: bool| !present || ok;
             let is_receipt = matches!(target.payload, Payload::ApplicationReceived { .. }) || target_is_origin;
             let checks = [
                 (
                     "event_amended.occurred_on",
-                    fits(a.occurred_on.is_some(), !target_is_origin && !matches!(target.payload, Payload::EventAmended(_))),
+                    fits(a.occurred_on.is_some(), !target_is_origin),
                 ),
                 ("event_amended.applicant_category", fits(a.applicant.is_some(), is_receipt)),
                 ("event_amended.channel", fits(a.channel.is_some(), is_receipt)),
@@ -237,13 +248,6 @@ pub fn check_correction(
                     "AMENDMENT_DOES_NOT_FIT",
                     field,
                     format!("the target is a {kind} event, which has no such fact to amend"),
-                ));
-            }
-            if matches!(target.payload, Payload::EventAmended(_)) {
-                return Err(Broken::new(
-                    "TARGET_IS_AMENDMENT",
-                    "event_amended.target_event_id",
-                    "amend the original event again instead of the amendment",
                 ));
             }
             Ok(())

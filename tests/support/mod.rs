@@ -1,0 +1,175 @@
+//! Shared test helpers: `spawn_app()` starts the real server on port 0 with
+//! a temporary sled directory, and builders make events.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use disclosure_ledger::config::Config;
+use disclosure_ledger::proto::{
+    self, event::Payload, google::r#type::Date, ledger_service_client::LedgerServiceClient,
+};
+use disclosure_ledger::server::Server;
+use tokio::sync::oneshot;
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: LedgerServiceClient<Channel>,
+    dir: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts a server on a fresh store and waits until it is SERVING.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_app_in(dir).await
+}
+
+/// Starts a server on an existing directory.
+pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
+    let server = Server::build(Config::for_tests(dir.path())).await.expect("bind");
+    let addr = server.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(server.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let url = format!("http://{addr}");
+    wait_serving(&url).await;
+    let client = LedgerServiceClient::connect(url).await.expect("connect");
+    TestApp { addr, client, dir: Some(dir), stop: Some(stop), handle: Some(handle) }
+}
+
+/// Polls gRPC health until the ledger service is SERVING.
+pub async fn wait_serving(url: &str) {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient, health_check_response::ServingStatus};
+    for _ in 0..200 {
+        if let Ok(channel) = Channel::from_shared(url.to_owned()).expect("url").connect().await {
+            let mut health = HealthClient::new(channel);
+            let r = health.check(HealthCheckRequest { service: "disclosure.v1.LedgerService".into() }).await;
+            if r.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("server at {url} never became SERVING");
+}
+
+impl TestApp {
+    /// Drains the server and waits for it to stop; returns the directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self.stop.take().expect("running").send(()).ok();
+        self.handle.take().expect("running").await.expect("join").expect("clean stop");
+        self.dir.take().expect("dir")
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.as_ref().expect("dir").path()
+    }
+
+    pub async fn append(&mut self, events: Vec<proto::Event>) -> Result<proto::AppendEventsResponse, tonic::Status> {
+        self.client
+            .append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Appends and expects success.
+    pub async fn ok(&mut self, events: Vec<proto::Event>) -> proto::AppendEventsResponse {
+        match self.append(events).await {
+            Ok(r) => r,
+            Err(s) => panic!("append refused: {:?} {}", s.code(), s.message()),
+        }
+    }
+
+    /// The whole log, in order.
+    pub async fn log(&mut self) -> Vec<proto::RecordedEvent> {
+        self.log_of("").await
+    }
+
+    pub async fn log_of(&mut self, agency: &str) -> Vec<proto::RecordedEvent> {
+        let mut stream = self
+            .client
+            .read_log(proto::ReadLogRequest { from_position: 1, agency_id: agency.into(), follow: false })
+            .await
+            .expect("read log")
+            .into_inner();
+        let mut out = Vec::new();
+        while let Some(item) = stream.next().await {
+            out.push(item.expect("log item").event.expect("event"));
+        }
+        out
+    }
+
+    pub async fn application(&mut self, agency: &str, id: &str) -> proto::GetApplicationResponse {
+        self.client
+            .get_application(proto::GetApplicationRequest { agency_id: agency.into(), application_id: id.into() })
+            .await
+            .expect("get application")
+            .into_inner()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub const AGENCY: &str = "test-agency";
+
+pub fn date(y: i32, m: i32, d: i32) -> Option<Date> {
+    Some(Date { year: y, month: m, day: d })
+}
+
+/// An event with a fresh id.
+pub fn event(subject: &str, on: Option<Date>, payload: Payload) -> proto::Event {
+    proto::Event {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        agency_id: AGENCY.into(),
+        subject_id: subject.into(),
+        occurred_on: on,
+        actor: String::new(),
+        correlation_id: String::new(),
+        payload: Some(payload),
+    }
+}
+
+pub fn received(subject: &str, on: Option<Date>, applicant: proto::ApplicantCategory) -> proto::Event {
+    event(
+        subject,
+        on,
+        Payload::ApplicationReceived(proto::ApplicationReceived {
+            applicant_category: applicant as i32,
+            channel: proto::Channel::Online as i32,
+        }),
+    )
+}
+
+pub fn concluded(subject: &str, on: Option<Date>, outcome: proto::Outcome) -> proto::Event {
+    event(subject, on, Payload::ApplicationConcluded(proto::ApplicationConcluded { outcome: outcome as i32 }))
+}
+
+pub fn person(subject: &str, on: Option<Date>) -> proto::Event {
+    received(subject, on, proto::ApplicantCategory::NaturalPerson)
+}
+
+pub fn amended(subject: &str, on: Option<Date>, target: &str, f: impl FnOnce(&mut proto::EventAmended)) -> proto::Event {
+    let mut a = proto::EventAmended { target_event_id: target.into(), reason: "entered wrongly".into(), ..Default::default() };
+    f(&mut a);
+    event(subject, on, Payload::EventAmended(a))
+}
+
+pub fn voided(subject: &str, on: Option<Date>, target: &str) -> proto::Event {
+    event(
+        subject,
+        on,
+        Payload::EventVoided(proto::EventVoided { target_event_id: target.into(), reason: "entered in error".into() }),
+    )
+}
