@@ -10,7 +10,11 @@ use crate::config::Config;
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
-#[command(name = "disclosure-ledger", version, about = "The event log of open-government-information applications, and the annual report tables derived from it")]
+#[command(
+    name = "disclosure-ledger",
+    version,
+    about = "The event log of open-government-information applications, and the annual report tables derived from it"
+)]
 pub struct Cli {
     /// Log line format.
     #[arg(long, global = true, env = "DISCLOSURE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -32,6 +36,9 @@ pub enum Command {
         /// sled page cache in MiB (resident memory ends up a few times this).
         #[arg(long, env = "DISCLOSURE_CACHE_MIB", default_value_t = Config::DEFAULT_CACHE_MIB)]
         cache_mib: u64,
+        /// Seconds a shutdown waits for in-flight requests before closing them.
+        #[arg(long, env = "DISCLOSURE_DRAIN_SECS", default_value_t = Config::DEFAULT_DRAIN_SECS)]
+        drain_secs: u64,
     },
     /// Append events from a JSON Lines file (one `disclosure.v1.Event` per
     /// line, proto3 JSON mapping); `-` reads standard input.
@@ -61,7 +68,11 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct ServerArg {
     /// The server's address.
-    #[arg(long, env = "DISCLOSURE_SERVER", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "DISCLOSURE_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub server: String,
 }
 
@@ -70,14 +81,34 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         telemetry::init(self.log_format);
         match self.command {
-            Command::Serve { listen, data_dir, cache_mib } => {
-                let config = Config { listen, data_dir, cache_capacity: cache_mib << 20 };
-                crate::server::Server::build(config).await?.run_until_stopped().await
+            Command::Serve {
+                listen,
+                data_dir,
+                cache_mib,
+                drain_secs,
+            } => {
+                let config = Config {
+                    listen,
+                    data_dir,
+                    cache_capacity: cache_mib << 20,
+                    drain_timeout: std::time::Duration::from_secs(drain_secs),
+                };
+                crate::server::Server::build(config)
+                    .await?
+                    .run_until_stopped()
+                    .await
             }
-            Command::Append { server, file, batch } => crate::client::append(&server.server, &file, batch.into()).await,
-            Command::Show { server, agency, application, json } => {
-                crate::client::show(&server.server, &agency, &application, json).await
-            }
+            Command::Append {
+                server,
+                file,
+                batch,
+            } => crate::client::append(&server.server, &file, batch.into()).await,
+            Command::Show {
+                server,
+                agency,
+                application,
+                json,
+            } => crate::client::show(&server.server, &agency, &application, json).await,
         }
     }
 }

@@ -13,7 +13,9 @@ use crate::proto::{self, ledger_service_client::LedgerServiceClient};
 pub async fn connect(server: &str) -> anyhow::Result<LedgerServiceClient<Channel>> {
     LedgerServiceClient::connect(server.to_owned())
         .await
-        .with_context(|| format!("cannot reach the server at {server} (is `disclosure-ledger serve` running?)"))
+        .with_context(|| {
+            format!("cannot reach the server at {server} (is `disclosure-ledger serve` running?)")
+        })
 }
 
 /// Reads events, one proto3-JSON `Event` per line (blank lines and lines
@@ -26,8 +28,8 @@ pub fn read_events(reader: impl BufRead) -> anyhow::Result<Vec<(usize, proto::Ev
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let event: proto::Event =
-            serde_json::from_str(trimmed).with_context(|| format!("line {}: not a disclosure.v1.Event", i + 1))?;
+        let event: proto::Event = serde_json::from_str(trimmed)
+            .with_context(|| format!("line {}: not a disclosure.v1.Event", i + 1))?;
         events.push((i + 1, event));
     }
     Ok(events)
@@ -40,7 +42,8 @@ pub async fn append(server: &str, file: &Path, batch: usize) -> anyhow::Result<(
     let events = if file == Path::new("-") {
         read_events(std::io::stdin().lock())?
     } else {
-        let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        let f =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
         read_events(std::io::BufReader::new(f))?
     };
     let mut client = connect(server).await?;
@@ -55,7 +58,11 @@ pub async fn append(server: &str, file: &Path, batch: usize) -> anyhow::Result<(
         match client.append_events(request).await {
             Ok(response) => {
                 for r in response.into_inner().results {
-                    if r.duplicate { duplicate += 1 } else { new += 1 }
+                    if r.duplicate {
+                        duplicate += 1
+                    } else {
+                        new += 1
+                    }
                 }
             }
             Err(status) => {
@@ -98,7 +105,9 @@ pub async fn show(server: &str, agency: &str, application: &str, json: bool) -> 
     }
     let app = response.application.unwrap_or_default();
     let date = |d: &Option<proto::google::r#type::Date>| {
-        d.as_ref().map_or("-".to_owned(), |d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        d.as_ref().map_or("-".to_owned(), |d| {
+            format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+        })
     };
     println!("application {} of {}", app.application_id, app.agency_id);
     println!("  status      {}", app.status().as_str_name());
@@ -107,7 +116,11 @@ pub async fn show(server: &str, agency: &str, application: &str, json: bool) -> 
     println!("  received    {}", date(&app.received_on));
     println!("  concluded   {}", date(&app.concluded_on));
     if app.outcome != 0 {
-        println!("  outcome     {}{}", app.outcome().as_str_name(), if app.withdrawn { " (withdrawn)" } else { "" });
+        println!(
+            "  outcome     {}{}",
+            app.outcome().as_str_name(),
+            if app.withdrawn { " (withdrawn)" } else { "" }
+        );
     }
     if !app.split_into.is_empty() {
         println!("  split into  {}", app.split_into.join(", "));
@@ -121,9 +134,30 @@ pub async fn show(server: &str, agency: &str, application: &str, json: bool) -> 
         let payload = serde_json::to_value(&e)?;
         let kind = payload
             .as_object()
-            .and_then(|o| o.keys().find(|k| !matches!(k.as_str(), "eventId" | "agencyId" | "subjectId" | "occurredOn" | "actor" | "correlationId")).cloned())
+            .and_then(|o| {
+                o.keys()
+                    .find(|k| {
+                        !matches!(
+                            k.as_str(),
+                            "eventId"
+                                | "agencyId"
+                                | "subjectId"
+                                | "occurredOn"
+                                | "actor"
+                                | "correlationId"
+                        )
+                    })
+                    .cloned()
+            })
             .unwrap_or_default();
-        println!("  #{:<8} rev {:<3} {} {} {}", r.position, r.stream_revision, date(&e.occurred_on), kind, e.event_id);
+        println!(
+            "  #{:<8} rev {:<3} {} {} {}",
+            r.position,
+            r.stream_revision,
+            date(&e.occurred_on),
+            kind,
+            e.event_id
+        );
     }
     Ok(())
 }

@@ -26,14 +26,17 @@ pub struct Server {
 impl Server {
     /// Binds the listen address (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let listener =
-            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
         Ok(Self { config, listener })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until SIGINT or SIGTERM, then drains.
@@ -44,10 +47,17 @@ impl Server {
     /// Serves until `stop` completes: then health turns NOT_SERVING, live
     /// subscriptions end, new connections are refused, in-flight RPCs
     /// finish, the writer commits what it was given, and the store syncs.
-    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
-        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        health
+            .set_not_serving::<LedgerServiceServer<LedgerService>>()
+            .await;
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
 
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -70,18 +80,27 @@ impl Server {
             let config = self.config.clone();
             tokio::spawn(async move {
                 let dir = config.data_dir.clone();
-                let opened = tokio::task::spawn_blocking(move || Ledger::open(&dir, config.cache_capacity)).await;
+                let opened =
+                    tokio::task::spawn_blocking(move || Ledger::open(&dir, config.cache_capacity))
+                        .await;
                 match opened {
                     Ok(Ok(ledger)) => {
                         tracing::info!(head = ledger.head(), dir = %config.data_dir.display(), "store open");
                         let _ = cell.set(Arc::new(ledger));
                         if !draining.is_cancelled() {
-                            health.set_serving::<LedgerServiceServer<LedgerService>>().await;
-                            health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+                            health
+                                .set_serving::<LedgerServiceServer<LedgerService>>()
+                                .await;
+                            health
+                                .set_service_status("", tonic_health::ServingStatus::Serving)
+                                .await;
                         }
                         Ok(())
                     }
-                    Ok(Err(e)) => Err(anyhow::anyhow!("cannot open the store in {}: {e}", config.data_dir.display())),
+                    Ok(Err(e)) => Err(anyhow::anyhow!(
+                        "cannot open the store in {}: {e}",
+                        config.data_dir.display()
+                    )),
                     Err(e) => Err(anyhow::anyhow!("opening the store panicked: {e}")),
                 }
             })
@@ -94,8 +113,12 @@ impl Server {
             async move {
                 stop.await;
                 tracing::info!("draining: refusing new connections, finishing in-flight requests");
-                health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
-                health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                health
+                    .set_not_serving::<LedgerServiceServer<LedgerService>>()
+                    .await;
+                health
+                    .set_service_status("", tonic_health::ServingStatus::NotServing)
+                    .await;
                 draining.cancel();
             }
         };
@@ -116,11 +139,26 @@ impl Server {
                 }
             });
         tokio::pin!(served);
+        let drain_deadline = {
+            let draining = draining.clone();
+            let timeout = self.config.drain_timeout;
+            async move {
+                draining.cancelled().await;
+                tokio::time::sleep(timeout).await;
+            }
+        };
+        tokio::pin!(drain_deadline);
         let mut opener = opener;
         let mut open_result = None;
         let served = loop {
             tokio::select! {
                 result = &mut served => break result,
+                () = &mut drain_deadline => {
+                    // Dropping the server closes what is still open; the
+                    // writer still commits every batch it was given.
+                    tracing::warn!(timeout = ?self.config.drain_timeout, "drain timed out; closing the remaining connections");
+                    break Ok(());
+                }
                 result = &mut opener, if open_result.is_none() => {
                     let result = result.map_err(anyhow::Error::from).and_then(|r| r);
                     if result.is_err() {

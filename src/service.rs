@@ -51,10 +51,9 @@ impl LedgerService {
     }
 
     fn ledger(&self) -> Result<Arc<Ledger>, Rejection> {
-        self.ledger
-            .get()
-            .cloned()
-            .ok_or_else(|| Rejection::Unavailable("the store is still opening; retry shortly".into()))
+        self.ledger.get().cloned().ok_or_else(|| {
+            Rejection::Unavailable("the store is still opening; retry shortly".into())
+        })
     }
 }
 
@@ -74,7 +73,9 @@ fn internal(e: impl std::fmt::Display) -> Rejection {
 }
 
 /// Runs blocking store reads off the async runtime.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Rejection> + Send + 'static) -> Result<T, Rejection> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Rejection> + Send + 'static,
+) -> Result<T, Rejection> {
     tokio::task::spawn_blocking(f).await.map_err(internal)?
 }
 
@@ -120,19 +121,33 @@ impl LedgerServiceApi for LedgerService {
         request: Request<proto::GetApplicationRequest>,
     ) -> Result<Response<proto::GetApplicationResponse>, Status> {
         let request = request.into_inner();
-        let span =
-            tracing::info_span!("GetApplication", agency = %request.agency_id, subject = %request.application_id);
+        let span = tracing::info_span!("GetApplication", agency = %request.agency_id, subject = %request.application_id);
         async move {
-            let stream = stream_id(&request.agency_id, "agency_id", &request.application_id, "application_id")
-                .map_err(refuse)?;
+            let stream = stream_id(
+                &request.agency_id,
+                "agency_id",
+                &request.application_id,
+                "application_id",
+            )
+            .map_err(refuse)?;
             let ledger = self.ledger().map_err(refuse)?;
             let store = Arc::clone(ledger.store());
             let lookup = stream.clone();
-            let record = blocking(move || store.subject(&lookup).map_err(internal)).await.map_err(refuse)?;
-            let not_found = || Rejection::NotFound { resource: "application", name: stream.to_string() };
-            let record = record.filter(|r| !matches!(r.state, SubjectState::ReviewCase(_))).ok_or_else(not_found).map_err(refuse)?;
+            let record = blocking(move || store.subject(&lookup).map_err(internal))
+                .await
+                .map_err(refuse)?;
+            let not_found = || Rejection::NotFound {
+                resource: "application",
+                name: stream.to_string(),
+            };
+            let record = record
+                .filter(|r| !matches!(r.state, SubjectState::ReviewCase(_)))
+                .ok_or_else(not_found)
+                .map_err(refuse)?;
             // Show only what is durable: wait for the group being committed.
-            ledger.wait_durable(record.positions.last().copied().unwrap_or(0)).await;
+            ledger
+                .wait_durable(record.positions.last().copied().unwrap_or(0))
+                .await;
             let store = Arc::clone(ledger.store());
             let positions = record.positions.clone();
             let history = blocking(move || {
@@ -148,7 +163,10 @@ impl LedgerServiceApi for LedgerService {
             .await
             .map_err(refuse)?;
             let application = application_to_proto(&stream, &record);
-            Ok(Response::new(proto::GetApplicationResponse { application: Some(application), history }))
+            Ok(Response::new(proto::GetApplicationResponse {
+                application: Some(application),
+                history,
+            }))
         }
         .instrument(span)
         .await
@@ -183,13 +201,24 @@ impl LedgerServiceApi for LedgerService {
         let agency = if request.agency_id.is_empty() {
             None
         } else {
-            Some(AgencyId::parse(&request.agency_id).map_err(|r| refuse(Rejection::invalid("agency_id", r)))?)
+            Some(
+                AgencyId::parse(&request.agency_id)
+                    .map_err(|r| refuse(Rejection::invalid("agency_id", r)))?,
+            )
         };
         let ledger = self.ledger().map_err(refuse)?;
         let (tx, rx) = mpsc::channel(READ_CHUNK as usize);
         let shutdown = self.shutdown.clone();
         tokio::spawn(
-            tail(ledger, request.from_position.max(1), agency, request.follow, tx, shutdown).instrument(span.clone()),
+            tail(
+                ledger,
+                request.from_position.max(1),
+                agency,
+                request.follow,
+                tx,
+                shutdown,
+            )
+            .instrument(span.clone()),
         );
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
@@ -213,7 +242,10 @@ async fn tail(
             let to = durable.min(from + READ_CHUNK - 1);
             let store = Arc::clone(ledger.store());
             let chunk = blocking(move || {
-                store.log_range(from, to).map(|r| r.map_err(internal)).collect::<Result<Vec<_>, _>>()
+                store
+                    .log_range(from, to)
+                    .map(|r| r.map_err(internal))
+                    .collect::<Result<Vec<_>, _>>()
             })
             .await;
             let chunk = match chunk {
@@ -227,14 +259,26 @@ async fn tail(
                 let recorded = match proto::RecordedEvent::decode(&bytes[..]) {
                     Ok(r) => r,
                     Err(e) => {
-                        let _ = tx.send(Err(refuse(internal(format!("undecodable log entry: {e}"))))).await;
+                        let _ = tx
+                            .send(Err(refuse(internal(format!("undecodable log entry: {e}")))))
+                            .await;
                         return;
                     }
                 };
-                let wanted = agency
-                    .as_ref()
-                    .is_none_or(|a| recorded.event.as_ref().is_some_and(|e| e.agency_id == a.as_str()));
-                if wanted && tx.send(Ok(proto::ReadLogResponse { event: Some(recorded) })).await.is_err() {
+                let wanted = agency.as_ref().is_none_or(|a| {
+                    recorded
+                        .event
+                        .as_ref()
+                        .is_some_and(|e| e.agency_id == a.as_str())
+                });
+                if wanted
+                    && tx
+                        .send(Ok(proto::ReadLogResponse {
+                            event: Some(recorded),
+                        }))
+                        .await
+                        .is_err()
+                {
                     return; // the client left
                 }
             }
@@ -255,7 +299,10 @@ async fn tail(
 fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rejection> {
     let n = request.events.len();
     if n == 0 || n > MAX_BATCH {
-        return Err(Rejection::invalid("events", format!("has {n} events; a batch holds 1 to {MAX_BATCH}")));
+        return Err(Rejection::invalid(
+            "events",
+            format!("has {n} events; a batch holds 1 to {MAX_BATCH}"),
+        ));
     }
     let mut issues = Vec::new();
     let mut events: Vec<Event> = Vec::with_capacity(n);
@@ -277,7 +324,12 @@ fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rej
     let mut seen = HashSet::new();
     for (k, exp) in request.expected_revisions.iter().enumerate() {
         let at = format!("expected_revisions[{k}]");
-        match stream_id(&exp.agency_id, &format!("{at}.agency_id"), &exp.subject_id, &format!("{at}.subject_id")) {
+        match stream_id(
+            &exp.agency_id,
+            &format!("{at}.agency_id"),
+            &exp.subject_id,
+            &format!("{at}.subject_id"),
+        ) {
             Ok(stream) => {
                 if !seen.insert(stream.clone()) {
                     issues.push(FieldIssue::new(at, format!("names stream {stream} twice")));
@@ -294,12 +346,19 @@ fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rej
     Ok(AppendBatch { events, expected })
 }
 
-fn stream_id(agency: &str, agency_field: &str, subject: &str, subject_field: &str) -> Result<StreamId, Rejection> {
+fn stream_id(
+    agency: &str,
+    agency_field: &str,
+    subject: &str,
+    subject_field: &str,
+) -> Result<StreamId, Rejection> {
     let agency = AgencyId::parse(agency).map_err(|r| FieldIssue::new(agency_field, r));
     let subject = SubjectId::parse(subject).map_err(|r| FieldIssue::new(subject_field, r));
     match (agency, subject) {
         (Ok(agency), Ok(subject)) => Ok(StreamId { agency, subject }),
-        (a, s) => Err(Rejection::Invalid(a.err().into_iter().chain(s.err()).collect())),
+        (a, s) => Err(Rejection::Invalid(
+            a.err().into_iter().chain(s.err()).collect(),
+        )),
     }
 }
 
@@ -334,7 +393,11 @@ pub fn application_to_proto(stream: &StreamId, record: &SubjectRecord) -> proto:
     out.fee_noticed_fen = app.fee_noticed_fen.unwrap_or(0);
     out.fee_paid_fen = app.fee_paid_fen.unwrap_or(0);
     out.split_into = app.split_into.iter().map(ToString::to_string).collect();
-    out.split_from = app.split_from.as_ref().map(ToString::to_string).unwrap_or_default();
+    out.split_from = app
+        .split_from
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     out
 }
 
@@ -347,15 +410,26 @@ struct DateRange {
 
 impl DateRange {
     fn from_proto(range: Option<&proto::DateRange>, field: &str) -> Result<Self, FieldIssue> {
-        let Some(range) = range else { return Ok(Self::default()) };
-        let bound = |d: Option<&proto::google::r#type::Date>, name: &str| {
-            d.map(|d| CivilDate::from_proto(d).map_err(|r| FieldIssue::new(format!("{field}.{name}"), r))).transpose()
+        let Some(range) = range else {
+            return Ok(Self::default());
         };
-        let out = Self { start: bound(range.start.as_ref(), "start")?, end: bound(range.end.as_ref(), "end")? };
+        let bound = |d: Option<&proto::google::r#type::Date>, name: &str| {
+            d.map(|d| {
+                CivilDate::from_proto(d).map_err(|r| FieldIssue::new(format!("{field}.{name}"), r))
+            })
+            .transpose()
+        };
+        let out = Self {
+            start: bound(range.start.as_ref(), "start")?,
+            end: bound(range.end.as_ref(), "end")?,
+        };
         if let (Some(s), Some(e)) = (out.start, out.end)
             && s > e
         {
-            return Err(FieldIssue::new(field, format!("starts on {s}, after its end {e}")));
+            return Err(FieldIssue::new(
+                field,
+                format!("starts on {s}, after its end {e}"),
+            ));
         }
         Ok(out)
     }
@@ -396,18 +470,25 @@ struct PageToken {
 impl ListQuery {
     fn from_proto(request: &proto::ListApplicationsRequest) -> Result<Self, Rejection> {
         let mut issues = Vec::new();
-        let agency = AgencyId::parse(&request.agency_id).map_err(|r| issues.push(FieldIssue::new("agency_id", r))).ok();
+        let agency = AgencyId::parse(&request.agency_id)
+            .map_err(|r| issues.push(FieldIssue::new("agency_id", r)))
+            .ok();
         let status = match proto::ApplicationStatus::try_from(request.status) {
             Ok(_) => request.status,
             Err(_) => {
-                issues.push(FieldIssue::new("status", format!("{} is not a known ApplicationStatus", request.status)));
+                issues.push(FieldIssue::new(
+                    "status",
+                    format!("{} is not a known ApplicationStatus", request.status),
+                ));
                 0
             }
         };
-        let received =
-            DateRange::from_proto(request.received.as_ref(), "received").map_err(|i| issues.push(i)).unwrap_or_default();
-        let concluded =
-            DateRange::from_proto(request.concluded.as_ref(), "concluded").map_err(|i| issues.push(i)).unwrap_or_default();
+        let received = DateRange::from_proto(request.received.as_ref(), "received")
+            .map_err(|i| issues.push(i))
+            .unwrap_or_default();
+        let concluded = DateRange::from_proto(request.concluded.as_ref(), "concluded")
+            .map_err(|i| issues.push(i))
+            .unwrap_or_default();
         let page_size = match request.page_size {
             0 => DEFAULT_PAGE,
             n if n < 0 => {
@@ -419,35 +500,58 @@ impl ListQuery {
         let (Some(agency), true) = (agency, issues.is_empty()) else {
             return Err(Rejection::Invalid(issues));
         };
-        let filters = Filters { agency, status, received, concluded };
+        let filters = Filters {
+            agency,
+            status,
+            received,
+            concluded,
+        };
         let mut after = None;
         if !request.page_token.is_empty() {
             let token: PageToken = URL_SAFE_NO_PAD
                 .decode(&request.page_token)
                 .ok()
                 .and_then(|b| postcard::from_bytes(&b).ok())
-                .ok_or_else(|| Rejection::invalid("page_token", "is not a token this service issued"))?;
+                .ok_or_else(|| {
+                    Rejection::invalid("page_token", "is not a token this service issued")
+                })?;
             if token.filters != filters {
-                return Err(Rejection::invalid("page_token", "belongs to a request with other filters"));
+                return Err(Rejection::invalid(
+                    "page_token",
+                    "belongs to a request with other filters",
+                ));
             }
             after = Some(token.after);
         }
-        Ok(Self { filters, page_size, after })
+        Ok(Self {
+            filters,
+            page_size,
+            after,
+        })
     }
 
     fn matches(&self, record: &SubjectRecord) -> bool {
         let (status, received, concluded) = match &record.state {
-            SubjectState::Application(a) => (wire_status(a), Some(a.received_on), a.conclusion.map(|c| c.on)),
+            SubjectState::Application(a) => (
+                wire_status(a),
+                Some(a.received_on),
+                a.conclusion.map(|c| c.on),
+            ),
             SubjectState::Voided => (proto::ApplicationStatus::Voided, None, None),
             SubjectState::ReviewCase(_) => return false,
         };
         let f = &self.filters;
         let status_ok = f.status == 0 || f.status == status as i32;
-        let in_range = |range: &DateRange, d: Option<CivilDate>| range.is_open() || d.is_some_and(|d| range.contains(d));
+        let in_range = |range: &DateRange, d: Option<CivilDate>| {
+            range.is_open() || d.is_some_and(|d| range.contains(d))
+        };
         status_ok && in_range(&f.received, received) && in_range(&f.concluded, concluded)
     }
 
-    fn run(&self, store: &crate::store::Store) -> Result<proto::ListApplicationsResponse, Rejection> {
+    fn run(
+        &self,
+        store: &crate::store::Store,
+    ) -> Result<proto::ListApplicationsResponse, Rejection> {
         let agency = &self.filters.agency;
         let mut applications = Vec::new();
         let mut last_seen = None;
@@ -459,18 +563,28 @@ impl ListQuery {
                 break;
             }
             if self.matches(&record) {
-                let stream = StreamId { agency: agency.clone(), subject: id.clone() };
+                let stream = StreamId {
+                    agency: agency.clone(),
+                    subject: id.clone(),
+                };
                 applications.push(application_to_proto(&stream, &record));
             }
             last_seen = Some(id);
         }
         let next_page_token = match (more, last_seen) {
             (true, Some(after)) => URL_SAFE_NO_PAD.encode(
-                postcard::to_stdvec(&PageToken { filters: self.filters.clone(), after }).map_err(internal)?,
+                postcard::to_stdvec(&PageToken {
+                    filters: self.filters.clone(),
+                    after,
+                })
+                .map_err(internal)?,
             ),
             _ => String::new(),
         };
-        Ok(proto::ListApplicationsResponse { applications, next_page_token })
+        Ok(proto::ListApplicationsResponse {
+            applications,
+            next_page_token,
+        })
     }
 }
 

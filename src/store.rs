@@ -77,12 +77,19 @@ impl Store {
     /// Opens (and, after a crash, recovers) the store in `dir`.
     pub fn open(dir: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)?;
-        let db = sled::Config::new().path(dir).cache_capacity(cache_capacity).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_capacity)
+            .open()?;
         let data_file = File::open(dir.join("db"))?;
         // Make the files' directory entries durable once, for a new store.
         data_file.sync_all()?;
         File::open(dir)?.sync_all()?;
-        Ok(Self { db, data_file, dir: dir.to_owned() })
+        Ok(Self {
+            db,
+            data_file,
+            dir: dir.to_owned(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -91,7 +98,11 @@ impl Store {
 
     /// The last position in the log (0 when empty).
     pub fn last_position(&self) -> Result<u64, StoreError> {
-        let last = self.db.range(keys::log(0)..=keys::log(u64::MAX)).next_back().transpose()?;
+        let last = self
+            .db
+            .range(keys::log(0)..=keys::log(u64::MAX))
+            .next_back()
+            .transpose()?;
         Ok(match last {
             Some((k, _)) => u64::from_be_bytes(k[1..9].try_into().map_err(|_| damaged("log key"))?),
             None => 0,
@@ -108,12 +119,18 @@ impl Store {
 
     /// Where an event id was recorded.
     pub fn position_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
-        self.db.get(keys::id(id))?.map(|v| decode_u64(&v)).transpose()
+        self.db
+            .get(keys::id(id))?
+            .map(|v| decode_u64(&v))
+            .transpose()
     }
 
     /// A subject's record.
     pub fn subject(&self, stream: &StreamId) -> Result<Option<SubjectRecord>, StoreError> {
-        self.db.get(keys::subject(stream))?.map(|v| decode_record(&v)).transpose()
+        self.db
+            .get(keys::subject(stream))?
+            .map(|v| decode_record(&v))
+            .transpose()
     }
 
     /// An agency's subjects in id order, after `after` if given.
@@ -144,7 +161,11 @@ impl Store {
     }
 
     /// The log from `from` to `to` inclusive, as stored bytes.
-    pub fn log_range(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + use<> {
+    pub fn log_range(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + use<> {
         self.db.range(keys::log(from)..=keys::log(to)).map(|item| {
             let (k, v) = item?;
             let position = u64::from_be_bytes(k[1..9].try_into().map_err(|_| damaged("log key"))?);
@@ -182,7 +203,9 @@ fn decode_record(bytes: &[u8]) -> Result<SubjectRecord, StoreError> {
 }
 
 fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
-    Ok(u64::from_be_bytes(bytes.try_into().map_err(|_| damaged("position value"))?))
+    Ok(u64::from_be_bytes(
+        bytes.try_into().map_err(|_| damaged("position value"))?,
+    ))
 }
 
 fn damaged(what: &str) -> StoreError {

@@ -87,7 +87,12 @@ pub fn run(store: Arc<Store>, mut jobs: mpsc::Receiver<Job>, head: watch::Sender
             Ok(()) => {
                 next = last + 1;
                 head.send_replace(last);
-                tracing::debug!(events = count, batches = waiting.len(), micros = started.elapsed().as_micros() as u64, "group committed");
+                tracing::debug!(
+                    events = count,
+                    batches = waiting.len(),
+                    micros = started.elapsed().as_micros() as u64,
+                    "group committed"
+                );
                 for (reply, results) in waiting {
                     let _ = reply.send(Ok(results));
                 }
@@ -152,7 +157,13 @@ impl<'s> Group<'s> {
             subjects: HashMap::new(),
         };
         let results = scratch.apply(batch)?;
-        let Scratch { next, events, ids, subjects, .. } = scratch;
+        let Scratch {
+            next,
+            events,
+            ids,
+            subjects,
+            ..
+        } = scratch;
         self.next = next;
         self.events.extend(events);
         self.ids.extend(ids);
@@ -164,7 +175,10 @@ impl<'s> Group<'s> {
         let mut batch = sled::Batch::default();
         for (position, recorded) in &self.events {
             batch.insert(&keys::log(*position)[..], recorded.encode());
-            batch.insert(&keys::id(&recorded.event.id)[..], &position.to_be_bytes()[..]);
+            batch.insert(
+                &keys::id(&recorded.event.id)[..],
+                &position.to_be_bytes()[..],
+            );
         }
         for (stream, record) in &self.subjects {
             batch.insert(keys::subject(stream), encode_record(record));
@@ -187,18 +201,30 @@ impl Scratch<'_, '_> {
     }
 
     fn event_at(&self, position: u64) -> Result<Recorded, Rejection> {
-        if let Some(r) = self.events.get(&position).or_else(|| self.group.events.get(&position)) {
+        if let Some(r) = self
+            .events
+            .get(&position)
+            .or_else(|| self.group.events.get(&position))
+        {
             return Ok(r.clone());
         }
         self.group
             .store
             .event_at(position)
             .map_err(internal)?
-            .ok_or_else(|| internal(StoreError::Damaged(format!("indexed position {position} has no event"))))
+            .ok_or_else(|| {
+                internal(StoreError::Damaged(format!(
+                    "indexed position {position} has no event"
+                )))
+            })
     }
 
     fn subject(&self, stream: &StreamId) -> Result<Option<SubjectRecord>, Rejection> {
-        if let Some(r) = self.subjects.get(stream).or_else(|| self.group.subjects.get(stream)) {
+        if let Some(r) = self
+            .subjects
+            .get(stream)
+            .or_else(|| self.group.subjects.get(stream))
+        {
             return Ok(Some(r.clone()));
         }
         self.group.store.subject(stream).map_err(internal)
@@ -212,9 +238,16 @@ impl Scratch<'_, '_> {
             if let Some(position) = self.position_of(&e.id)? {
                 let stored = self.event_at(position)?;
                 if stored.event != *e {
-                    return Err(Rejection::Conflict { field: format!("events[{i}].event_id"), event_id: e.id.to_string() });
+                    return Err(Rejection::Conflict {
+                        field: format!("events[{i}].event_id"),
+                        event_id: e.id.to_string(),
+                    });
                 }
-                results[i] = Some(Appended { position, revision: stored.revision, duplicate: true });
+                results[i] = Some(Appended {
+                    position,
+                    revision: stored.revision,
+                    duplicate: true,
+                });
             }
         }
         if results.iter().all(Option::is_some) {
@@ -240,12 +273,19 @@ impl Scratch<'_, '_> {
     }
 
     fn append(&mut self, i: usize, e: &Event) -> Result<Appended, Rejection> {
-        let at = |b: Broken| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description);
+        let at =
+            |b: Broken| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description);
         let stream = e.stream();
         let position = self.next;
         let mut record = match (&e.payload, self.subject(&stream)?) {
-            (Payload::EventAmended(_) | Payload::EventVoided { .. }, record) => self.correct(i, e, record)?,
-            (_, None) => SubjectRecord { positions: Vec::new(), origin: None, state: SubjectState::start(e).map_err(at)? },
+            (Payload::EventAmended(_) | Payload::EventVoided { .. }, record) => {
+                self.correct(i, e, record)?
+            }
+            (_, None) => SubjectRecord {
+                positions: Vec::new(),
+                origin: None,
+                state: SubjectState::start(e).map_err(at)?,
+            },
             (_, Some(mut record)) => {
                 record.state.apply(e).map_err(at)?;
                 record
@@ -256,11 +296,23 @@ impl Scratch<'_, '_> {
             self.create_parts(i, e, parts, &record, position)?;
         }
         let revision = record.revision();
-        self.events.insert(position, Recorded { position, revision, recorded_at: self.group.now, event: e.clone() });
+        self.events.insert(
+            position,
+            Recorded {
+                position,
+                revision,
+                recorded_at: self.group.now,
+                event: e.clone(),
+            },
+        );
         self.ids.insert(e.id, position);
         self.subjects.insert(stream, record);
         self.next += 1;
-        Ok(Appended { position, revision, duplicate: false })
+        Ok(Appended {
+            position,
+            revision,
+            duplicate: false,
+        })
     }
 
     /// Each part of a split starts as an application with the parent's
@@ -274,10 +326,15 @@ impl Scratch<'_, '_> {
         position: u64,
     ) -> Result<(), Rejection> {
         let Some(app) = parent.application() else {
-            unreachable!("only applications can be split (the state machine refused the split otherwise)")
+            unreachable!(
+                "only applications can be split (the state machine refused the split otherwise)"
+            )
         };
         for (k, part) in parts.iter().enumerate() {
-            let stream = StreamId { agency: e.agency.clone(), subject: part.clone() };
+            let stream = StreamId {
+                agency: e.agency.clone(),
+                subject: part.clone(),
+            };
             if part == &e.subject || self.subject(&stream)?.is_some() {
                 return Err(Rejection::state(
                     "PART_EXISTS",
@@ -292,21 +349,42 @@ impl Scratch<'_, '_> {
                 applicant: app.applicant,
                 channel: app.channel,
             };
-            let state = fold(&[], Some(&origin)).expect("a part with no events of its own always folds");
-            self.subjects.insert(stream, SubjectRecord { positions: vec![position], origin: Some(origin), state });
+            let state =
+                fold(&[], Some(&origin)).expect("a part with no events of its own always folds");
+            self.subjects.insert(
+                stream,
+                SubjectRecord {
+                    positions: vec![position],
+                    origin: Some(origin),
+                    state,
+                },
+            );
         }
         Ok(())
     }
 
     /// A correction: checked against its target, then the whole stream is
     /// folded again with it, and must still obey every rule.
-    fn correct(&self, i: usize, e: &Event, record: Option<SubjectRecord>) -> Result<SubjectRecord, Rejection> {
+    fn correct(
+        &self,
+        i: usize,
+        e: &Event,
+        record: Option<SubjectRecord>,
+    ) -> Result<SubjectRecord, Rejection> {
         let kind = e.payload.kind();
         let target_field = format!("events[{i}].{kind}.target_event_id");
-        let target_id = e.payload.correction_target().expect("a correction has a target");
-        let refuse = |rule: &'static str, description: String| Rejection::state(rule, target_field.clone(), description);
+        let target_id = e
+            .payload
+            .correction_target()
+            .expect("a correction has a target");
+        let refuse = |rule: &'static str, description: String| {
+            Rejection::state(rule, target_field.clone(), description)
+        };
         let Some(target_position) = self.position_of(&target_id)? else {
-            return Err(refuse("UNKNOWN_TARGET", format!("no event {target_id} is recorded")));
+            return Err(refuse(
+                "UNKNOWN_TARGET",
+                format!("no event {target_id} is recorded"),
+            ));
         };
         let record = record
             .filter(|r| r.positions.contains(&target_position))
@@ -324,16 +402,29 @@ impl Scratch<'_, '_> {
             stream.push(self.event_at(*p)?.event);
         }
         let target = self.event_at(target_position)?.event;
-        let is_origin = record.origin.as_ref().is_some_and(|o| o.split_event == target_id);
-        check_correction(&e.payload, &target, is_origin, &stream)
-            .map_err(|b| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description))?;
+        let is_origin = record
+            .origin
+            .as_ref()
+            .is_some_and(|o| o.split_event == target_id);
+        check_correction(&e.payload, &target, is_origin, &stream).map_err(|b| {
+            Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description)
+        })?;
         stream.push(e.clone());
         let state = fold(&stream, record.origin.as_ref()).map_err(|(j, b)| {
             refuse(
                 "CORRECTION_BREAKS_HISTORY",
-                format!("with this correction, event {} ({}) would break a rule: {}", stream[j].id, stream[j].payload.kind(), b),
+                format!(
+                    "with this correction, event {} ({}) would break a rule: {}",
+                    stream[j].id,
+                    stream[j].payload.kind(),
+                    b
+                ),
             )
         })?;
-        Ok(SubjectRecord { positions: record.positions, origin: record.origin, state })
+        Ok(SubjectRecord {
+            positions: record.positions,
+            origin: record.origin,
+            state,
+        })
     }
 }
