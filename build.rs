@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "proto/disclosure/v1/event.proto",
     "proto/disclosure/v1/application.proto",
     "proto/disclosure/v1/ledger_service.proto",
+    "proto/disclosure/v1/report_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,9 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_with_config(config, PROTOS, &["proto"])?;
 
     let descriptors = std::fs::read(&descriptor_path)?;
-    pbjson_build::Builder::new()
-        .register_descriptors(&descriptors)?
-        .build(&[".disclosure.v1", ".google.type"])?;
+    pbjson_build::Builder::new().register_descriptors(&descriptors)?.build(&[".disclosure.v1", ".google.type"])?;
 
     println!("cargo:rerun-if-changed=proto");
     Ok(())

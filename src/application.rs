@@ -87,9 +87,7 @@ impl Application {
     /// Open on the evening of `day`: received by then and not concluded by
     /// then. A split application is never open (its parts are).
     pub fn open_at_end_of(&self, day: CivilDate) -> bool {
-        self.split_into.is_empty()
-            && self.received_on <= day
-            && self.conclusion.is_none_or(|c| c.on > day)
+        self.split_into.is_empty() && self.received_on <= day && self.conclusion.is_none_or(|c| c.on > day)
     }
 
     fn running_consultation(&self) -> Option<&Consultation> {
@@ -104,10 +102,7 @@ impl Application {
                 return Err(Broken::new(
                     "APPLICATION_SPLIT",
                     "payload",
-                    format!(
-                        "the application was split into {}; record events on the parts",
-                        self.split_into.len()
-                    ),
+                    format!("the application was split into {}; record events on the parts", self.split_into.len()),
                 ));
             }
             Status::Concluded => {
@@ -121,10 +116,7 @@ impl Application {
         }
         if on < self.received_on {
             return Err(Broken::new(
-                if matches!(
-                    payload,
-                    Payload::ApplicationConcluded { .. } | Payload::ApplicationWithdrawn
-                ) {
+                if matches!(payload, Payload::ApplicationConcluded { .. } | Payload::ApplicationWithdrawn) {
                     "CONCLUDED_BEFORE_RECEIPT"
                 } else {
                     "BEFORE_RECEIPT"
@@ -138,10 +130,7 @@ impl Application {
                 return Err(Broken::new(
                     "ALREADY_RECEIVED",
                     "application_received",
-                    format!(
-                        "the application was already received on {}",
-                        self.received_on
-                    ),
+                    format!("the application was already received on {}", self.received_on),
                 ));
             }
             Payload::SupplementRequested => {
@@ -156,69 +145,49 @@ impl Application {
                 }
                 self.supplement_requested_on = Some(on);
             }
-            Payload::SupplementReceived => {
-                match (self.supplement_requested_on, self.supplement_received_on) {
-                    (None, _) => {
-                        return Err(Broken::new(
-                            "SUPPLEMENT_NOT_REQUESTED",
-                            "supplement_received",
-                            "no supplement was requested",
-                        ));
-                    }
-                    (Some(_), Some(got)) => {
-                        return Err(Broken::new(
-                            "SUPPLEMENT_ALREADY_RECEIVED",
-                            "supplement_received",
-                            format!("the supplement was already received on {got}"),
-                        ));
-                    }
-                    (Some(asked), None) if on < asked => {
-                        return Err(Broken::new(
-                            "SUPPLEMENT_BEFORE_REQUEST",
-                            "occurred_on",
-                            format!("{on} is before the supplement was requested on {asked}"),
-                        ));
-                    }
-                    (Some(_), None) => self.supplement_received_on = Some(on),
+            Payload::SupplementReceived => match (self.supplement_requested_on, self.supplement_received_on) {
+                (None, _) => {
+                    return Err(Broken::new(
+                        "SUPPLEMENT_NOT_REQUESTED",
+                        "supplement_received",
+                        "no supplement was requested",
+                    ));
                 }
-            }
+                (Some(_), Some(got)) => {
+                    return Err(Broken::new(
+                        "SUPPLEMENT_ALREADY_RECEIVED",
+                        "supplement_received",
+                        format!("the supplement was already received on {got}"),
+                    ));
+                }
+                (Some(asked), None) if on < asked => {
+                    return Err(Broken::new(
+                        "SUPPLEMENT_BEFORE_REQUEST",
+                        "occurred_on",
+                        format!("{on} is before the supplement was requested on {asked}"),
+                    ));
+                }
+                (Some(_), None) => self.supplement_received_on = Some(on),
+            },
             Payload::ConsultationStarted { party } => {
                 if let Some(running) = self.running_consultation() {
                     return Err(Broken::new(
                         "CONSULTATION_RUNNING",
                         "consultation_started",
-                        format!(
-                            "a consultation started on {} has not ended",
-                            running.started_on
-                        ),
+                        format!("a consultation started on {} has not ended", running.started_on),
                     ));
                 }
-                self.consultations.push(Consultation {
-                    party: *party,
-                    started_on: on,
-                    ended_on: None,
-                });
+                self.consultations.push(Consultation { party: *party, started_on: on, ended_on: None });
             }
             Payload::ConsultationEnded => {
-                let Some(running) = self
-                    .consultations
-                    .last_mut()
-                    .filter(|c| c.ended_on.is_none())
-                else {
-                    return Err(Broken::new(
-                        "NO_CONSULTATION",
-                        "consultation_ended",
-                        "no consultation is running",
-                    ));
+                let Some(running) = self.consultations.last_mut().filter(|c| c.ended_on.is_none()) else {
+                    return Err(Broken::new("NO_CONSULTATION", "consultation_ended", "no consultation is running"));
                 };
                 if on < running.started_on {
                     return Err(Broken::new(
                         "CONSULTATION_ENDS_BEFORE_START",
                         "occurred_on",
-                        format!(
-                            "{on} is before the consultation started on {}",
-                            running.started_on
-                        ),
+                        format!("{on} is before the consultation started on {}", running.started_on),
                     ));
                 }
                 running.ended_on = Some(on);
@@ -247,35 +216,19 @@ impl Application {
             }
             Payload::FeePaid { amount_fen } => {
                 if self.fee_noticed_fen.is_none() {
-                    return Err(Broken::new(
-                        "NO_FEE_NOTICE",
-                        "fee_paid",
-                        "no fee notice was issued",
-                    ));
+                    return Err(Broken::new("NO_FEE_NOTICE", "fee_paid", "no fee notice was issued"));
                 }
                 if self.fee_paid_fen.is_some() {
-                    return Err(Broken::new(
-                        "FEE_ALREADY_PAID",
-                        "fee_paid",
-                        "the fee was already paid",
-                    ));
+                    return Err(Broken::new("FEE_ALREADY_PAID", "fee_paid", "the fee was already paid"));
                 }
                 self.fee_paid_fen = Some(*amount_fen);
             }
             Payload::ApplicationWithdrawn => {
-                self.conclusion = Some(Conclusion {
-                    on,
-                    outcome: Outcome::Other,
-                    withdrawn: true,
-                });
+                self.conclusion = Some(Conclusion { on, outcome: Outcome::Other, withdrawn: true });
             }
             Payload::ApplicationConcluded { outcome } => {
                 self.check_outcome(*outcome)?;
-                self.conclusion = Some(Conclusion {
-                    on,
-                    outcome: *outcome,
-                    withdrawn: false,
-                });
+                self.conclusion = Some(Conclusion { on, outcome: *outcome, withdrawn: false });
             }
             Payload::ApplicationSplit { parts } => {
                 self.split_into = parts.clone();
@@ -298,16 +251,13 @@ impl Application {
     fn check_outcome(&self, outcome: Outcome) -> Result<(), Broken> {
         let field = "application_concluded.outcome";
         match outcome {
-            Outcome::UnavailableUnclearAfterSupplement if self.supplement_received_on.is_none() => {
-                Err(Broken::new(
-                    "OUTCOME_NEEDS_SUPPLEMENT",
-                    field,
-                    "4.3 (unclear after supplement) needs a supplement that was requested and received",
-                ))
-            }
+            Outcome::UnavailableUnclearAfterSupplement if self.supplement_received_on.is_none() => Err(Broken::new(
+                "OUTCOME_NEEDS_SUPPLEMENT",
+                field,
+                "4.3 (unclear after supplement) needs a supplement that was requested and received",
+            )),
             Outcome::OtherNoSupplement
-                if self.supplement_requested_on.is_none()
-                    || self.supplement_received_on.is_some() =>
+                if self.supplement_requested_on.is_none() || self.supplement_received_on.is_some() =>
             {
                 Err(Broken::new(
                     "OUTCOME_NEEDS_UNANSWERED_SUPPLEMENT",
@@ -315,9 +265,7 @@ impl Application {
                     "6.1 (no supplement in time) needs a supplement that was requested and not received",
                 ))
             }
-            Outcome::OtherFeeUnpaid
-                if self.fee_noticed_fen.is_none() || self.fee_paid_fen.is_some() =>
-            {
+            Outcome::OtherFeeUnpaid if self.fee_noticed_fen.is_none() || self.fee_paid_fen.is_some() => {
                 Err(Broken::new(
                     "OUTCOME_NEEDS_UNPAID_FEE",
                     field,

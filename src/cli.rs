@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::render::Format;
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
@@ -63,16 +64,98 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a year's tables (sections 三 and 四), derived by the server.
+    Report {
+        #[command(flatten)]
+        server: ServerArg,
+        #[command(flatten)]
+        table: TableArgs,
+        /// The tables as they stood at this log position (default: now).
+        #[arg(long)]
+        as_of: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Format::Tsv)]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Show the cells that changed between two log positions.
+    Diff {
+        #[command(flatten)]
+        server: ServerArg,
+        #[command(flatten)]
+        table: TableArgs,
+        #[arg(long)]
+        from: u64,
+        /// Default: now.
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// List the applications counted in one cell of section 三.
+    Cell {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        /// Row code: new, carried_in, 1, 2, 3.1 … 6.3 (6 in 2019), total, carried_out.
+        #[arg(long)]
+        row: String,
+        /// 0-5 an applicant column (自然人 … 其他), 6 总计.
+        #[arg(long, default_value_t = 6)]
+        column: i32,
+        #[arg(long)]
+        as_of: Option<u64>,
+    },
+    /// Rebuild every table from the raw log and compare with the maintained
+    /// tallies; exits non-zero on any difference.
+    Verify {
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Register (or replace) a group of agencies for consolidated tables.
+    SetGroup {
+        #[command(flatten)]
+        server: ServerArg,
+        group: String,
+        #[arg(required = true)]
+        agencies: Vec<String>,
+    },
+}
+
+/// Whose tables, for which year.
+#[derive(Debug, clap::Args)]
+pub struct TableArgs {
+    /// An agency; repeat to sum several cell by cell.
+    #[arg(long = "agency", required_unless_present = "group", conflicts_with = "group")]
+    pub agencies: Vec<String>,
+    /// A registered group of agencies (see `set-group`).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// The report year.
+    #[arg(long)]
+    pub year: i32,
+    /// Template version; default: the one in force for the year.
+    #[arg(long, value_parser = ["2019", "2021"])]
+    pub template: Option<String>,
+    /// How section 四 dates a case.
+    #[arg(long, value_enum, default_value_t = ReviewDatingArg::Filed)]
+    pub review_dating: ReviewDatingArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReviewDatingArg {
+    /// Cases filed in the year, with their status on 31 December.
+    Filed,
+    /// Cases decided in the year, plus those pending on 31 December.
+    Decided,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ServerArg {
     /// The server's address.
-    #[arg(
-        long,
-        env = "DISCLOSURE_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
+    #[arg(long, env = "DISCLOSURE_SERVER", default_value = "http://127.0.0.1:50051")]
     pub server: String,
 }
 
@@ -81,34 +164,28 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         telemetry::init(self.log_format);
         match self.command {
-            Command::Serve {
-                listen,
-                data_dir,
-                cache_mib,
-                drain_secs,
-            } => {
+            Command::Serve { listen, data_dir, cache_mib, drain_secs } => {
                 let config = Config {
                     listen,
                     data_dir,
                     cache_capacity: cache_mib << 20,
                     drain_timeout: std::time::Duration::from_secs(drain_secs),
                 };
-                crate::server::Server::build(config)
-                    .await?
-                    .run_until_stopped()
-                    .await
+                crate::server::Server::build(config).await?.run_until_stopped().await
             }
-            Command::Append {
-                server,
-                file,
-                batch,
-            } => crate::client::append(&server.server, &file, batch.into()).await,
-            Command::Show {
-                server,
-                agency,
-                application,
-                json,
-            } => crate::client::show(&server.server, &agency, &application, json).await,
+            Command::Append { server, file, batch } => crate::client::append(&server.server, &file, batch.into()).await,
+            Command::Show { server, agency, application, json } => {
+                crate::client::show(&server.server, &agency, &application, json).await
+            }
+            Command::Report { server, table, as_of, format, output } => {
+                crate::client::report(&server.server, &table, as_of, format, output.as_deref()).await
+            }
+            Command::Diff { server, table, from, to } => crate::client::diff(&server.server, &table, from, to).await,
+            Command::Cell { server, agency, year, row, column, as_of } => {
+                crate::client::cell(&server.server, &agency, year, &row, column, as_of).await
+            }
+            Command::Verify { server } => crate::client::verify(&server.server).await,
+            Command::SetGroup { server, group, agencies } => crate::client::set_group(&server.server, &group, agencies).await,
         }
     }
 }

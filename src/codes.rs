@@ -180,10 +180,7 @@ mod tests {
         assert!(Outcome::from_proto(0).is_err());
         assert!(Outcome::from_proto(22).is_err());
         assert!(ApplicantCategory::from_proto(0).is_err());
-        assert_eq!(
-            ApplicantCategory::from_proto(6),
-            Ok(ApplicantCategory::OtherOrganization)
-        );
+        assert_eq!(ApplicantCategory::from_proto(6), Ok(ApplicantCategory::OtherOrganization));
         assert_eq!(ApplicantCategory::OtherOrganization.column(), 5);
     }
 }

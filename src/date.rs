@@ -52,15 +52,11 @@ impl CivilDate {
     /// time zones of the sending system).
     pub fn check_business(self) -> Result<(), String> {
         if self < EARLIEST {
-            return Err(format!(
-                "{self} is before {EARLIEST}, when the Regulations came into force"
-            ));
+            return Err(format!("{self} is before {EARLIEST}, when the Regulations came into force"));
         }
         let tomorrow = Self::today_in_china().succ();
         if self > tomorrow {
-            return Err(format!(
-                "{self} is in the future (after {tomorrow}, tomorrow in China Standard Time)"
-            ));
+            return Err(format!("{self} is in the future (after {tomorrow}, tomorrow in China Standard Time)"));
         }
         Ok(())
     }
@@ -69,9 +65,7 @@ impl CivilDate {
     pub fn from_proto(date: &ProtoDate) -> Result<Self, String> {
         let (y, m, d) = (date.year, date.month, date.day);
         if y <= 0 || m <= 0 || d <= 0 {
-            return Err(format!(
-                "{y:04}-{m:02}-{d:02} is not a full date (year, month and day must all be set)"
-            ));
+            return Err(format!("{y:04}-{m:02}-{d:02} is not a full date (year, month and day must all be set)"));
         }
         Self::from_ymd(y, m as u32, d as u32)
             .ok_or_else(|| format!("{y:04}-{m:02}-{d:02} does not exist in the calendar"))
@@ -79,11 +73,7 @@ impl CivilDate {
 
     /// To the wire.
     pub fn to_proto(self) -> ProtoDate {
-        ProtoDate {
-            year: self.0.year(),
-            month: self.0.month() as i32,
-            day: self.0.day() as i32,
-        }
+        ProtoDate { year: self.0.year(), month: self.0.month() as i32, day: self.0.day() as i32 }
     }
 }
 
@@ -109,40 +99,14 @@ mod tests {
 
     #[test]
     fn rejects_partial_and_impossible_dates() {
-        assert!(
-            CivilDate::from_proto(&ProtoDate {
-                year: 2024,
-                month: 2,
-                day: 30
-            })
-            .is_err()
-        );
-        assert!(
-            CivilDate::from_proto(&ProtoDate {
-                year: 2024,
-                month: 0,
-                day: 1
-            })
-            .is_err()
-        );
-        assert!(
-            CivilDate::from_proto(&ProtoDate {
-                year: 2024,
-                month: 2,
-                day: 29
-            })
-            .is_ok()
-        );
+        assert!(CivilDate::from_proto(&ProtoDate { year: 2024, month: 2, day: 30 }).is_err());
+        assert!(CivilDate::from_proto(&ProtoDate { year: 2024, month: 0, day: 1 }).is_err());
+        assert!(CivilDate::from_proto(&ProtoDate { year: 2024, month: 2, day: 29 }).is_ok());
     }
 
     #[test]
     fn business_dates_are_bounded() {
-        assert!(
-            CivilDate::from_ymd(2008, 4, 30)
-                .unwrap()
-                .check_business()
-                .is_err()
-        );
+        assert!(CivilDate::from_ymd(2008, 4, 30).unwrap().check_business().is_err());
         assert!(EARLIEST.check_business().is_ok());
         let today = CivilDate::today_in_china();
         assert!(today.succ().check_business().is_ok());

@@ -5,9 +5,7 @@
 use chrono::{DateTime, Utc};
 use prost::Message;
 
-use crate::codes::{
-    ApplicantCategory, Channel, ConsultationParty, Outcome, ReviewKind, ReviewResult,
-};
+use crate::codes::{ApplicantCategory, Channel, ConsultationParty, Outcome, ReviewKind, ReviewResult};
 use crate::date::CivilDate;
 use crate::ids::{AgencyId, EventId, StreamId, SubjectId};
 use crate::proto::{self, event::Payload as WirePayload};
@@ -39,44 +37,21 @@ pub struct Event {
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
-    ApplicationReceived {
-        applicant: ApplicantCategory,
-        channel: Channel,
-    },
+    ApplicationReceived { applicant: ApplicantCategory, channel: Channel },
     SupplementRequested,
     SupplementReceived,
-    ConsultationStarted {
-        party: ConsultationParty,
-    },
+    ConsultationStarted { party: ConsultationParty },
     ConsultationEnded,
-    DeadlineExtended {
-        working_days: u8,
-    },
-    FeeNoticeIssued {
-        amount_fen: i64,
-    },
-    FeePaid {
-        amount_fen: i64,
-    },
+    DeadlineExtended { working_days: u8 },
+    FeeNoticeIssued { amount_fen: i64 },
+    FeePaid { amount_fen: i64 },
     ApplicationWithdrawn,
-    ApplicationConcluded {
-        outcome: Outcome,
-    },
-    ApplicationSplit {
-        parts: Vec<SubjectId>,
-    },
-    ReviewCaseFiled {
-        kind: ReviewKind,
-        application: Option<SubjectId>,
-    },
-    ReviewCaseDecided {
-        result: ReviewResult,
-    },
+    ApplicationConcluded { outcome: Outcome },
+    ApplicationSplit { parts: Vec<SubjectId> },
+    ReviewCaseFiled { kind: ReviewKind, application: Option<SubjectId> },
+    ReviewCaseDecided { result: ReviewResult },
     EventAmended(Amendment),
-    EventVoided {
-        target: EventId,
-        reason: String,
-    },
+    EventVoided { target: EventId, reason: String },
 }
 
 /// The corrected facts of an earlier event; `None` leaves a fact unchanged.
@@ -144,10 +119,7 @@ impl Payload {
 impl Event {
     /// The stream this event belongs to.
     pub fn stream(&self) -> StreamId {
-        StreamId {
-            agency: self.agency.clone(),
-            subject: self.subject.clone(),
-        }
+        StreamId { agency: self.agency.clone(), subject: self.subject.clone() }
     }
 
     /// Converts and checks a wire event. `at` is the path of the event in the
@@ -164,25 +136,13 @@ impl Event {
         let subject = SubjectId::parse(&wire.subject_id);
         let occurred_on = business_date(wire.occurred_on.as_ref());
         check("event_id", id.as_ref().map(|_| ()).map_err(Clone::clone));
-        check(
-            "agency_id",
-            agency.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        check(
-            "subject_id",
-            subject.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        check(
-            "occurred_on",
-            occurred_on.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        check("agency_id", agency.as_ref().map(|_| ()).map_err(Clone::clone));
+        check("subject_id", subject.as_ref().map(|_| ()).map_err(Clone::clone));
+        check("occurred_on", occurred_on.as_ref().map(|_| ()).map_err(Clone::clone));
         check("actor", tag(&wire.actor));
         check("correlation_id", tag(&wire.correlation_id));
         let payload = match &wire.payload {
-            None => Err(vec![FieldIssue::new(
-                format!("{at}.payload"),
-                "is required: set one event kind",
-            )]),
+            None => Err(vec![FieldIssue::new(format!("{at}.payload"), "is required: set one event kind")]),
             Some(p) => payload_from_proto(p, at),
         };
         let payload = match payload {
@@ -193,19 +153,15 @@ impl Event {
             }
         };
         match (id, agency, subject, occurred_on, payload) {
-            (Ok(id), Ok(agency), Ok(subject), Ok(occurred_on), Some(payload))
-                if issues.is_empty() =>
-            {
-                Ok(Self {
-                    id,
-                    agency,
-                    subject,
-                    occurred_on,
-                    actor: non_empty(&wire.actor),
-                    correlation_id: non_empty(&wire.correlation_id),
-                    payload,
-                })
-            }
+            (Ok(id), Ok(agency), Ok(subject), Ok(occurred_on), Some(payload)) if issues.is_empty() => Ok(Self {
+                id,
+                agency,
+                subject,
+                occurred_on,
+                actor: non_empty(&wire.actor),
+                correlation_id: non_empty(&wire.correlation_id),
+                payload,
+            }),
             _ => Err(issues),
         }
     }
@@ -255,28 +211,17 @@ impl Recorded {
     /// Reads stored bytes back; they were validated when written, so a
     /// failure here means the store is damaged.
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
-        let wire = proto::RecordedEvent::decode(bytes)
-            .map_err(|e| format!("undecodable log entry: {e}"))?;
+        let wire = proto::RecordedEvent::decode(bytes).map_err(|e| format!("undecodable log entry: {e}"))?;
         let event = wire.event.as_ref().ok_or("log entry without event")?;
         // Stored events passed these checks when written, and they only get
         // easier with time (a date can't leave the past), so a failure here
         // means the store is damaged.
         let event = Event::from_proto(event, "stored").map_err(|issues| {
-            issues
-                .iter()
-                .map(|i| format!("{}: {}", i.field, i.reason))
-                .collect::<Vec<_>>()
-                .join("; ")
+            issues.iter().map(|i| format!("{}: {}", i.field, i.reason)).collect::<Vec<_>>().join("; ")
         })?;
         let ts = wire.recorded_at.unwrap_or_default();
-        let recorded_at =
-            DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32).unwrap_or_default();
-        Ok(Self {
-            position: wire.position,
-            revision: wire.stream_revision,
-            recorded_at,
-            event,
-        })
+        let recorded_at = DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32).unwrap_or_default();
+        Ok(Self { position: wire.position, revision: wire.stream_revision, recorded_at, event })
     }
 }
 
@@ -320,18 +265,14 @@ struct Fields {
 
 impl Fields {
     fn new(at: &str, kind: &str) -> Self {
-        Self {
-            at: format!("{at}.{kind}"),
-            issues: Vec::new(),
-        }
+        Self { at: format!("{at}.{kind}"), issues: Vec::new() }
     }
 
     fn take<T>(&mut self, field: &str, r: Result<T, String>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(reason) => {
-                self.issues
-                    .push(FieldIssue::new(format!("{}.{field}", self.at), reason));
+                self.issues.push(FieldIssue::new(format!("{}.{field}", self.at), reason));
                 None
             }
         }
@@ -356,9 +297,9 @@ fn payload_from_proto(wire: &WirePayload, at: &str) -> Result<Payload, Vec<Field
         }
         W::SupplementRequested(_) => Some(Payload::SupplementRequested),
         W::SupplementReceived(_) => Some(Payload::SupplementReceived),
-        W::ConsultationStarted(m) => f
-            .take("party", ConsultationParty::from_proto(m.party))
-            .map(|party| Payload::ConsultationStarted { party }),
+        W::ConsultationStarted(m) => {
+            f.take("party", ConsultationParty::from_proto(m.party)).map(|party| Payload::ConsultationStarted { party })
+        }
         W::ConsultationEnded(_) => Some(Payload::ConsultationEnded),
         W::DeadlineExtended(m) => f
             .take(
@@ -372,14 +313,14 @@ fn payload_from_proto(wire: &WirePayload, at: &str) -> Result<Payload, Vec<Field
                 },
             )
             .map(|working_days| Payload::DeadlineExtended { working_days }),
-        W::FeeNoticeIssued(m) => f
-            .take("amount_fen", fee(m.amount_fen))
-            .map(|amount_fen| Payload::FeeNoticeIssued { amount_fen }),
+        W::FeeNoticeIssued(m) => {
+            f.take("amount_fen", fee(m.amount_fen)).map(|amount_fen| Payload::FeeNoticeIssued { amount_fen })
+        }
         W::FeePaid(m) => f.take("amount_fen", fee(m.amount_fen)).map(|amount_fen| Payload::FeePaid { amount_fen }),
         W::ApplicationWithdrawn(_) => Some(Payload::ApplicationWithdrawn),
-        W::ApplicationConcluded(m) => f
-            .take("outcome", Outcome::from_proto(m.outcome))
-            .map(|outcome| Payload::ApplicationConcluded { outcome }),
+        W::ApplicationConcluded(m) => {
+            f.take("outcome", Outcome::from_proto(m.outcome)).map(|outcome| Payload::ApplicationConcluded { outcome })
+        }
         W::ApplicationSplit(m) => {
             let parts = f.take("part_subject_ids", split_parts(&m.part_subject_ids));
             parts.map(|parts| Payload::ApplicationSplit { parts })
@@ -396,9 +337,9 @@ fn payload_from_proto(wire: &WirePayload, at: &str) -> Result<Payload, Vec<Field
             );
             kind.zip(application).map(|(kind, application)| Payload::ReviewCaseFiled { kind, application })
         }
-        W::ReviewCaseDecided(m) => f
-            .take("result", ReviewResult::from_proto(m.result))
-            .map(|result| Payload::ReviewCaseDecided { result }),
+        W::ReviewCaseDecided(m) => {
+            f.take("result", ReviewResult::from_proto(m.result)).map(|result| Payload::ReviewCaseDecided { result })
+        }
         W::EventAmended(m) => amendment_from_proto(m, &mut f).map(Payload::EventAmended),
         W::EventVoided(m) => {
             let target = f.take("target_event_id", EventId::parse(&m.target_event_id));
@@ -415,27 +356,12 @@ fn amendment_from_proto(m: &proto::EventAmended, f: &mut Fields) -> Option<Amend
     }
     let target = f.take("target_event_id", EventId::parse(&m.target_event_id));
     let why = f.take("reason", reason(&m.reason));
-    let occurred_on = f.take(
-        "occurred_on",
-        m.occurred_on
-            .as_ref()
-            .map(|d| business_date(Some(d)))
-            .transpose(),
-    );
-    let applicant = f.take(
-        "applicant_category",
-        optional(m.applicant_category, ApplicantCategory::from_proto),
-    );
+    let occurred_on = f.take("occurred_on", m.occurred_on.as_ref().map(|d| business_date(Some(d))).transpose());
+    let applicant = f.take("applicant_category", optional(m.applicant_category, ApplicantCategory::from_proto));
     let channel = f.take("channel", optional(m.channel, Channel::from_proto));
     let outcome = f.take("outcome", optional(m.outcome, Outcome::from_proto));
-    let review_kind = f.take(
-        "review_kind",
-        optional(m.review_kind, ReviewKind::from_proto),
-    );
-    let review_result = f.take(
-        "review_result",
-        optional(m.review_result, ReviewResult::from_proto),
-    );
+    let review_kind = f.take("review_kind", optional(m.review_kind, ReviewKind::from_proto));
+    let review_result = f.take("review_result", optional(m.review_result, ReviewResult::from_proto));
     let amendment = Amendment {
         target: target?,
         reason: why?,
@@ -453,10 +379,7 @@ fn amendment_from_proto(m: &proto::EventAmended, f: &mut Fields) -> Option<Amend
         || amendment.review_kind.is_some()
         || amendment.review_result.is_some();
     if !changes_something {
-        f.take::<()>(
-            "occurred_on",
-            Err("an amendment must set at least one corrected fact".into()),
-        );
+        f.take::<()>("occurred_on", Err("an amendment must set at least one corrected fact".into()));
         return None;
     }
     Some(amendment)
@@ -464,19 +387,14 @@ fn amendment_from_proto(m: &proto::EventAmended, f: &mut Fields) -> Option<Amend
 
 fn fee(amount: i64) -> Result<i64, String> {
     if amount <= 0 || amount > MAX_FEE_FEN {
-        return Err(format!(
-            "{amount} is out of range: a fee is 1 to {MAX_FEE_FEN} fen"
-        ));
+        return Err(format!("{amount} is out of range: a fee is 1 to {MAX_FEE_FEN} fen"));
     }
     Ok(amount)
 }
 
 fn split_parts(ids: &[String]) -> Result<Vec<SubjectId>, String> {
     if ids.len() < 2 || ids.len() > MAX_PARTS {
-        return Err(format!(
-            "has {} ids; a split makes 2 to {MAX_PARTS} applications",
-            ids.len()
-        ));
+        return Err(format!("has {} ids; a split makes 2 to {MAX_PARTS} applications", ids.len()));
     }
     let mut parts = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
@@ -513,52 +431,37 @@ fn wire_kind(wire: &WirePayload) -> &'static str {
 fn payload_to_proto(payload: &Payload) -> WirePayload {
     use WirePayload as W;
     match payload {
-        Payload::ApplicationReceived { applicant, channel } => {
-            W::ApplicationReceived(proto::ApplicationReceived {
-                applicant_category: applicant.to_proto() as i32,
-                channel: channel.to_proto() as i32,
-            })
-        }
+        Payload::ApplicationReceived { applicant, channel } => W::ApplicationReceived(proto::ApplicationReceived {
+            applicant_category: applicant.to_proto() as i32,
+            channel: channel.to_proto() as i32,
+        }),
         Payload::SupplementRequested => W::SupplementRequested(proto::SupplementRequested {}),
         Payload::SupplementReceived => W::SupplementReceived(proto::SupplementReceived {}),
         Payload::ConsultationStarted { party } => {
-            W::ConsultationStarted(proto::ConsultationStarted {
-                party: party.to_proto() as i32,
-            })
+            W::ConsultationStarted(proto::ConsultationStarted { party: party.to_proto() as i32 })
         }
         Payload::ConsultationEnded => W::ConsultationEnded(proto::ConsultationEnded {}),
         Payload::DeadlineExtended { working_days } => {
-            W::DeadlineExtended(proto::DeadlineExtended {
-                working_days: u32::from(*working_days),
-            })
+            W::DeadlineExtended(proto::DeadlineExtended { working_days: u32::from(*working_days) })
         }
-        Payload::FeeNoticeIssued { amount_fen } => W::FeeNoticeIssued(proto::FeeNoticeIssued {
-            amount_fen: *amount_fen,
-        }),
-        Payload::FeePaid { amount_fen } => W::FeePaid(proto::FeePaid {
-            amount_fen: *amount_fen,
-        }),
+        Payload::FeeNoticeIssued { amount_fen } => {
+            W::FeeNoticeIssued(proto::FeeNoticeIssued { amount_fen: *amount_fen })
+        }
+        Payload::FeePaid { amount_fen } => W::FeePaid(proto::FeePaid { amount_fen: *amount_fen }),
         Payload::ApplicationWithdrawn => W::ApplicationWithdrawn(proto::ApplicationWithdrawn {}),
         Payload::ApplicationConcluded { outcome } => {
-            W::ApplicationConcluded(proto::ApplicationConcluded {
-                outcome: outcome.to_proto() as i32,
-            })
+            W::ApplicationConcluded(proto::ApplicationConcluded { outcome: outcome.to_proto() as i32 })
         }
         Payload::ApplicationSplit { parts } => W::ApplicationSplit(proto::ApplicationSplit {
             part_subject_ids: parts.iter().map(ToString::to_string).collect(),
         }),
-        Payload::ReviewCaseFiled { kind, application } => {
-            W::ReviewCaseFiled(proto::ReviewCaseFiled {
-                kind: kind.to_proto() as i32,
-                application_subject_id: application
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-            })
-        }
-        Payload::ReviewCaseDecided { result } => W::ReviewCaseDecided(proto::ReviewCaseDecided {
-            result: result.to_proto() as i32,
+        Payload::ReviewCaseFiled { kind, application } => W::ReviewCaseFiled(proto::ReviewCaseFiled {
+            kind: kind.to_proto() as i32,
+            application_subject_id: application.as_ref().map(ToString::to_string).unwrap_or_default(),
         }),
+        Payload::ReviewCaseDecided { result } => {
+            W::ReviewCaseDecided(proto::ReviewCaseDecided { result: result.to_proto() as i32 })
+        }
         Payload::EventAmended(a) => W::EventAmended(proto::EventAmended {
             target_event_id: a.target.to_string(),
             reason: a.reason.clone(),
@@ -569,9 +472,8 @@ fn payload_to_proto(payload: &Payload) -> WirePayload {
             review_kind: a.review_kind.map_or(0, |v| v.to_proto() as i32),
             review_result: a.review_result.map_or(0, |v| v.to_proto() as i32),
         }),
-        Payload::EventVoided { target, reason } => W::EventVoided(proto::EventVoided {
-            target_event_id: target.to_string(),
-            reason: reason.clone(),
-        }),
+        Payload::EventVoided { target, reason } => {
+            W::EventVoided(proto::EventVoided { target_event_id: target.to_string(), reason: reason.clone() })
+        }
     }
 }

@@ -21,9 +21,7 @@ impl EventId {
         if s.is_empty() {
             return Err("is required (a UUID)".into());
         }
-        Uuid::try_parse(s)
-            .map(Self)
-            .map_err(|e| format!("{s:?} is not a UUID: {e}"))
+        Uuid::try_parse(s).map(Self).map_err(|e| format!("{s:?} is not a UUID: {e}"))
     }
 
     /// A new random id (v4), for clients that have none of their own.
@@ -60,18 +58,10 @@ impl AgencyId {
             return Err("is required".into());
         }
         if s.len() > MAX_AGENCY_ID {
-            return Err(format!(
-                "is {} bytes long; at most {MAX_AGENCY_ID}",
-                s.len()
-            ));
+            return Err(format!("is {} bytes long; at most {MAX_AGENCY_ID}", s.len()));
         }
-        if let Some(c) = s
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-        {
-            return Err(format!(
-                "contains {c:?}; only letters, digits, '.', '_' and '-' are allowed"
-            ));
+        if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+            return Err(format!("contains {c:?}; only letters, digits, '.', '_' and '-' are allowed"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -99,10 +89,7 @@ impl SubjectId {
             return Err("is required".into());
         }
         if s.len() > MAX_SUBJECT_ID {
-            return Err(format!(
-                "is {} bytes long; at most {MAX_SUBJECT_ID}",
-                s.len()
-            ));
+            return Err(format!("is {} bytes long; at most {MAX_SUBJECT_ID}", s.len()));
         }
         if s.chars().any(char::is_control) {
             return Err("contains a control character".into());

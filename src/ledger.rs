@@ -33,12 +33,7 @@ impl Ledger {
         let writer = std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer::run(writer_store, rx, head_tx))?;
-        Ok(Self {
-            store,
-            jobs: Mutex::new(Some(tx)),
-            head,
-            writer: Mutex::new(Some(writer)),
-        })
+        Ok(Self { store, jobs: Mutex::new(Some(tx)), head, writer: Mutex::new(Some(writer)) })
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -66,17 +61,13 @@ impl Ledger {
     pub async fn append(&self, batch: AppendBatch) -> Reply {
         let sender = self.jobs.lock().expect("lock").clone();
         let Some(sender) = sender else {
-            return Err(Rejection::Unavailable(
-                "the service is shutting down".into(),
-            ));
+            return Err(Rejection::Unavailable("the service is shutting down".into()));
         };
         let (reply, answer) = oneshot::channel();
         if sender.send(Job { batch, reply }).await.is_err() {
             return Err(Rejection::Unavailable("the writer has stopped".into()));
         }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(Rejection::Unavailable("the writer has stopped".into())))
+        answer.await.unwrap_or_else(|_| Err(Rejection::Unavailable("the writer has stopped".into())))
     }
 
     /// Stops taking appends, lets the writer finish what is queued, and

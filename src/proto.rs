@@ -21,5 +21,4 @@ pub mod google {
 pub use disclosure::v1::*;
 
 /// The descriptor set served by gRPC reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/disclosure_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/disclosure_descriptor.bin"));

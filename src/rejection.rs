@@ -16,10 +16,7 @@ pub struct FieldIssue {
 
 impl FieldIssue {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { field: field.into(), reason: reason.into() }
     }
 }
 
@@ -41,19 +38,11 @@ pub enum Rejection {
     /// FAILED_PRECONDITION with `PreconditionFailure` violations.
     State(Vec<StateIssue>),
     /// ABORTED: optimistic concurrency failed; read the stream and retry.
-    WrongRevision {
-        field: String,
-        stream: String,
-        expected: u64,
-        actual: u64,
-    },
+    WrongRevision { field: String, stream: String, expected: u64, actual: u64 },
     /// ALREADY_EXISTS: an event id reused with other content.
     Conflict { field: String, event_id: String },
     /// NOT_FOUND.
-    NotFound {
-        resource: &'static str,
-        name: String,
-    },
+    NotFound { resource: &'static str, name: String },
     /// UNAVAILABLE: starting, draining, or stopped after a storage failure.
     Unavailable(String),
     /// INTERNAL: a storage error; logged where it happens.
@@ -65,16 +54,8 @@ impl Rejection {
         Self::Invalid(vec![FieldIssue::new(field, reason)])
     }
 
-    pub fn state(
-        rule: &'static str,
-        field: impl Into<String>,
-        description: impl Into<String>,
-    ) -> Self {
-        Self::State(vec![StateIssue {
-            rule,
-            field: field.into(),
-            description: description.into(),
-        }])
+    pub fn state(rule: &'static str, field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::State(vec![StateIssue { rule, field: field.into(), description: description.into() }])
     }
 
     /// The gRPC status code.
@@ -95,32 +76,20 @@ impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Invalid(issues) => {
-                let parts: Vec<_> = issues
-                    .iter()
-                    .map(|i| format!("{}: {}", i.field, i.reason))
-                    .collect();
+                let parts: Vec<_> = issues.iter().map(|i| format!("{}: {}", i.field, i.reason)).collect();
                 write!(f, "invalid request: {}", parts.join("; "))
             }
             Self::State(issues) => {
-                let parts: Vec<_> = issues
-                    .iter()
-                    .map(|i| format!("{}: {}", i.field, i.description))
-                    .collect();
+                let parts: Vec<_> = issues.iter().map(|i| format!("{}: {}", i.field, i.description)).collect();
                 write!(f, "refused by the recorded state: {}", parts.join("; "))
             }
-            Self::WrongRevision {
-                field,
-                stream,
-                expected,
-                actual,
-            } => write!(
+            Self::WrongRevision { field, stream, expected, actual } => write!(
                 f,
                 "{field}: stream {stream} is at revision {actual}, not the expected {expected}; read it and retry"
             ),
-            Self::Conflict { field, event_id } => write!(
-                f,
-                "{field}: event id {event_id} was already used for an event with other content"
-            ),
+            Self::Conflict { field, event_id } => {
+                write!(f, "{field}: event id {event_id} was already used for an event with other content")
+            }
             Self::NotFound { resource, name } => write!(f, "{resource} {name} not found"),
             Self::Unavailable(why) => write!(f, "unavailable: {why}"),
             Self::Internal(why) => write!(f, "internal error: {why}"),
@@ -140,19 +109,10 @@ impl From<Rejection> for Status {
             }
             Rejection::State(issues) => {
                 for i in issues {
-                    details.add_precondition_failure_violation(
-                        i.rule,
-                        i.field.clone(),
-                        i.description.clone(),
-                    );
+                    details.add_precondition_failure_violation(i.rule, i.field.clone(), i.description.clone());
                 }
             }
-            Rejection::WrongRevision {
-                field,
-                expected,
-                actual,
-                ..
-            } => {
+            Rejection::WrongRevision { field, expected, actual, .. } => {
                 details.add_precondition_failure_violation(
                     "STREAM_REVISION",
                     field.clone(),

@@ -19,12 +19,7 @@ pub struct ReviewCase {
 
 impl ReviewCase {
     pub fn filed(on: CivilDate, kind: ReviewKind, application: Option<SubjectId>) -> Self {
-        Self {
-            kind,
-            filed_on: on,
-            application,
-            decision: None,
-        }
+        Self { kind, filed_on: on, application, decision: None }
     }
 
     /// The result as it stood on the evening of `day`, or `None` if the case
@@ -40,9 +35,7 @@ impl ReviewCase {
                     return Err(Broken::new(
                         "CASE_ALREADY_DECIDED",
                         "review_case_decided",
-                        format!(
-                            "the case was already decided on {when}; correct it with event_amended"
-                        ),
+                        format!("the case was already decided on {when}; correct it with event_amended"),
                     ));
                 }
                 if on < self.filed_on {

@@ -16,11 +16,7 @@ pub struct Broken {
 
 impl Broken {
     pub fn new(rule: &'static str, field: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            rule,
-            field,
-            description: description.into(),
-        }
+        Self { rule, field, description: description.into() }
     }
 }
 

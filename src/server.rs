@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::ledger::Ledger;
-use crate::proto::{self, ledger_service_server::LedgerServiceServer};
+use crate::proto::{self, ledger_service_server::LedgerServiceServer, report_service_server::ReportServiceServer};
+use crate::report_service::ReportService;
 use crate::service::LedgerService;
 
 /// A bound, not yet serving, server.
@@ -26,17 +27,14 @@ pub struct Server {
 impl Server {
     /// Binds the listen address (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         Ok(Self { config, listener })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     /// Serves until SIGINT or SIGTERM, then drains.
@@ -47,17 +45,11 @@ impl Server {
     /// Serves until `stop` completes: then health turns NOT_SERVING, live
     /// subscriptions end, new connections are refused, in-flight RPCs
     /// finish, the writer commits what it was given, and the store syncs.
-    pub async fn run_until(
-        self,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_not_serving::<LedgerServiceServer<LedgerService>>()
-            .await;
-        health
-            .set_service_status("", tonic_health::ServingStatus::NotServing)
-            .await;
+        health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
+        health.set_not_serving::<ReportServiceServer<ReportService>>().await;
+        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
 
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -71,6 +63,7 @@ impl Server {
         let cell: Arc<OnceCell<Arc<Ledger>>> = Arc::new(OnceCell::new());
         let draining = CancellationToken::new();
         let service = LedgerService::new(Arc::clone(&cell), draining.clone());
+        let reports = ReportService::new(Arc::clone(&cell));
 
         // Open (and recover) the store while already answering health.
         let opener = {
@@ -80,27 +73,19 @@ impl Server {
             let config = self.config.clone();
             tokio::spawn(async move {
                 let dir = config.data_dir.clone();
-                let opened =
-                    tokio::task::spawn_blocking(move || Ledger::open(&dir, config.cache_capacity))
-                        .await;
+                let opened = tokio::task::spawn_blocking(move || Ledger::open(&dir, config.cache_capacity)).await;
                 match opened {
                     Ok(Ok(ledger)) => {
                         tracing::info!(head = ledger.head(), dir = %config.data_dir.display(), "store open");
                         let _ = cell.set(Arc::new(ledger));
                         if !draining.is_cancelled() {
-                            health
-                                .set_serving::<LedgerServiceServer<LedgerService>>()
-                                .await;
-                            health
-                                .set_service_status("", tonic_health::ServingStatus::Serving)
-                                .await;
+                            health.set_serving::<LedgerServiceServer<LedgerService>>().await;
+                            health.set_serving::<ReportServiceServer<ReportService>>().await;
+                            health.set_service_status("", tonic_health::ServingStatus::Serving).await;
                         }
                         Ok(())
                     }
-                    Ok(Err(e)) => Err(anyhow::anyhow!(
-                        "cannot open the store in {}: {e}",
-                        config.data_dir.display()
-                    )),
+                    Ok(Err(e)) => Err(anyhow::anyhow!("cannot open the store in {}: {e}", config.data_dir.display())),
                     Err(e) => Err(anyhow::anyhow!("opening the store panicked: {e}")),
                 }
             })
@@ -113,12 +98,9 @@ impl Server {
             async move {
                 stop.await;
                 tracing::info!("draining: refusing new connections, finishing in-flight requests");
-                health
-                    .set_not_serving::<LedgerServiceServer<LedgerService>>()
-                    .await;
-                health
-                    .set_service_status("", tonic_health::ServingStatus::NotServing)
-                    .await;
+                health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
+                health.set_not_serving::<ReportServiceServer<ReportService>>().await;
+                health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
                 draining.cancel();
             }
         };
@@ -129,6 +111,7 @@ impl Server {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(LedgerServiceServer::new(service))
+            .add_service(ReportServiceServer::new(reports))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), {
                 let open_failed = open_failed.clone();
                 async move {

@@ -51,9 +51,10 @@ impl LedgerService {
     }
 
     fn ledger(&self) -> Result<Arc<Ledger>, Rejection> {
-        self.ledger.get().cloned().ok_or_else(|| {
-            Rejection::Unavailable("the store is still opening; retry shortly".into())
-        })
+        self.ledger
+            .get()
+            .cloned()
+            .ok_or_else(|| Rejection::Unavailable("the store is still opening; retry shortly".into()))
     }
 }
 
@@ -121,33 +122,22 @@ impl LedgerServiceApi for LedgerService {
         request: Request<proto::GetApplicationRequest>,
     ) -> Result<Response<proto::GetApplicationResponse>, Status> {
         let request = request.into_inner();
-        let span = tracing::info_span!("GetApplication", agency = %request.agency_id, subject = %request.application_id);
+        let span =
+            tracing::info_span!("GetApplication", agency = %request.agency_id, subject = %request.application_id);
         async move {
-            let stream = stream_id(
-                &request.agency_id,
-                "agency_id",
-                &request.application_id,
-                "application_id",
-            )
-            .map_err(refuse)?;
+            let stream = stream_id(&request.agency_id, "agency_id", &request.application_id, "application_id")
+                .map_err(refuse)?;
             let ledger = self.ledger().map_err(refuse)?;
             let store = Arc::clone(ledger.store());
             let lookup = stream.clone();
-            let record = blocking(move || store.subject(&lookup).map_err(internal))
-                .await
-                .map_err(refuse)?;
-            let not_found = || Rejection::NotFound {
-                resource: "application",
-                name: stream.to_string(),
-            };
+            let record = blocking(move || store.subject(&lookup).map_err(internal)).await.map_err(refuse)?;
+            let not_found = || Rejection::NotFound { resource: "application", name: stream.to_string() };
             let record = record
                 .filter(|r| !matches!(r.state, SubjectState::ReviewCase(_)))
                 .ok_or_else(not_found)
                 .map_err(refuse)?;
             // Show only what is durable: wait for the group being committed.
-            ledger
-                .wait_durable(record.positions.last().copied().unwrap_or(0))
-                .await;
+            ledger.wait_durable(record.positions.last().copied().unwrap_or(0)).await;
             let store = Arc::clone(ledger.store());
             let positions = record.positions.clone();
             let history = blocking(move || {
@@ -163,10 +153,7 @@ impl LedgerServiceApi for LedgerService {
             .await
             .map_err(refuse)?;
             let application = application_to_proto(&stream, &record);
-            Ok(Response::new(proto::GetApplicationResponse {
-                application: Some(application),
-                history,
-            }))
+            Ok(Response::new(proto::GetApplicationResponse { application: Some(application), history }))
         }
         .instrument(span)
         .await
@@ -191,34 +178,20 @@ impl LedgerServiceApi for LedgerService {
 
     type ReadLogStream = Pin<Box<dyn Stream<Item = Result<proto::ReadLogResponse, Status>> + Send>>;
 
-    async fn read_log(
-        &self,
-        request: Request<proto::ReadLogRequest>,
-    ) -> Result<Response<Self::ReadLogStream>, Status> {
+    async fn read_log(&self, request: Request<proto::ReadLogRequest>) -> Result<Response<Self::ReadLogStream>, Status> {
         let request = request.into_inner();
         let span = tracing::info_span!("ReadLog", agency = %request.agency_id, from = request.from_position, follow = request.follow);
         let _enter = span.enter();
         let agency = if request.agency_id.is_empty() {
             None
         } else {
-            Some(
-                AgencyId::parse(&request.agency_id)
-                    .map_err(|r| refuse(Rejection::invalid("agency_id", r)))?,
-            )
+            Some(AgencyId::parse(&request.agency_id).map_err(|r| refuse(Rejection::invalid("agency_id", r)))?)
         };
         let ledger = self.ledger().map_err(refuse)?;
         let (tx, rx) = mpsc::channel(READ_CHUNK as usize);
         let shutdown = self.shutdown.clone();
         tokio::spawn(
-            tail(
-                ledger,
-                request.from_position.max(1),
-                agency,
-                request.follow,
-                tx,
-                shutdown,
-            )
-            .instrument(span.clone()),
+            tail(ledger, request.from_position.max(1), agency, request.follow, tx, shutdown).instrument(span.clone()),
         );
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
@@ -241,13 +214,9 @@ async fn tail(
         if from <= durable {
             let to = durable.min(from + READ_CHUNK - 1);
             let store = Arc::clone(ledger.store());
-            let chunk = blocking(move || {
-                store
-                    .log_range(from, to)
-                    .map(|r| r.map_err(internal))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .await;
+            let chunk =
+                blocking(move || store.log_range(from, to).map(|r| r.map_err(internal)).collect::<Result<Vec<_>, _>>())
+                    .await;
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
@@ -259,26 +228,13 @@ async fn tail(
                 let recorded = match proto::RecordedEvent::decode(&bytes[..]) {
                     Ok(r) => r,
                     Err(e) => {
-                        let _ = tx
-                            .send(Err(refuse(internal(format!("undecodable log entry: {e}")))))
-                            .await;
+                        let _ = tx.send(Err(refuse(internal(format!("undecodable log entry: {e}"))))).await;
                         return;
                     }
                 };
-                let wanted = agency.as_ref().is_none_or(|a| {
-                    recorded
-                        .event
-                        .as_ref()
-                        .is_some_and(|e| e.agency_id == a.as_str())
-                });
-                if wanted
-                    && tx
-                        .send(Ok(proto::ReadLogResponse {
-                            event: Some(recorded),
-                        }))
-                        .await
-                        .is_err()
-                {
+                let wanted =
+                    agency.as_ref().is_none_or(|a| recorded.event.as_ref().is_some_and(|e| e.agency_id == a.as_str()));
+                if wanted && tx.send(Ok(proto::ReadLogResponse { event: Some(recorded) })).await.is_err() {
                     return; // the client left
                 }
             }
@@ -299,10 +255,7 @@ async fn tail(
 fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rejection> {
     let n = request.events.len();
     if n == 0 || n > MAX_BATCH {
-        return Err(Rejection::invalid(
-            "events",
-            format!("has {n} events; a batch holds 1 to {MAX_BATCH}"),
-        ));
+        return Err(Rejection::invalid("events", format!("has {n} events; a batch holds 1 to {MAX_BATCH}")));
     }
     let mut issues = Vec::new();
     let mut events: Vec<Event> = Vec::with_capacity(n);
@@ -324,12 +277,7 @@ fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rej
     let mut seen = HashSet::new();
     for (k, exp) in request.expected_revisions.iter().enumerate() {
         let at = format!("expected_revisions[{k}]");
-        match stream_id(
-            &exp.agency_id,
-            &format!("{at}.agency_id"),
-            &exp.subject_id,
-            &format!("{at}.subject_id"),
-        ) {
+        match stream_id(&exp.agency_id, &format!("{at}.agency_id"), &exp.subject_id, &format!("{at}.subject_id")) {
             Ok(stream) => {
                 if !seen.insert(stream.clone()) {
                     issues.push(FieldIssue::new(at, format!("names stream {stream} twice")));
@@ -346,19 +294,12 @@ fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rej
     Ok(AppendBatch { events, expected })
 }
 
-fn stream_id(
-    agency: &str,
-    agency_field: &str,
-    subject: &str,
-    subject_field: &str,
-) -> Result<StreamId, Rejection> {
+fn stream_id(agency: &str, agency_field: &str, subject: &str, subject_field: &str) -> Result<StreamId, Rejection> {
     let agency = AgencyId::parse(agency).map_err(|r| FieldIssue::new(agency_field, r));
     let subject = SubjectId::parse(subject).map_err(|r| FieldIssue::new(subject_field, r));
     match (agency, subject) {
         (Ok(agency), Ok(subject)) => Ok(StreamId { agency, subject }),
-        (a, s) => Err(Rejection::Invalid(
-            a.err().into_iter().chain(s.err()).collect(),
-        )),
+        (a, s) => Err(Rejection::Invalid(a.err().into_iter().chain(s.err()).collect())),
     }
 }
 
@@ -393,11 +334,7 @@ pub fn application_to_proto(stream: &StreamId, record: &SubjectRecord) -> proto:
     out.fee_noticed_fen = app.fee_noticed_fen.unwrap_or(0);
     out.fee_paid_fen = app.fee_paid_fen.unwrap_or(0);
     out.split_into = app.split_into.iter().map(ToString::to_string).collect();
-    out.split_from = app
-        .split_from
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    out.split_from = app.split_from.as_ref().map(ToString::to_string).unwrap_or_default();
     out
 }
 
@@ -414,22 +351,13 @@ impl DateRange {
             return Ok(Self::default());
         };
         let bound = |d: Option<&proto::google::r#type::Date>, name: &str| {
-            d.map(|d| {
-                CivilDate::from_proto(d).map_err(|r| FieldIssue::new(format!("{field}.{name}"), r))
-            })
-            .transpose()
+            d.map(|d| CivilDate::from_proto(d).map_err(|r| FieldIssue::new(format!("{field}.{name}"), r))).transpose()
         };
-        let out = Self {
-            start: bound(range.start.as_ref(), "start")?,
-            end: bound(range.end.as_ref(), "end")?,
-        };
+        let out = Self { start: bound(range.start.as_ref(), "start")?, end: bound(range.end.as_ref(), "end")? };
         if let (Some(s), Some(e)) = (out.start, out.end)
             && s > e
         {
-            return Err(FieldIssue::new(
-                field,
-                format!("starts on {s}, after its end {e}"),
-            ));
+            return Err(FieldIssue::new(field, format!("starts on {s}, after its end {e}")));
         }
         Ok(out)
     }
@@ -470,16 +398,11 @@ struct PageToken {
 impl ListQuery {
     fn from_proto(request: &proto::ListApplicationsRequest) -> Result<Self, Rejection> {
         let mut issues = Vec::new();
-        let agency = AgencyId::parse(&request.agency_id)
-            .map_err(|r| issues.push(FieldIssue::new("agency_id", r)))
-            .ok();
+        let agency = AgencyId::parse(&request.agency_id).map_err(|r| issues.push(FieldIssue::new("agency_id", r))).ok();
         let status = match proto::ApplicationStatus::try_from(request.status) {
             Ok(_) => request.status,
             Err(_) => {
-                issues.push(FieldIssue::new(
-                    "status",
-                    format!("{} is not a known ApplicationStatus", request.status),
-                ));
+                issues.push(FieldIssue::new("status", format!("{} is not a known ApplicationStatus", request.status)));
                 0
             }
         };
@@ -500,58 +423,36 @@ impl ListQuery {
         let (Some(agency), true) = (agency, issues.is_empty()) else {
             return Err(Rejection::Invalid(issues));
         };
-        let filters = Filters {
-            agency,
-            status,
-            received,
-            concluded,
-        };
+        let filters = Filters { agency, status, received, concluded };
         let mut after = None;
         if !request.page_token.is_empty() {
             let token: PageToken = URL_SAFE_NO_PAD
                 .decode(&request.page_token)
                 .ok()
                 .and_then(|b| postcard::from_bytes(&b).ok())
-                .ok_or_else(|| {
-                    Rejection::invalid("page_token", "is not a token this service issued")
-                })?;
+                .ok_or_else(|| Rejection::invalid("page_token", "is not a token this service issued"))?;
             if token.filters != filters {
-                return Err(Rejection::invalid(
-                    "page_token",
-                    "belongs to a request with other filters",
-                ));
+                return Err(Rejection::invalid("page_token", "belongs to a request with other filters"));
             }
             after = Some(token.after);
         }
-        Ok(Self {
-            filters,
-            page_size,
-            after,
-        })
+        Ok(Self { filters, page_size, after })
     }
 
     fn matches(&self, record: &SubjectRecord) -> bool {
         let (status, received, concluded) = match &record.state {
-            SubjectState::Application(a) => (
-                wire_status(a),
-                Some(a.received_on),
-                a.conclusion.map(|c| c.on),
-            ),
+            SubjectState::Application(a) => (wire_status(a), Some(a.received_on), a.conclusion.map(|c| c.on)),
             SubjectState::Voided => (proto::ApplicationStatus::Voided, None, None),
             SubjectState::ReviewCase(_) => return false,
         };
         let f = &self.filters;
         let status_ok = f.status == 0 || f.status == status as i32;
-        let in_range = |range: &DateRange, d: Option<CivilDate>| {
-            range.is_open() || d.is_some_and(|d| range.contains(d))
-        };
+        let in_range =
+            |range: &DateRange, d: Option<CivilDate>| range.is_open() || d.is_some_and(|d| range.contains(d));
         status_ok && in_range(&f.received, received) && in_range(&f.concluded, concluded)
     }
 
-    fn run(
-        &self,
-        store: &crate::store::Store,
-    ) -> Result<proto::ListApplicationsResponse, Rejection> {
+    fn run(&self, store: &crate::store::Store) -> Result<proto::ListApplicationsResponse, Rejection> {
         let agency = &self.filters.agency;
         let mut applications = Vec::new();
         let mut last_seen = None;
@@ -563,28 +464,17 @@ impl ListQuery {
                 break;
             }
             if self.matches(&record) {
-                let stream = StreamId {
-                    agency: agency.clone(),
-                    subject: id.clone(),
-                };
+                let stream = StreamId { agency: agency.clone(), subject: id.clone() };
                 applications.push(application_to_proto(&stream, &record));
             }
             last_seen = Some(id);
         }
         let next_page_token = match (more, last_seen) {
-            (true, Some(after)) => URL_SAFE_NO_PAD.encode(
-                postcard::to_stdvec(&PageToken {
-                    filters: self.filters.clone(),
-                    after,
-                })
-                .map_err(internal)?,
-            ),
+            (true, Some(after)) => URL_SAFE_NO_PAD
+                .encode(postcard::to_stdvec(&PageToken { filters: self.filters.clone(), after }).map_err(internal)?),
             _ => String::new(),
         };
-        Ok(proto::ListApplicationsResponse {
-            applications,
-            next_page_token,
-        })
+        Ok(proto::ListApplicationsResponse { applications, next_page_token })
     }
 }
 

@@ -5,6 +5,8 @@
 //! | `L`    | position (u64 big-endian)    | the recorded event (protobuf)   |
 //! | `I`    | event id (16 bytes)          | its position (u64 big-endian)   |
 //! | `S`    | agency `\0` subject          | the subject record (postcard)   |
+//! | `T`    | agency `\0` year (u16 BE)    | the year's tally (postcard)     |
+//! | `G`    | group id                     | the group's agencies (postcard) |
 //!
 //! One tree, so that a group of batches is written atomically with
 //! `apply_batch`, which sled recovers all-or-nothing and which, unlike a
@@ -12,10 +14,14 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard};
+
+use std::collections::BTreeMap;
 
 use crate::event::Recorded;
 use crate::ids::{AgencyId, EventId, StreamId, SubjectId};
 use crate::subject::SubjectRecord;
+use crate::tally::YearTally;
 
 /// A storage failure. The service stops acknowledging appends after one.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +41,8 @@ pub mod keys {
     pub const LOG: u8 = b'L';
     pub const IDS: u8 = b'I';
     pub const SUBJECTS: u8 = b'S';
+    pub const TALLIES: u8 = b'T';
+    pub const GROUPS: u8 = b'G';
 
     pub fn log(position: u64) -> [u8; 9] {
         let mut k = [LOG; 9];
@@ -56,6 +64,24 @@ pub mod keys {
         k
     }
 
+    pub fn tally_prefix(agency: &AgencyId) -> Vec<u8> {
+        let mut k = agency_prefix(agency);
+        k[0] = TALLIES;
+        k
+    }
+
+    pub fn tally(agency: &AgencyId, year: i32) -> Vec<u8> {
+        let mut k = tally_prefix(agency);
+        k.extend_from_slice(&(year.clamp(0, i32::from(u16::MAX)) as u16).to_be_bytes());
+        k
+    }
+
+    pub fn group(id: &str) -> Vec<u8> {
+        let mut k = vec![GROUPS];
+        k.extend_from_slice(id.as_bytes());
+        k
+    }
+
     pub fn subject(stream: &StreamId) -> Vec<u8> {
         let mut k = agency_prefix(&stream.agency);
         k.extend_from_slice(stream.subject.as_str().as_bytes());
@@ -71,25 +97,22 @@ pub struct Store {
     /// power loss.
     data_file: File,
     dir: PathBuf,
+    /// Held for writing from a group's apply until it is durable, and for
+    /// reading by whoever must see several keys as of one durable position
+    /// (a year's tallies): sled's scans are not snapshots.
+    commit_lock: RwLock<()>,
 }
 
 impl Store {
     /// Opens (and, after a crash, recovers) the store in `dir`.
     pub fn open(dir: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_capacity)
-            .open()?;
+        let db = sled::Config::new().path(dir).cache_capacity(cache_capacity).open()?;
         let data_file = File::open(dir.join("db"))?;
         // Make the files' directory entries durable once, for a new store.
         data_file.sync_all()?;
         File::open(dir)?.sync_all()?;
-        Ok(Self {
-            db,
-            data_file,
-            dir: dir.to_owned(),
-        })
+        Ok(Self { db, data_file, dir: dir.to_owned(), commit_lock: RwLock::new(()) })
     }
 
     pub fn dir(&self) -> &Path {
@@ -98,11 +121,7 @@ impl Store {
 
     /// The last position in the log (0 when empty).
     pub fn last_position(&self) -> Result<u64, StoreError> {
-        let last = self
-            .db
-            .range(keys::log(0)..=keys::log(u64::MAX))
-            .next_back()
-            .transpose()?;
+        let last = self.db.range(keys::log(0)..=keys::log(u64::MAX)).next_back().transpose()?;
         Ok(match last {
             Some((k, _)) => u64::from_be_bytes(k[1..9].try_into().map_err(|_| damaged("log key"))?),
             None => 0,
@@ -111,26 +130,17 @@ impl Store {
 
     /// The event at a position.
     pub fn event_at(&self, position: u64) -> Result<Option<Recorded>, StoreError> {
-        self.db
-            .get(keys::log(position))?
-            .map(|v| Recorded::decode(&v).map_err(StoreError::Damaged))
-            .transpose()
+        self.db.get(keys::log(position))?.map(|v| Recorded::decode(&v).map_err(StoreError::Damaged)).transpose()
     }
 
     /// Where an event id was recorded.
     pub fn position_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
-        self.db
-            .get(keys::id(id))?
-            .map(|v| decode_u64(&v))
-            .transpose()
+        self.db.get(keys::id(id))?.map(|v| decode_u64(&v)).transpose()
     }
 
     /// A subject's record.
     pub fn subject(&self, stream: &StreamId) -> Result<Option<SubjectRecord>, StoreError> {
-        self.db
-            .get(keys::subject(stream))?
-            .map(|v| decode_record(&v))
-            .transpose()
+        self.db.get(keys::subject(stream))?.map(|v| decode_record(&v)).transpose()
     }
 
     /// An agency's subjects in id order, after `after` if given.
@@ -160,12 +170,75 @@ impl Store {
         })
     }
 
+    /// One year's tally of an agency.
+    pub fn tally(&self, agency: &AgencyId, year: i32) -> Result<YearTally, StoreError> {
+        match self.db.get(keys::tally(agency, year))? {
+            Some(v) => postcard::from_bytes(&v).map_err(|e| damaged(&format!("tally: {e}"))),
+            None => Ok(YearTally::default()),
+        }
+    }
+
+    /// Every year's tally of an agency.
+    pub fn tallies(&self, agency: &AgencyId) -> Result<BTreeMap<i32, YearTally>, StoreError> {
+        let prefix = keys::tally_prefix(agency);
+        let mut out = BTreeMap::new();
+        for item in self.db.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let year = u16::from_be_bytes(k[prefix.len()..].try_into().map_err(|_| damaged("tally key"))?);
+            out.insert(i32::from(year), postcard::from_bytes(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
+        }
+        Ok(out)
+    }
+
+    /// Every agency's tallies (for verification).
+    pub fn all_tallies(&self) -> Result<BTreeMap<(AgencyId, i32), YearTally>, StoreError> {
+        let mut out = BTreeMap::new();
+        for item in self.db.scan_prefix([keys::TALLIES]) {
+            let (k, v) = item?;
+            let sep = k.iter().position(|b| *b == 0).ok_or_else(|| damaged("tally key"))?;
+            let agency = std::str::from_utf8(&k[1..sep]).map_err(|_| damaged("tally key"))?;
+            let agency = AgencyId::parse(agency).map_err(|e| damaged(&e))?;
+            let year = u16::from_be_bytes(k[sep + 1..].try_into().map_err(|_| damaged("tally key"))?);
+            out.insert(
+                (agency, i32::from(year)),
+                postcard::from_bytes(&v).map_err(|e| damaged(&format!("tally: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Every subject of every agency (for verification).
+    pub fn all_subjects(&self) -> impl Iterator<Item = Result<(StreamId, SubjectRecord), StoreError>> + use<> {
+        self.db.scan_prefix([keys::SUBJECTS]).map(|item| {
+            let (k, v) = item?;
+            let sep = k.iter().position(|b| *b == 0).ok_or_else(|| damaged("subject key"))?;
+            let agency = std::str::from_utf8(&k[1..sep]).map_err(|_| damaged("subject key"))?;
+            let subject = std::str::from_utf8(&k[sep + 1..]).map_err(|_| damaged("subject key"))?;
+            let stream = StreamId {
+                agency: AgencyId::parse(agency).map_err(|e| damaged(&e))?,
+                subject: SubjectId::parse(subject).map_err(|e| damaged(&e))?,
+            };
+            Ok((stream, decode_record(&v)?))
+        })
+    }
+
+    /// The agencies of a group, if it exists.
+    pub fn group(&self, id: &str) -> Result<Option<Vec<AgencyId>>, StoreError> {
+        self.db
+            .get(keys::group(id))?
+            .map(|v| postcard::from_bytes(&v).map_err(|e| damaged(&format!("group: {e}"))))
+            .transpose()
+    }
+
+    /// Sets a group's agencies, durably. Groups are configuration, not
+    /// events: they name whose tables are summed, and change no number.
+    pub fn put_group(&self, id: &str, agencies: &[AgencyId]) -> Result<(), StoreError> {
+        self.db.insert(keys::group(id), postcard::to_stdvec(agencies).expect("serializes"))?;
+        self.sync()
+    }
+
     /// The log from `from` to `to` inclusive, as stored bytes.
-    pub fn log_range(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + use<> {
+    pub fn log_range(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + use<> {
         self.db.range(keys::log(from)..=keys::log(to)).map(|item| {
             let (k, v) = item?;
             let position = u64::from_be_bytes(k[1..9].try_into().map_err(|_| damaged("log key"))?);
@@ -177,8 +250,15 @@ impl Store {
     /// fdatasync of the data file. Only when this returns is anything in the
     /// batch acknowledged.
     pub fn commit(&self, batch: sled::Batch) -> Result<(), StoreError> {
+        let _durable = self.commit_lock.write().unwrap_or_else(|e| e.into_inner());
         self.db.apply_batch(batch)?;
         self.sync()
+    }
+
+    /// A guard under which everything read is durable and of one position:
+    /// no group is half applied or not yet synced while it is held.
+    pub fn consistent(&self) -> RwLockReadGuard<'_, ()> {
+        self.commit_lock.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Flushes and syncs what is written (also used on shutdown).
@@ -194,6 +274,10 @@ impl Store {
     }
 }
 
+pub fn encode_tally(tally: &YearTally) -> Vec<u8> {
+    postcard::to_stdvec(tally).expect("a tally always serializes")
+}
+
 pub fn encode_record(record: &SubjectRecord) -> Vec<u8> {
     postcard::to_stdvec(record).expect("a subject record always serializes")
 }
@@ -203,9 +287,7 @@ fn decode_record(bytes: &[u8]) -> Result<SubjectRecord, StoreError> {
 }
 
 fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
-    Ok(u64::from_be_bytes(
-        bytes.try_into().map_err(|_| damaged("position value"))?,
-    ))
+    Ok(u64::from_be_bytes(bytes.try_into().map_err(|_| damaged("position value"))?))
 }
 
 fn damaged(what: &str) -> StoreError {

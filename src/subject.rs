@@ -64,22 +64,20 @@ impl SubjectState {
     /// voided history).
     pub fn start(event: &Event) -> Result<Self, Broken> {
         match &event.payload {
-            Payload::ApplicationReceived { applicant, channel } => Ok(Self::Application(
-                Application::received(event.occurred_on, *applicant, *channel),
-            )),
-            Payload::ReviewCaseFiled { kind, application } => Ok(Self::ReviewCase(
-                ReviewCase::filed(event.occurred_on, *kind, application.clone()),
-            )),
+            Payload::ApplicationReceived { applicant, channel } => {
+                Ok(Self::Application(Application::received(event.occurred_on, *applicant, *channel)))
+            }
+            Payload::ReviewCaseFiled { kind, application } => {
+                Ok(Self::ReviewCase(ReviewCase::filed(event.occurred_on, *kind, application.clone())))
+            }
             Payload::ReviewCaseDecided { .. } => Err(Broken::new(
                 "CASE_NOT_FILED",
                 "review_case_decided",
                 "no review case with this subject id was filed",
             )),
-            Payload::EventAmended(_) | Payload::EventVoided { .. } => Err(Broken::new(
-                "UNKNOWN_TARGET",
-                "payload",
-                "there is nothing to correct: the subject has no events",
-            )),
+            Payload::EventAmended(_) | Payload::EventVoided { .. } => {
+                Err(Broken::new("UNKNOWN_TARGET", "payload", "there is nothing to correct: the subject has no events"))
+            }
             other => Err(Broken::new(
                 "APPLICATION_NOT_RECEIVED",
                 "payload",
@@ -107,10 +105,7 @@ impl SubjectState {
 /// Folds a whole stream, corrections included. `origin` is set for a part
 /// of a split application, whose stream opens with the parent's split event.
 /// On failure, says which event (index into `events`) breaks which rule.
-pub fn fold(
-    events: &[Event],
-    origin: Option<&SplitOrigin>,
-) -> Result<SubjectState, (usize, Broken)> {
+pub fn fold(events: &[Event], origin: Option<&SplitOrigin>) -> Result<SubjectState, (usize, Broken)> {
     let voided: HashSet<EventId> = events
         .iter()
         .filter_map(|e| match &e.payload {
@@ -123,10 +118,7 @@ pub fn fold(
         if let Payload::EventAmended(a) = &e.payload
             && !voided.contains(&e.id)
         {
-            amendments
-                .entry(a.target)
-                .and_modify(|m| m.merge(a))
-                .or_insert_with(|| a.clone());
+            amendments.entry(a.target).and_modify(|m| m.merge(a)).or_insert_with(|| a.clone());
         }
     }
 
@@ -193,15 +185,10 @@ pub fn check_correction(
         Payload::EventVoided { .. } => "event_voided.target_event_id",
         _ => "event_amended.target_event_id",
     };
-    let already_voided = stream
-        .iter()
-        .any(|e| matches!(&e.payload, Payload::EventVoided { target: t, .. } if *t == target.id));
+    let already_voided =
+        stream.iter().any(|e| matches!(&e.payload, Payload::EventVoided { target: t, .. } if *t == target.id));
     if already_voided {
-        return Err(Broken::new(
-            "TARGET_VOIDED",
-            target_field,
-            format!("event {} is already voided", target.id),
-        ));
+        return Err(Broken::new("TARGET_VOIDED", target_field, format!("event {} is already voided", target.id)));
     }
     if matches!(target.payload, Payload::EventVoided { .. }) {
         return Err(Broken::new(
@@ -231,41 +218,22 @@ pub fn check_correction(
             }
             let kind = target.payload.kind();
             let fits = |present: bool, ok: bool| !present || ok;
-            let is_receipt =
-                matches!(target.payload, Payload::ApplicationReceived { .. }) || target_is_origin;
+            let is_receipt = matches!(target.payload, Payload::ApplicationReceived { .. }) || target_is_origin;
             let checks = [
-                (
-                    "event_amended.occurred_on",
-                    fits(a.occurred_on.is_some(), !target_is_origin),
-                ),
-                (
-                    "event_amended.applicant_category",
-                    fits(a.applicant.is_some(), is_receipt),
-                ),
-                (
-                    "event_amended.channel",
-                    fits(a.channel.is_some(), is_receipt),
-                ),
+                ("event_amended.occurred_on", fits(a.occurred_on.is_some(), !target_is_origin)),
+                ("event_amended.applicant_category", fits(a.applicant.is_some(), is_receipt)),
+                ("event_amended.channel", fits(a.channel.is_some(), is_receipt)),
                 (
                     "event_amended.outcome",
-                    fits(
-                        a.outcome.is_some(),
-                        matches!(target.payload, Payload::ApplicationConcluded { .. }),
-                    ),
+                    fits(a.outcome.is_some(), matches!(target.payload, Payload::ApplicationConcluded { .. })),
                 ),
                 (
                     "event_amended.review_kind",
-                    fits(
-                        a.review_kind.is_some(),
-                        matches!(target.payload, Payload::ReviewCaseFiled { .. }),
-                    ),
+                    fits(a.review_kind.is_some(), matches!(target.payload, Payload::ReviewCaseFiled { .. })),
                 ),
                 (
                     "event_amended.review_result",
-                    fits(
-                        a.review_result.is_some(),
-                        matches!(target.payload, Payload::ReviewCaseDecided { .. }),
-                    ),
+                    fits(a.review_result.is_some(), matches!(target.payload, Payload::ReviewCaseDecided { .. })),
                 ),
             ];
             if let Some((field, _)) = checks.iter().find(|(_, ok)| !ok) {

@@ -15,11 +15,13 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::event::{Event, Payload, Recorded};
+use crate::ids::AgencyId;
 use crate::ids::{EventId, StreamId};
 use crate::rejection::Rejection;
 use crate::rule::Broken;
-use crate::store::{Store, StoreError, encode_record, keys};
+use crate::store::{Store, StoreError, encode_record, encode_tally, keys};
 use crate::subject::{SplitOrigin, SubjectRecord, SubjectState, check_correction, fold};
+use crate::tally::{Contribution, YearTally};
 
 /// Most events written in one group: bounds the latency a large group adds.
 const MAX_GROUP_EVENTS: usize = 20_000;
@@ -124,6 +126,7 @@ struct Group<'s> {
     events: HashMap<u64, Recorded>,
     ids: HashMap<EventId, u64>,
     subjects: HashMap<StreamId, SubjectRecord>,
+    tallies: HashMap<(AgencyId, i32), YearTally>,
 }
 
 /// What one batch stages on top of its group; merged into the group only
@@ -134,6 +137,7 @@ struct Scratch<'g, 's> {
     events: HashMap<u64, Recorded>,
     ids: HashMap<EventId, u64>,
     subjects: HashMap<StreamId, SubjectRecord>,
+    tallies: HashMap<(AgencyId, i32), YearTally>,
 }
 
 impl<'s> Group<'s> {
@@ -145,6 +149,7 @@ impl<'s> Group<'s> {
             events: HashMap::new(),
             ids: HashMap::new(),
             subjects: HashMap::new(),
+            tallies: HashMap::new(),
         }
     }
 
@@ -155,19 +160,15 @@ impl<'s> Group<'s> {
             events: HashMap::new(),
             ids: HashMap::new(),
             subjects: HashMap::new(),
+            tallies: HashMap::new(),
         };
         let results = scratch.apply(batch)?;
-        let Scratch {
-            next,
-            events,
-            ids,
-            subjects,
-            ..
-        } = scratch;
+        let Scratch { next, events, ids, subjects, tallies, .. } = scratch;
         self.next = next;
         self.events.extend(events);
         self.ids.extend(ids);
         self.subjects.extend(subjects);
+        self.tallies.extend(tallies);
         Ok(results)
     }
 
@@ -175,13 +176,17 @@ impl<'s> Group<'s> {
         let mut batch = sled::Batch::default();
         for (position, recorded) in &self.events {
             batch.insert(&keys::log(*position)[..], recorded.encode());
-            batch.insert(
-                &keys::id(&recorded.event.id)[..],
-                &position.to_be_bytes()[..],
-            );
+            batch.insert(&keys::id(&recorded.event.id)[..], &position.to_be_bytes()[..]);
         }
         for (stream, record) in &self.subjects {
             batch.insert(keys::subject(stream), encode_record(record));
+        }
+        for ((agency, year), tally) in &self.tallies {
+            if tally.is_zero() {
+                batch.remove(keys::tally(agency, *year));
+            } else {
+                batch.insert(keys::tally(agency, *year), encode_tally(tally));
+            }
         }
         batch
     }
@@ -201,33 +206,50 @@ impl Scratch<'_, '_> {
     }
 
     fn event_at(&self, position: u64) -> Result<Recorded, Rejection> {
-        if let Some(r) = self
-            .events
-            .get(&position)
-            .or_else(|| self.group.events.get(&position))
-        {
+        if let Some(r) = self.events.get(&position).or_else(|| self.group.events.get(&position)) {
             return Ok(r.clone());
         }
         self.group
             .store
             .event_at(position)
             .map_err(internal)?
-            .ok_or_else(|| {
-                internal(StoreError::Damaged(format!(
-                    "indexed position {position} has no event"
-                )))
-            })
+            .ok_or_else(|| internal(StoreError::Damaged(format!("indexed position {position} has no event"))))
     }
 
     fn subject(&self, stream: &StreamId) -> Result<Option<SubjectRecord>, Rejection> {
-        if let Some(r) = self
-            .subjects
-            .get(stream)
-            .or_else(|| self.group.subjects.get(stream))
-        {
+        if let Some(r) = self.subjects.get(stream).or_else(|| self.group.subjects.get(stream)) {
             return Ok(Some(r.clone()));
         }
         self.group.store.subject(stream).map_err(internal)
+    }
+
+    fn tally(&self, agency: &AgencyId, year: i32) -> Result<YearTally, Rejection> {
+        let key = (agency.clone(), year);
+        if let Some(t) = self.tallies.get(&key).or_else(|| self.group.tallies.get(&key)) {
+            return Ok(t.clone());
+        }
+        self.group.store.tally(agency, year).map_err(internal)
+    }
+
+    /// Stages a subject's new record, moving its contribution in the
+    /// tallies from what the old record counted to what the new one counts.
+    fn put_subject(&mut self, stream: StreamId, record: SubjectRecord) -> Result<(), Rejection> {
+        let old = self.subject(&stream)?.map(|r| Contribution::of(&r.state)).unwrap_or_default();
+        let new = Contribution::of(&record.state);
+        if old != new {
+            let mut years = old.years();
+            years.extend(new.years());
+            years.sort_unstable();
+            years.dedup();
+            for year in years {
+                let mut tally = self.tally(&stream.agency, year)?;
+                old.apply(year, &mut tally, -1);
+                new.apply(year, &mut tally, 1);
+                self.tallies.insert((stream.agency.clone(), year), tally);
+            }
+        }
+        self.subjects.insert(stream, record);
+        Ok(())
     }
 
     fn apply(&mut self, batch: AppendBatch) -> Reply {
@@ -243,11 +265,7 @@ impl Scratch<'_, '_> {
                         event_id: e.id.to_string(),
                     });
                 }
-                results[i] = Some(Appended {
-                    position,
-                    revision: stored.revision,
-                    duplicate: true,
-                });
+                results[i] = Some(Appended { position, revision: stored.revision, duplicate: true });
             }
         }
         if results.iter().all(Option::is_some) {
@@ -273,19 +291,14 @@ impl Scratch<'_, '_> {
     }
 
     fn append(&mut self, i: usize, e: &Event) -> Result<Appended, Rejection> {
-        let at =
-            |b: Broken| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description);
+        let at = |b: Broken| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description);
         let stream = e.stream();
         let position = self.next;
         let mut record = match (&e.payload, self.subject(&stream)?) {
-            (Payload::EventAmended(_) | Payload::EventVoided { .. }, record) => {
-                self.correct(i, e, record)?
+            (Payload::EventAmended(_) | Payload::EventVoided { .. }, record) => self.correct(i, e, record)?,
+            (_, None) => {
+                SubjectRecord { positions: Vec::new(), origin: None, state: SubjectState::start(e).map_err(at)? }
             }
-            (_, None) => SubjectRecord {
-                positions: Vec::new(),
-                origin: None,
-                state: SubjectState::start(e).map_err(at)?,
-            },
             (_, Some(mut record)) => {
                 record.state.apply(e).map_err(at)?;
                 record
@@ -296,23 +309,11 @@ impl Scratch<'_, '_> {
             self.create_parts(i, e, parts, &record, position)?;
         }
         let revision = record.revision();
-        self.events.insert(
-            position,
-            Recorded {
-                position,
-                revision,
-                recorded_at: self.group.now,
-                event: e.clone(),
-            },
-        );
+        self.events.insert(position, Recorded { position, revision, recorded_at: self.group.now, event: e.clone() });
         self.ids.insert(e.id, position);
-        self.subjects.insert(stream, record);
+        self.put_subject(stream, record)?;
         self.next += 1;
-        Ok(Appended {
-            position,
-            revision,
-            duplicate: false,
-        })
+        Ok(Appended { position, revision, duplicate: false })
     }
 
     /// Each part of a split starts as an application with the parent's
@@ -326,15 +327,10 @@ impl Scratch<'_, '_> {
         position: u64,
     ) -> Result<(), Rejection> {
         let Some(app) = parent.application() else {
-            unreachable!(
-                "only applications can be split (the state machine refused the split otherwise)"
-            )
+            unreachable!("only applications can be split (the state machine refused the split otherwise)")
         };
         for (k, part) in parts.iter().enumerate() {
-            let stream = StreamId {
-                agency: e.agency.clone(),
-                subject: part.clone(),
-            };
+            let stream = StreamId { agency: e.agency.clone(), subject: part.clone() };
             if part == &e.subject || self.subject(&stream)?.is_some() {
                 return Err(Rejection::state(
                     "PART_EXISTS",
@@ -349,42 +345,22 @@ impl Scratch<'_, '_> {
                 applicant: app.applicant,
                 channel: app.channel,
             };
-            let state =
-                fold(&[], Some(&origin)).expect("a part with no events of its own always folds");
-            self.subjects.insert(
-                stream,
-                SubjectRecord {
-                    positions: vec![position],
-                    origin: Some(origin),
-                    state,
-                },
-            );
+            let state = fold(&[], Some(&origin)).expect("a part with no events of its own always folds");
+            self.subjects.insert(stream, SubjectRecord { positions: vec![position], origin: Some(origin), state });
         }
         Ok(())
     }
 
     /// A correction: checked against its target, then the whole stream is
     /// folded again with it, and must still obey every rule.
-    fn correct(
-        &self,
-        i: usize,
-        e: &Event,
-        record: Option<SubjectRecord>,
-    ) -> Result<SubjectRecord, Rejection> {
+    fn correct(&self, i: usize, e: &Event, record: Option<SubjectRecord>) -> Result<SubjectRecord, Rejection> {
         let kind = e.payload.kind();
         let target_field = format!("events[{i}].{kind}.target_event_id");
-        let target_id = e
-            .payload
-            .correction_target()
-            .expect("a correction has a target");
-        let refuse = |rule: &'static str, description: String| {
-            Rejection::state(rule, target_field.clone(), description)
-        };
+        let target_id = e.payload.correction_target().expect("a correction has a target");
+        let refuse =
+            |rule: &'static str, description: String| Rejection::state(rule, target_field.clone(), description);
         let Some(target_position) = self.position_of(&target_id)? else {
-            return Err(refuse(
-                "UNKNOWN_TARGET",
-                format!("no event {target_id} is recorded"),
-            ));
+            return Err(refuse("UNKNOWN_TARGET", format!("no event {target_id} is recorded")));
         };
         let record = record
             .filter(|r| r.positions.contains(&target_position))
@@ -402,13 +378,9 @@ impl Scratch<'_, '_> {
             stream.push(self.event_at(*p)?.event);
         }
         let target = self.event_at(target_position)?.event;
-        let is_origin = record
-            .origin
-            .as_ref()
-            .is_some_and(|o| o.split_event == target_id);
-        check_correction(&e.payload, &target, is_origin, &stream).map_err(|b| {
-            Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description)
-        })?;
+        let is_origin = record.origin.as_ref().is_some_and(|o| o.split_event == target_id);
+        check_correction(&e.payload, &target, is_origin, &stream)
+            .map_err(|b| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description))?;
         stream.push(e.clone());
         let state = fold(&stream, record.origin.as_ref()).map_err(|(j, b)| {
             refuse(
@@ -421,10 +393,6 @@ impl Scratch<'_, '_> {
                 ),
             )
         })?;
-        Ok(SubjectRecord {
-            positions: record.positions,
-            origin: record.origin,
-            state,
-        })
+        Ok(SubjectRecord { positions: record.positions, origin: record.origin, state })
     }
 }

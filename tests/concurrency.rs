@@ -16,10 +16,7 @@ async fn concurrent_appenders_get_gapless_unique_positions() {
     const PER_TASK: usize = 20;
     const SHARED: usize = 5;
     // Shared applications that every task will race to conclude.
-    app.ok((0..SHARED)
-        .map(|k| person(&format!("shared-{k}"), date(2024, 3, 1)))
-        .collect())
-        .await;
+    app.ok((0..SHARED).map(|k| person(&format!("shared-{k}"), date(2024, 3, 1))).collect()).await;
 
     let mut handles = Vec::new();
     for t in 0..TASKS {
@@ -39,26 +36,16 @@ async fn concurrent_appenders_get_gapless_unique_positions() {
                 };
                 let ids: Vec<_> = batch.iter().map(|e| e.event_id.clone()).collect();
                 let r = client
-                    .append_events(proto::AppendEventsRequest {
-                        events: batch,
-                        expected_revisions: vec![],
-                    })
+                    .append_events(proto::AppendEventsRequest { events: batch, expected_revisions: vec![] })
                     .await
                     .expect("independent appends succeed")
                     .into_inner();
                 acked.extend(ids.into_iter().zip(r.results.iter().map(|x| x.position)));
                 if i < SHARED {
-                    let c = concluded(
-                        &format!("shared-{i}"),
-                        date(2024, 3, 3),
-                        proto::Outcome::Disclosed,
-                    );
+                    let c = concluded(&format!("shared-{i}"), date(2024, 3, 3), proto::Outcome::Disclosed);
                     let id = c.event_id.clone();
                     match client
-                        .append_events(proto::AppendEventsRequest {
-                            events: vec![c],
-                            expected_revisions: vec![],
-                        })
+                        .append_events(proto::AppendEventsRequest { events: vec![c], expected_revisions: vec![] })
                         .await
                     {
                         Ok(r) => {
@@ -85,33 +72,19 @@ async fn concurrent_appenders_get_gapless_unique_positions() {
             wins[k] += 1;
         }
     }
-    assert_eq!(
-        wins,
-        vec![1; SHARED],
-        "exactly one conclusion of each shared application wins"
-    );
+    assert_eq!(wins, vec![1; SHARED], "exactly one conclusion of each shared application wins");
 
     let log = app.log().await;
     let positions: Vec<u64> = log.iter().map(|r| r.position).collect();
-    assert_eq!(
-        positions,
-        (1..=log.len() as u64).collect::<Vec<_>>(),
-        "gapless"
-    );
+    assert_eq!(positions, (1..=log.len() as u64).collect::<Vec<_>>(), "gapless");
     assert_eq!(log.len(), SHARED + acked.len());
     for r in &log {
         let id = &r.event.as_ref().unwrap().event_id;
         if let Some(p) = acked.get(id) {
-            assert_eq!(
-                *p, r.position,
-                "acknowledged at the position it is stored at"
-            );
+            assert_eq!(*p, r.position, "acknowledged at the position it is stored at");
         }
     }
-    let mut ids: Vec<_> = log
-        .iter()
-        .map(|r| r.event.as_ref().unwrap().event_id.clone())
-        .collect();
+    let mut ids: Vec<_> = log.iter().map(|r| r.event.as_ref().unwrap().event_id.clone()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), log.len(), "no event twice");

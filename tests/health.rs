@@ -8,40 +8,20 @@ use tonic::transport::Channel;
 
 #[tokio::test]
 async fn health_reports_serving_for_the_ledger_and_the_server() {
-    use tonic_health::pb::{
-        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-    };
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
     let app = spawn_app().await;
-    let channel = Channel::from_shared(format!("http://{}", app.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = Channel::from_shared(format!("http://{}", app.addr)).unwrap().connect().await.unwrap();
     let mut health = HealthClient::new(channel);
     for service in ["", "disclosure.v1.LedgerService"] {
-        let r = health
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            r.status,
-            ServingStatus::Serving as i32,
-            "service {service:?}"
-        );
+        let r = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
+        assert_eq!(r.status, ServingStatus::Serving as i32, "service {service:?}");
     }
 }
 
 #[tokio::test]
 async fn reflection_lists_the_services_in_v1_and_v1alpha() {
     let app = spawn_app().await;
-    let channel = Channel::from_shared(format!("http://{}", app.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = Channel::from_shared(format!("http://{}", app.addr)).unwrap().connect().await.unwrap();
     {
         use tonic_reflection::pb::v1::{
             ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
@@ -52,11 +32,8 @@ async fn reflection_lists_the_services_in_v1_and_v1alpha() {
             host: String::new(),
             message_request: Some(MessageRequest::ListServices(String::new())),
         };
-        let mut responses = client
-            .server_reflection_info(tokio_stream::iter(vec![request]))
-            .await
-            .unwrap()
-            .into_inner();
+        let mut responses =
+            client.server_reflection_info(tokio_stream::iter(vec![request])).await.unwrap().into_inner();
         let Some(MessageResponse::ListServicesResponse(list)) =
             responses.next().await.unwrap().unwrap().message_response
         else {
@@ -74,15 +51,10 @@ async fn reflection_lists_the_services_in_v1_and_v1alpha() {
         let mut client = ServerReflectionClient::new(channel);
         let request = ServerReflectionRequest {
             host: String::new(),
-            message_request: Some(MessageRequest::FileContainingSymbol(
-                "disclosure.v1.Event".into(),
-            )),
+            message_request: Some(MessageRequest::FileContainingSymbol("disclosure.v1.Event".into())),
         };
-        let mut responses = client
-            .server_reflection_info(tokio_stream::iter(vec![request]))
-            .await
-            .unwrap()
-            .into_inner();
+        let mut responses =
+            client.server_reflection_info(tokio_stream::iter(vec![request])).await.unwrap().into_inner();
         let Some(MessageResponse::FileDescriptorResponse(files)) =
             responses.next().await.unwrap().unwrap().message_response
         else {

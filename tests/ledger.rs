@@ -12,22 +12,8 @@ async fn a_received_and_concluded_application_reads_back() {
     let r = person("2024-001", date(2024, 12, 28));
     let c = concluded("2024-001", date(2025, 1, 10), proto::Outcome::Disclosed);
     let response = app.ok(vec![r.clone(), c.clone()]).await;
-    assert_eq!(
-        response
-            .results
-            .iter()
-            .map(|r| r.position)
-            .collect::<Vec<_>>(),
-        vec![1, 2]
-    );
-    assert_eq!(
-        response
-            .results
-            .iter()
-            .map(|r| r.stream_revision)
-            .collect::<Vec<_>>(),
-        vec![1, 2]
-    );
+    assert_eq!(response.results.iter().map(|r| r.position).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(response.results.iter().map(|r| r.stream_revision).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(response.head_position, 2);
 
     let got = app.application(AGENCY, "2024-001").await;
@@ -37,11 +23,7 @@ async fn a_received_and_concluded_application_reads_back() {
     assert_eq!(a.concluded_on, date(2025, 1, 10));
     assert_eq!(a.outcome(), proto::Outcome::Disclosed);
     assert_eq!(a.revision, 2);
-    let history: Vec<_> = got
-        .history
-        .iter()
-        .map(|h| h.event.clone().unwrap())
-        .collect();
+    let history: Vec<_> = got.history.iter().map(|h| h.event.clone().unwrap()).collect();
     assert_eq!(history, vec![r, c]);
     assert!(got.history.iter().all(|h| h.recorded_at.is_some()));
 }
@@ -51,10 +33,7 @@ async fn an_unknown_application_is_not_found() {
     let mut app = spawn_app().await;
     let status = app
         .client
-        .get_application(proto::GetApplicationRequest {
-            agency_id: AGENCY.into(),
-            application_id: "nope".into(),
-        })
+        .get_application(proto::GetApplicationRequest { agency_id: AGENCY.into(), application_id: "nope".into() })
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
@@ -63,17 +42,12 @@ async fn an_unknown_application_is_not_found() {
 #[tokio::test]
 async fn retried_appends_never_double_count() {
     let mut app = spawn_app().await;
-    let batch = vec![
-        person("a1", date(2024, 3, 1)),
-        concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed),
-    ];
+    let batch = vec![person("a1", date(2024, 3, 1)), concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed)];
     let first = app.ok(batch.clone()).await;
     for _ in 0..3 {
         let again = app.ok(batch.clone()).await;
         assert!(again.results.iter().all(|r| r.duplicate));
-        let positions = |r: &proto::AppendEventsResponse| {
-            r.results.iter().map(|x| x.position).collect::<Vec<_>>()
-        };
+        let positions = |r: &proto::AppendEventsResponse| r.results.iter().map(|x| x.position).collect::<Vec<_>>();
         assert_eq!(positions(&again), positions(&first));
     }
     // A batch mixing a retried event with a new one writes only the new one.
@@ -92,10 +66,7 @@ async fn the_same_id_survives_a_restart_as_a_duplicate() {
     let dir = app.stop().await;
     let mut app = spawn_app_in(dir).await;
     let again = app.ok(vec![r]).await;
-    assert!(
-        again.results[0].duplicate,
-        "idempotency is kept in the store, not in memory"
-    );
+    assert!(again.results[0].duplicate, "idempotency is kept in the store, not in memory");
     assert_eq!(app.log().await.len(), 1);
     // And positions continue without a gap.
     let next = app.ok(vec![person("a2", date(2024, 3, 1))]).await;
@@ -113,15 +84,8 @@ async fn an_amended_applicant_category_changes_the_application() {
     })])
     .await;
     let a = app.application(AGENCY, "a1").await;
-    assert_eq!(
-        a.application.unwrap().applicant_category(),
-        proto::ApplicantCategory::LegalServiceProvider
-    );
-    assert_eq!(
-        a.history.len(),
-        2,
-        "the correction is a new event; history is never edited"
-    );
+    assert_eq!(a.application.unwrap().applicant_category(), proto::ApplicantCategory::LegalServiceProvider);
+    assert_eq!(a.history.len(), 2, "the correction is a new event; history is never edited");
 }
 
 #[tokio::test]
@@ -135,12 +99,7 @@ async fn a_voided_conclusion_reopens_the_application() {
     assert_eq!(a.status(), proto::ApplicationStatus::Open);
     assert_eq!(a.concluded_on, None);
     // It can now be concluded again, with another outcome.
-    app.ok(vec![concluded(
-        "a1",
-        date(2024, 3, 7),
-        proto::Outcome::PartlyDisclosed,
-    )])
-    .await;
+    app.ok(vec![concluded("a1", date(2024, 3, 7), proto::Outcome::PartlyDisclosed)]).await;
     let a = app.application(AGENCY, "a1").await.application.unwrap();
     assert_eq!(a.outcome(), proto::Outcome::PartlyDisclosed);
 }
@@ -177,11 +136,7 @@ async fn withdrawal_concludes_as_other() {
     let mut app = spawn_app().await;
     app.ok(vec![
         person("a1", date(2024, 3, 1)),
-        event(
-            "a1",
-            date(2024, 3, 3),
-            Payload::ApplicationWithdrawn(proto::ApplicationWithdrawn {}),
-        ),
+        event("a1", date(2024, 3, 3), Payload::ApplicationWithdrawn(proto::ApplicationWithdrawn {})),
     ])
     .await;
     let a = app.application(AGENCY, "a1").await.application.unwrap();
@@ -193,17 +148,11 @@ async fn withdrawal_concludes_as_other() {
 async fn split_parts_are_applications_with_the_original_receipt() {
     let mut app = spawn_app().await;
     app.ok(vec![
-        received(
-            "a1",
-            date(2024, 3, 1),
-            proto::ApplicantCategory::CommercialEnterprise,
-        ),
+        received("a1", date(2024, 3, 1), proto::ApplicantCategory::CommercialEnterprise),
         event(
             "a1",
             date(2024, 3, 2),
-            Payload::ApplicationSplit(proto::ApplicationSplit {
-                part_subject_ids: vec!["a1-1".into(), "a1-2".into()],
-            }),
+            Payload::ApplicationSplit(proto::ApplicationSplit { part_subject_ids: vec!["a1-1".into(), "a1-2".into()] }),
         ),
         concluded("a1-1", date(2024, 3, 10), proto::Outcome::Disclosed),
     ])
@@ -214,17 +163,10 @@ async fn split_parts_are_applications_with_the_original_receipt() {
     let part = app.application(AGENCY, "a1-1").await;
     let p = part.application.unwrap();
     assert_eq!(p.received_on, date(2024, 3, 1));
-    assert_eq!(
-        p.applicant_category(),
-        proto::ApplicantCategory::CommercialEnterprise
-    );
+    assert_eq!(p.applicant_category(), proto::ApplicantCategory::CommercialEnterprise);
     assert_eq!(p.split_from, "a1");
     assert_eq!(p.status(), proto::ApplicationStatus::Concluded);
-    assert_eq!(
-        part.history.len(),
-        2,
-        "a part's stream opens with the split event"
-    );
+    assert_eq!(part.history.len(), 2, "a part's stream opens with the split event");
     let other = app.application(AGENCY, "a1-2").await.application.unwrap();
     assert_eq!(other.status(), proto::ApplicationStatus::Open);
 }
@@ -236,23 +178,19 @@ async fn list_filters_and_paginates() {
     for i in 0..25 {
         events.push(person(&format!("app-{i:02}"), date(2024, 1 + (i % 12), 1)));
         if i % 2 == 0 {
-            events.push(concluded(
-                &format!("app-{i:02}"),
-                date(2024, 12, 20),
-                proto::Outcome::Disclosed,
-            ));
+            events.push(concluded(&format!("app-{i:02}"), date(2024, 12, 20), proto::Outcome::Disclosed));
         }
     }
     app.ok(events).await;
-    let list = |status: proto::ApplicationStatus,
-                page_token: String,
-                received: Option<proto::DateRange>| proto::ListApplicationsRequest {
-        agency_id: AGENCY.into(),
-        status: status as i32,
-        received,
-        concluded: None,
-        page_size: 5,
-        page_token,
+    let list = |status: proto::ApplicationStatus, page_token: String, received: Option<proto::DateRange>| {
+        proto::ListApplicationsRequest {
+            agency_id: AGENCY.into(),
+            status: status as i32,
+            received,
+            concluded: None,
+            page_size: 5,
+            page_token,
+        }
     };
     // Every open application, page by page.
     let mut seen = Vec::new();
@@ -271,31 +209,17 @@ async fn list_filters_and_paginates() {
         }
         token = page.next_page_token;
     }
-    let expected: Vec<_> = (0..25)
-        .filter(|i| i % 2 == 1)
-        .map(|i| format!("app-{i:02}"))
-        .collect();
+    let expected: Vec<_> = (0..25).filter(|i| i % 2 == 1).map(|i| format!("app-{i:02}")).collect();
     assert_eq!(seen, expected);
     // A date range.
-    let march = Some(proto::DateRange {
-        start: date(2024, 3, 1),
-        end: date(2024, 3, 31),
-    });
+    let march = Some(proto::DateRange { start: date(2024, 3, 1), end: date(2024, 3, 31) });
     let page = app
         .client
-        .list_applications(list(
-            proto::ApplicationStatus::Unspecified,
-            String::new(),
-            march,
-        ))
+        .list_applications(list(proto::ApplicationStatus::Unspecified, String::new(), march))
         .await
         .unwrap()
         .into_inner();
-    let ids: Vec<_> = page
-        .applications
-        .iter()
-        .map(|a| a.application_id.as_str())
-        .collect();
+    let ids: Vec<_> = page.applications.iter().map(|a| a.application_id.as_str()).collect();
     assert_eq!(ids, vec!["app-02", "app-14"]);
     // A token is bound to its filters.
     let first = app
@@ -306,11 +230,7 @@ async fn list_filters_and_paginates() {
         .into_inner();
     let status = app
         .client
-        .list_applications(list(
-            proto::ApplicationStatus::Concluded,
-            first.next_page_token,
-            None,
-        ))
+        .list_applications(list(proto::ApplicationStatus::Concluded, first.next_page_token, None))
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
@@ -321,32 +241,17 @@ async fn the_log_can_be_read_by_agency() {
     let mut app = spawn_app().await;
     let mut other = person("x1", date(2024, 3, 1));
     other.agency_id = "other-agency".into();
-    app.ok(vec![
-        person("a1", date(2024, 3, 1)),
-        other,
-        person("a2", date(2024, 3, 1)),
-    ])
-    .await;
+    app.ok(vec![person("a1", date(2024, 3, 1)), other, person("a2", date(2024, 3, 1))]).await;
     let all = app.log().await;
-    assert_eq!(
-        all.iter().map(|r| r.position).collect::<Vec<_>>(),
-        vec![1, 2, 3]
-    );
+    assert_eq!(all.iter().map(|r| r.position).collect::<Vec<_>>(), vec![1, 2, 3]);
     let mine = app.log_of(AGENCY).await;
-    assert_eq!(
-        mine.iter().map(|r| r.position).collect::<Vec<_>>(),
-        vec![1, 3]
-    );
+    assert_eq!(mine.iter().map(|r| r.position).collect::<Vec<_>>(), vec![1, 3]);
 }
 
 #[tokio::test]
 async fn data_survives_a_graceful_restart() {
     let mut app = spawn_app().await;
-    app.ok(vec![
-        person("a1", date(2024, 3, 1)),
-        concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed),
-    ])
-    .await;
+    app.ok(vec![person("a1", date(2024, 3, 1)), concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed)]).await;
     let before = app.log().await;
     let dir = app.stop().await;
     let mut app = spawn_app_in(dir).await;

@@ -37,40 +37,24 @@ fn payload() -> impl Strategy<Value = Payload> {
     prop_oneof![
         Just(Payload::SupplementRequested),
         Just(Payload::SupplementReceived),
-        prop::sample::select(ConsultationParty::ALL)
-            .prop_map(|party| Payload::ConsultationStarted { party }),
+        prop::sample::select(ConsultationParty::ALL).prop_map(|party| Payload::ConsultationStarted { party }),
         Just(Payload::ConsultationEnded),
         (1u8..=20).prop_map(|working_days| Payload::DeadlineExtended { working_days }),
         (1i64..10_000).prop_map(|amount_fen| Payload::FeeNoticeIssued { amount_fen }),
         (1i64..10_000).prop_map(|amount_fen| Payload::FeePaid { amount_fen }),
         Just(Payload::ApplicationWithdrawn),
-        prop::sample::select(Outcome::ALL)
-            .prop_map(|outcome| Payload::ApplicationConcluded { outcome }),
-        prop::sample::select(ApplicantCategory::ALL).prop_map(|applicant| {
-            Payload::ApplicationReceived {
-                applicant,
-                channel: Channel::Post,
-            }
-        }),
+        prop::sample::select(Outcome::ALL).prop_map(|outcome| Payload::ApplicationConcluded { outcome }),
+        prop::sample::select(ApplicantCategory::ALL)
+            .prop_map(|applicant| { Payload::ApplicationReceived { applicant, channel: Channel::Post } }),
     ]
 }
 
 /// A receipt followed by random steps on random days (often out of order).
 fn history() -> impl Strategy<Value = Vec<Event>> {
-    (
-        prop::sample::select(ApplicantCategory::ALL),
-        0u32..40,
-        prop::collection::vec((0u32..80, payload()), 0..14),
-    )
+    (prop::sample::select(ApplicantCategory::ALL), 0u32..40, prop::collection::vec((0u32..80, payload()), 0..14))
         .prop_map(|(applicant, received, steps)| {
-            let mut events = vec![ev(
-                0,
-                day(received),
-                Payload::ApplicationReceived {
-                    applicant,
-                    channel: Channel::Online,
-                },
-            )];
+            let mut events =
+                vec![ev(0, day(received), Payload::ApplicationReceived { applicant, channel: Channel::Online })];
             for (i, (offset, p)) in steps.into_iter().enumerate() {
                 events.push(ev(i + 1, day(offset), p));
             }

@@ -11,18 +11,10 @@ use tokio_stream::StreamExt;
 #[tokio::test]
 async fn a_subscription_catches_up_then_follows_live_appends() {
     let mut app = spawn_app().await;
-    app.ok(vec![
-        person("a1", date(2024, 3, 1)),
-        person("a2", date(2024, 3, 1)),
-    ])
-    .await;
+    app.ok(vec![person("a1", date(2024, 3, 1)), person("a2", date(2024, 3, 1))]).await;
     let mut stream = app
         .client
-        .read_log(proto::ReadLogRequest {
-            from_position: 2,
-            agency_id: AGENCY.into(),
-            follow: true,
-        })
+        .read_log(proto::ReadLogRequest { from_position: 2, agency_id: AGENCY.into(), follow: true })
         .await
         .unwrap()
         .into_inner();
@@ -39,11 +31,8 @@ async fn a_subscription_catches_up_then_follows_live_appends() {
         })
         .await
         .unwrap();
-    let live = tokio::time::timeout(Duration::from_secs(5), stream.next())
-        .await
-        .expect("a live event")
-        .unwrap()
-        .unwrap();
+    let live =
+        tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("a live event").unwrap().unwrap();
     let live = live.event.unwrap();
     assert_eq!(live.position, 4, "the other agency's event is filtered out");
     assert_eq!(live.event.unwrap().subject_id, "a3");
@@ -54,21 +43,12 @@ async fn a_subscription_ends_when_the_server_drains() {
     let mut app = spawn_app().await;
     let mut stream = app
         .client
-        .read_log(proto::ReadLogRequest {
-            from_position: 1,
-            agency_id: String::new(),
-            follow: true,
-        })
+        .read_log(proto::ReadLogRequest { from_position: 1, agency_id: String::new(), follow: true })
         .await
         .unwrap()
         .into_inner();
     let stopping = tokio::spawn(app.stop());
-    let end = tokio::time::timeout(Duration::from_secs(10), stream.next())
-        .await
-        .expect("the stream ends");
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("the stream ends");
     assert!(end.is_none_or(|r| r.is_err()));
-    tokio::time::timeout(Duration::from_secs(10), stopping)
-        .await
-        .expect("the server stops")
-        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("the server stops").unwrap();
 }

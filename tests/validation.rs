@@ -20,10 +20,7 @@ async fn refused_with(
     let before = app.log().await;
     let status = app
         .client
-        .append_events(proto::AppendEventsRequest {
-            events,
-            expected_revisions: expected,
-        })
+        .append_events(proto::AppendEventsRequest { events, expected_revisions: expected })
         .await
         .expect_err("the append must be refused");
     assert_eq!(status.code(), code, "{}", status.message());
@@ -35,59 +32,26 @@ async fn refused_with(
     if let Some(p) = details.precondition_failure() {
         fields.extend(p.violations.iter().map(|v| v.subject.clone()));
     }
-    assert!(
-        fields.iter().any(|f| f == field),
-        "no violation on {field}: {fields:?} ({})",
-        status.message()
-    );
-    assert!(
-        status.message().contains(field),
-        "message names the field: {}",
-        status.message()
-    );
-    assert_eq!(
-        app.log().await,
-        before,
-        "a refused append must not change the log"
-    );
+    assert!(fields.iter().any(|f| f == field), "no violation on {field}: {fields:?} ({})", status.message());
+    assert!(status.message().contains(field), "message names the field: {}", status.message());
+    assert_eq!(app.log().await, before, "a refused append must not change the log");
     status
 }
 
-async fn refused(
-    app: &mut TestApp,
-    events: Vec<proto::Event>,
-    code: Code,
-    field: &str,
-) -> tonic::Status {
+async fn refused(app: &mut TestApp, events: Vec<proto::Event>, code: Code, field: &str) -> tonic::Status {
     refused_with(app, events, vec![], code, field).await
 }
 
 #[tokio::test]
 async fn unspecified_enum_values_are_refused() {
     let mut app = spawn_app().await;
-    let e = received(
-        "a1",
-        date(2024, 3, 1),
-        proto::ApplicantCategory::Unspecified,
-    );
-    refused(
-        &mut app,
-        vec![e],
-        Code::InvalidArgument,
-        "events[0].application_received.applicant_category",
-    )
-    .await;
+    let e = received("a1", date(2024, 3, 1), proto::ApplicantCategory::Unspecified);
+    refused(&mut app, vec![e], Code::InvalidArgument, "events[0].application_received.applicant_category").await;
     let mut e = person("a1", date(2024, 3, 1));
     if let Some(Payload::ApplicationReceived(r)) = &mut e.payload {
         r.channel = 0;
     }
-    refused(
-        &mut app,
-        vec![e],
-        Code::InvalidArgument,
-        "events[0].application_received.channel",
-    )
-    .await;
+    refused(&mut app, vec![e], Code::InvalidArgument, "events[0].application_received.channel").await;
 }
 
 #[tokio::test]
@@ -98,13 +62,7 @@ async fn unknown_enum_values_are_refused() {
     if let Some(Payload::ApplicationConcluded(c)) = &mut e.payload {
         c.outcome = 99;
     }
-    let status = refused(
-        &mut app,
-        vec![e],
-        Code::InvalidArgument,
-        "events[0].application_concluded.outcome",
-    )
-    .await;
+    let status = refused(&mut app, vec![e], Code::InvalidArgument, "events[0].application_concluded.outcome").await;
     assert!(status.message().contains("99"));
 }
 
@@ -113,76 +71,28 @@ async fn malformed_ids_are_refused() {
     let mut app = spawn_app().await;
     let mut e = person("a1", date(2024, 3, 1));
     e.event_id = "not-a-uuid".into();
-    refused(
-        &mut app,
-        vec![e],
-        Code::InvalidArgument,
-        "events[0].event_id",
-    )
-    .await;
+    refused(&mut app, vec![e], Code::InvalidArgument, "events[0].event_id").await;
     let mut e = person("a1", date(2024, 3, 1));
     e.agency_id = "agency/with/slashes".into();
-    refused(
-        &mut app,
-        vec![e],
-        Code::InvalidArgument,
-        "events[0].agency_id",
-    )
-    .await;
+    refused(&mut app, vec![e], Code::InvalidArgument, "events[0].agency_id").await;
     let e = person("bad\u{7}id", date(2024, 3, 1));
-    refused(
-        &mut app,
-        vec![e],
-        Code::InvalidArgument,
-        "events[0].subject_id",
-    )
-    .await;
+    refused(&mut app, vec![e], Code::InvalidArgument, "events[0].subject_id").await;
     let e = person("", date(2024, 3, 1));
-    refused(
-        &mut app,
-        vec![e],
-        Code::InvalidArgument,
-        "events[0].subject_id",
-    )
-    .await;
+    refused(&mut app, vec![e], Code::InvalidArgument, "events[0].subject_id").await;
 }
 
 #[tokio::test]
 async fn malformed_and_missing_dates_are_refused() {
     let mut app = spawn_app().await;
-    refused(
-        &mut app,
-        vec![person("a1", date(2024, 13, 1))],
-        Code::InvalidArgument,
-        "events[0].occurred_on",
-    )
-    .await;
-    refused(
-        &mut app,
-        vec![person("a1", date(2023, 2, 29))],
-        Code::InvalidArgument,
-        "events[0].occurred_on",
-    )
-    .await;
-    refused(
-        &mut app,
-        vec![person("a1", None)],
-        Code::InvalidArgument,
-        "events[0].occurred_on",
-    )
-    .await;
+    refused(&mut app, vec![person("a1", date(2024, 13, 1))], Code::InvalidArgument, "events[0].occurred_on").await;
+    refused(&mut app, vec![person("a1", date(2023, 2, 29))], Code::InvalidArgument, "events[0].occurred_on").await;
+    refused(&mut app, vec![person("a1", None)], Code::InvalidArgument, "events[0].occurred_on").await;
 }
 
 #[tokio::test]
 async fn dates_before_the_regulations_are_refused() {
     let mut app = spawn_app().await;
-    refused(
-        &mut app,
-        vec![person("a1", date(2008, 4, 30))],
-        Code::InvalidArgument,
-        "events[0].occurred_on",
-    )
-    .await;
+    refused(&mut app, vec![person("a1", date(2008, 4, 30))], Code::InvalidArgument, "events[0].occurred_on").await;
     app.ok(vec![person("a1", date(2008, 5, 1))]).await;
 }
 
@@ -191,15 +101,8 @@ async fn dates_after_tomorrow_are_refused() {
     let mut app = spawn_app().await;
     let today = disclosure_ledger::date::CivilDate::today_in_china();
     let after_tomorrow = today.succ().succ().to_proto();
-    refused(
-        &mut app,
-        vec![person("a1", Some(after_tomorrow))],
-        Code::InvalidArgument,
-        "events[0].occurred_on",
-    )
-    .await;
-    app.ok(vec![person("a1", Some(today.succ().to_proto()))])
-        .await;
+    refused(&mut app, vec![person("a1", Some(after_tomorrow))], Code::InvalidArgument, "events[0].occurred_on").await;
+    app.ok(vec![person("a1", Some(today.succ().to_proto()))]).await;
 }
 
 #[tokio::test]
@@ -214,10 +117,7 @@ async fn a_conclusion_before_receipt_is_refused() {
     )
     .await;
     let details = status.get_error_details();
-    assert_eq!(
-        details.precondition_failure().unwrap().violations[0].r#type,
-        "CONCLUDED_BEFORE_RECEIPT"
-    );
+    assert_eq!(details.precondition_failure().unwrap().violations[0].r#type, "CONCLUDED_BEFORE_RECEIPT");
 }
 
 #[tokio::test]
@@ -225,22 +125,14 @@ async fn events_for_an_application_never_received_are_refused() {
     let mut app = spawn_app().await;
     refused(
         &mut app,
-        vec![concluded(
-            "ghost",
-            date(2024, 3, 9),
-            proto::Outcome::Disclosed,
-        )],
+        vec![concluded("ghost", date(2024, 3, 9), proto::Outcome::Disclosed)],
         Code::FailedPrecondition,
         "events[0].payload",
     )
     .await;
     refused(
         &mut app,
-        vec![event(
-            "ghost",
-            date(2024, 3, 9),
-            Payload::SupplementRequested(proto::SupplementRequested {}),
-        )],
+        vec![event("ghost", date(2024, 3, 9), Payload::SupplementRequested(proto::SupplementRequested {}))],
         Code::FailedPrecondition,
         "events[0].payload",
     )
@@ -250,29 +142,17 @@ async fn events_for_an_application_never_received_are_refused() {
 #[tokio::test]
 async fn a_second_conclusion_without_a_correction_is_refused() {
     let mut app = spawn_app().await;
-    app.ok(vec![
-        person("a1", date(2024, 3, 1)),
-        concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed),
-    ])
-    .await;
+    app.ok(vec![person("a1", date(2024, 3, 1)), concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed)]).await;
     refused(
         &mut app,
-        vec![concluded(
-            "a1",
-            date(2024, 3, 6),
-            proto::Outcome::PartlyDisclosed,
-        )],
+        vec![concluded("a1", date(2024, 3, 6), proto::Outcome::PartlyDisclosed)],
         Code::FailedPrecondition,
         "events[0].payload",
     )
     .await;
     refused(
         &mut app,
-        vec![event(
-            "a1",
-            date(2024, 3, 6),
-            Payload::ApplicationWithdrawn(proto::ApplicationWithdrawn {}),
-        )],
+        vec![event("a1", date(2024, 3, 6), Payload::ApplicationWithdrawn(proto::ApplicationWithdrawn {}))],
         Code::FailedPrecondition,
         "events[0].payload",
     )
@@ -285,11 +165,7 @@ async fn a_supplement_received_without_a_request_is_refused() {
     app.ok(vec![person("a1", date(2024, 3, 1))]).await;
     refused(
         &mut app,
-        vec![event(
-            "a1",
-            date(2024, 3, 4),
-            Payload::SupplementReceived(proto::SupplementReceived {}),
-        )],
+        vec![event("a1", date(2024, 3, 4), Payload::SupplementReceived(proto::SupplementReceived {}))],
         Code::FailedPrecondition,
         "events[0].supplement_received",
     )
@@ -300,13 +176,8 @@ async fn a_supplement_received_without_a_request_is_refused() {
 async fn a_second_receipt_is_refused() {
     let mut app = spawn_app().await;
     app.ok(vec![person("a1", date(2024, 3, 1))]).await;
-    refused(
-        &mut app,
-        vec![person("a1", date(2024, 3, 2))],
-        Code::FailedPrecondition,
-        "events[0].application_received",
-    )
-    .await;
+    refused(&mut app, vec![person("a1", date(2024, 3, 2))], Code::FailedPrecondition, "events[0].application_received")
+        .await;
 }
 
 #[tokio::test]
@@ -328,11 +199,7 @@ async fn outcomes_that_need_earlier_steps_are_refused_without_them() {
     }
     // With the steps, they are accepted.
     app.ok(vec![
-        event(
-            "a1",
-            date(2024, 3, 2),
-            Payload::SupplementRequested(proto::SupplementRequested {}),
-        ),
+        event("a1", date(2024, 3, 2), Payload::SupplementRequested(proto::SupplementRequested {})),
         concluded("a1", date(2024, 4, 5), proto::Outcome::OtherNoSupplement),
     ])
     .await;
@@ -352,9 +219,7 @@ async fn a_correction_pointing_at_an_unknown_event_is_refused() {
     .await;
     refused(
         &mut app,
-        vec![amended("a1", date(2024, 3, 2), &unknown, |a| {
-            a.outcome = proto::Outcome::Disclosed as i32
-        })],
+        vec![amended("a1", date(2024, 3, 2), &unknown, |a| a.outcome = proto::Outcome::Disclosed as i32)],
         Code::FailedPrecondition,
         "events[0].event_amended.target_event_id",
     )
@@ -384,9 +249,7 @@ async fn an_amendment_that_does_not_fit_its_target_is_refused() {
     app.ok(vec![r]).await;
     refused(
         &mut app,
-        vec![amended("a1", date(2024, 3, 2), &id, |a| {
-            a.outcome = proto::Outcome::Disclosed as i32
-        })],
+        vec![amended("a1", date(2024, 3, 2), &id, |a| a.outcome = proto::Outcome::Disclosed as i32)],
         Code::FailedPrecondition,
         "events[0].event_amended.outcome",
     )
@@ -406,17 +269,11 @@ async fn a_correction_that_would_break_the_history_is_refused() {
     let mut app = spawn_app().await;
     let r = person("a1", date(2024, 3, 1));
     let receipt = r.event_id.clone();
-    app.ok(vec![
-        r,
-        concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed),
-    ])
-    .await;
+    app.ok(vec![r, concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed)]).await;
     // Moving the receipt after the conclusion.
     refused(
         &mut app,
-        vec![amended("a1", date(2024, 3, 6), &receipt, |a| {
-            a.occurred_on = date(2024, 3, 6)
-        })],
+        vec![amended("a1", date(2024, 3, 6), &receipt, |a| a.occurred_on = date(2024, 3, 6))],
         Code::FailedPrecondition,
         "events[0].event_amended.target_event_id",
     )
@@ -463,13 +320,7 @@ async fn an_event_id_reused_with_other_content_is_a_conflict() {
     let first = app.ok(vec![r.clone()]).await;
     let mut other = r.clone();
     other.occurred_on = date(2024, 3, 2);
-    refused(
-        &mut app,
-        vec![other],
-        Code::AlreadyExists,
-        "events[0].event_id",
-    )
-    .await;
+    refused(&mut app, vec![other], Code::AlreadyExists, "events[0].event_id").await;
     // The same content returns the original result.
     let again = app.ok(vec![r]).await;
     assert_eq!(again.results[0].position, first.results[0].position);
@@ -482,22 +333,14 @@ async fn a_repeated_id_within_a_batch_is_refused() {
     let r = person("a1", date(2024, 3, 1));
     let mut c = concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed);
     c.event_id = r.event_id.clone();
-    refused(
-        &mut app,
-        vec![r, c],
-        Code::InvalidArgument,
-        "events[1].event_id",
-    )
-    .await;
+    refused(&mut app, vec![r, c], Code::InvalidArgument, "events[1].event_id").await;
 }
 
 #[tokio::test]
 async fn empty_and_oversized_batches_are_refused() {
     let mut app = spawn_app().await;
     refused(&mut app, vec![], Code::InvalidArgument, "events").await;
-    let many: Vec<_> = (0..1001)
-        .map(|i| person(&format!("a{i}"), date(2024, 3, 1)))
-        .collect();
+    let many: Vec<_> = (0..1001).map(|i| person(&format!("a{i}"), date(2024, 3, 1))).collect();
     refused(&mut app, many, Code::InvalidArgument, "events").await;
 }
 
@@ -509,32 +352,15 @@ async fn oversized_strings_are_refused() {
     refused(&mut app, vec![e], Code::InvalidArgument, "events[0].actor").await;
     let mut e = person("a1", date(2024, 3, 1));
     e.correlation_id = "x".repeat(257);
-    refused(
-        &mut app,
-        vec![e],
-        Code::InvalidArgument,
-        "events[0].correlation_id",
-    )
-    .await;
-    refused(
-        &mut app,
-        vec![person(&"a".repeat(129), date(2024, 3, 1))],
-        Code::InvalidArgument,
-        "events[0].subject_id",
-    )
-    .await;
+    refused(&mut app, vec![e], Code::InvalidArgument, "events[0].correlation_id").await;
+    refused(&mut app, vec![person(&"a".repeat(129), date(2024, 3, 1))], Code::InvalidArgument, "events[0].subject_id")
+        .await;
     app.ok(vec![person("a1", date(2024, 3, 1))]).await;
     let mut v = voided("a1", date(2024, 3, 2), &uuid::Uuid::new_v4().to_string());
     if let Some(Payload::EventVoided(x)) = &mut v.payload {
         x.reason = "y".repeat(2001);
     }
-    refused(
-        &mut app,
-        vec![v],
-        Code::InvalidArgument,
-        "events[0].event_voided.reason",
-    )
-    .await;
+    refused(&mut app, vec![v], Code::InvalidArgument, "events[0].event_voided.reason").await;
 }
 
 #[tokio::test]
@@ -542,54 +368,24 @@ async fn a_missing_payload_is_refused() {
     let mut app = spawn_app().await;
     let mut e = person("a1", date(2024, 3, 1));
     e.payload = None;
-    refused(
-        &mut app,
-        vec![e],
-        Code::InvalidArgument,
-        "events[0].payload",
-    )
-    .await;
+    refused(&mut app, vec![e], Code::InvalidArgument, "events[0].payload").await;
 }
 
 #[tokio::test]
 async fn out_of_range_numbers_are_refused() {
     let mut app = spawn_app().await;
     app.ok(vec![person("a1", date(2024, 3, 1))]).await;
-    let ext = event(
-        "a1",
-        date(2024, 3, 2),
-        Payload::DeadlineExtended(proto::DeadlineExtended { working_days: 21 }),
-    );
-    refused(
-        &mut app,
-        vec![ext],
-        Code::InvalidArgument,
-        "events[0].deadline_extended.working_days",
-    )
-    .await;
-    let fee = event(
-        "a1",
-        date(2024, 3, 2),
-        Payload::FeeNoticeIssued(proto::FeeNoticeIssued { amount_fen: 0 }),
-    );
-    refused(
-        &mut app,
-        vec![fee],
-        Code::InvalidArgument,
-        "events[0].fee_notice_issued.amount_fen",
-    )
-    .await;
+    let ext = event("a1", date(2024, 3, 2), Payload::DeadlineExtended(proto::DeadlineExtended { working_days: 21 }));
+    refused(&mut app, vec![ext], Code::InvalidArgument, "events[0].deadline_extended.working_days").await;
+    let fee = event("a1", date(2024, 3, 2), Payload::FeeNoticeIssued(proto::FeeNoticeIssued { amount_fen: 0 }));
+    refused(&mut app, vec![fee], Code::InvalidArgument, "events[0].fee_notice_issued.amount_fen").await;
 }
 
 #[tokio::test]
 async fn a_wrong_expected_revision_aborts() {
     let mut app = spawn_app().await;
     app.ok(vec![person("a1", date(2024, 3, 1))]).await;
-    let expected = |revision| proto::ExpectedRevision {
-        agency_id: AGENCY.into(),
-        subject_id: "a1".into(),
-        revision,
-    };
+    let expected = |revision| proto::ExpectedRevision { agency_id: AGENCY.into(), subject_id: "a1".into(), revision };
     refused_with(
         &mut app,
         vec![concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed)],
@@ -616,30 +412,16 @@ async fn a_batch_is_all_or_nothing() {
         person("a1", date(2024, 3, 1)),
         person("a2", date(2024, 3, 1)),
         concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed),
-        event(
-            "a2",
-            date(2024, 3, 4),
-            Payload::SupplementReceived(proto::SupplementReceived {}),
-        ),
+        event("a2", date(2024, 3, 4), Payload::SupplementReceived(proto::SupplementReceived {})),
     ];
-    refused(
-        &mut app,
-        batch,
-        Code::FailedPrecondition,
-        "events[3].supplement_received",
-    )
-    .await;
+    refused(&mut app, batch, Code::FailedPrecondition, "events[3].supplement_received").await;
     assert!(app.log().await.is_empty());
 }
 
 #[tokio::test]
 async fn split_rules() {
     let mut app = spawn_app().await;
-    app.ok(vec![
-        person("a1", date(2024, 3, 1)),
-        person("taken", date(2024, 3, 1)),
-    ])
-    .await;
+    app.ok(vec![person("a1", date(2024, 3, 1)), person("taken", date(2024, 3, 1))]).await;
     let split = |parts: &[&str]| {
         event(
             "a1",
@@ -649,13 +431,8 @@ async fn split_rules() {
             }),
         )
     };
-    refused(
-        &mut app,
-        vec![split(&["p1"])],
-        Code::InvalidArgument,
-        "events[0].application_split.part_subject_ids",
-    )
-    .await;
+    refused(&mut app, vec![split(&["p1"])], Code::InvalidArgument, "events[0].application_split.part_subject_ids")
+        .await;
     refused(
         &mut app,
         vec![split(&["p1", "taken"])],
@@ -690,9 +467,7 @@ async fn review_case_rules() {
         event(
             subject,
             on,
-            Payload::ReviewCaseDecided(proto::ReviewCaseDecided {
-                result: proto::ReviewResult::Upheld as i32,
-            }),
+            Payload::ReviewCaseDecided(proto::ReviewCaseDecided { result: proto::ReviewResult::Upheld as i32 }),
         )
     };
     refused(
@@ -711,36 +486,17 @@ async fn review_case_rules() {
         }),
     );
     app.ok(vec![filed]).await;
+    refused(&mut app, vec![decided("case-1", date(2024, 3, 1))], Code::FailedPrecondition, "events[0].occurred_on")
+        .await;
     refused(
         &mut app,
-        vec![decided("case-1", date(2024, 3, 1))],
-        Code::FailedPrecondition,
-        "events[0].occurred_on",
-    )
-    .await;
-    refused(
-        &mut app,
-        vec![concluded(
-            "case-1",
-            date(2024, 5, 1),
-            proto::Outcome::Disclosed,
-        )],
+        vec![concluded("case-1", date(2024, 5, 1), proto::Outcome::Disclosed)],
         Code::FailedPrecondition,
         "events[0].payload",
     )
     .await;
-    let unspecified = event(
-        "case-2",
-        date(2024, 4, 1),
-        Payload::ReviewCaseFiled(proto::ReviewCaseFiled::default()),
-    );
-    refused(
-        &mut app,
-        vec![unspecified],
-        Code::InvalidArgument,
-        "events[0].review_case_filed.kind",
-    )
-    .await;
+    let unspecified = event("case-2", date(2024, 4, 1), Payload::ReviewCaseFiled(proto::ReviewCaseFiled::default()));
+    refused(&mut app, vec![unspecified], Code::InvalidArgument, "events[0].review_case_filed.kind").await;
 }
 
 #[tokio::test]
@@ -749,23 +505,8 @@ async fn every_violation_of_a_batch_is_reported() {
     let mut bad_id = person("a1", date(2024, 3, 1));
     bad_id.event_id = "nope".into();
     let bad_date = person("a2", date(2024, 2, 30));
-    let status = refused(
-        &mut app,
-        vec![bad_id, bad_date],
-        Code::InvalidArgument,
-        "events[0].event_id",
-    )
-    .await;
-    let fields: Vec<_> = status
-        .get_error_details()
-        .bad_request()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|v| v.field.clone())
-        .collect();
-    assert!(
-        fields.contains(&"events[1].occurred_on".to_string()),
-        "{fields:?}"
-    );
+    let status = refused(&mut app, vec![bad_id, bad_date], Code::InvalidArgument, "events[0].event_id").await;
+    let fields: Vec<_> =
+        status.get_error_details().bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect();
+    assert!(fields.contains(&"events[1].occurred_on".to_string()), "{fields:?}");
 }

@@ -30,9 +30,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server on an existing directory.
 pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
-    let server = Server::build(Config::for_tests(dir.path()))
-        .await
-        .expect("bind");
+    let server = Server::build(Config::for_tests(dir.path())).await.expect("bind");
     let addr = server.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(server.run_until(async move {
@@ -41,32 +39,16 @@ pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
     let url = format!("http://{addr}");
     wait_serving(&url).await;
     let client = LedgerServiceClient::connect(url).await.expect("connect");
-    TestApp {
-        addr,
-        client,
-        dir: Some(dir),
-        stop: Some(stop),
-        handle: Some(handle),
-    }
+    TestApp { addr, client, dir: Some(dir), stop: Some(stop), handle: Some(handle) }
 }
 
 /// Polls gRPC health until the ledger service is SERVING.
 pub async fn wait_serving(url: &str) {
-    use tonic_health::pb::{
-        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-    };
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
     for _ in 0..200 {
-        if let Ok(channel) = Channel::from_shared(url.to_owned())
-            .expect("url")
-            .connect()
-            .await
-        {
+        if let Ok(channel) = Channel::from_shared(url.to_owned()).expect("url").connect().await {
             let mut health = HealthClient::new(channel);
-            let r = health
-                .check(HealthCheckRequest {
-                    service: "disclosure.v1.LedgerService".into(),
-                })
-                .await;
+            let r = health.check(HealthCheckRequest { service: "disclosure.v1.LedgerService".into() }).await;
             if r.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
                 return;
             }
@@ -80,12 +62,7 @@ impl TestApp {
     /// Drains the server and waits for it to stop; returns the directory.
     pub async fn stop(mut self) -> tempfile::TempDir {
         self.stop.take().expect("running").send(()).ok();
-        self.handle
-            .take()
-            .expect("running")
-            .await
-            .expect("join")
-            .expect("clean stop");
+        self.handle.take().expect("running").await.expect("join").expect("clean stop");
         self.dir.take().expect("dir")
     }
 
@@ -94,15 +71,9 @@ impl TestApp {
         self.dir.as_ref().expect("dir").path()
     }
 
-    pub async fn append(
-        &mut self,
-        events: Vec<proto::Event>,
-    ) -> Result<proto::AppendEventsResponse, tonic::Status> {
+    pub async fn append(&mut self, events: Vec<proto::Event>) -> Result<proto::AppendEventsResponse, tonic::Status> {
         self.client
-            .append_events(proto::AppendEventsRequest {
-                events,
-                expected_revisions: vec![],
-            })
+            .append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] })
             .await
             .map(tonic::Response::into_inner)
     }
@@ -123,11 +94,7 @@ impl TestApp {
     pub async fn log_of(&mut self, agency: &str) -> Vec<proto::RecordedEvent> {
         let mut stream = self
             .client
-            .read_log(proto::ReadLogRequest {
-                from_position: 1,
-                agency_id: agency.into(),
-                follow: false,
-            })
+            .read_log(proto::ReadLogRequest { from_position: 1, agency_id: agency.into(), follow: false })
             .await
             .expect("read log")
             .into_inner();
@@ -140,10 +107,7 @@ impl TestApp {
 
     pub async fn application(&mut self, agency: &str, id: &str) -> proto::GetApplicationResponse {
         self.client
-            .get_application(proto::GetApplicationRequest {
-                agency_id: agency.into(),
-                application_id: id.into(),
-            })
+            .get_application(proto::GetApplicationRequest { agency_id: agency.into(), application_id: id.into() })
             .await
             .expect("get application")
             .into_inner()
@@ -161,11 +125,7 @@ impl Drop for TestApp {
 pub const AGENCY: &str = "test-agency";
 
 pub fn date(y: i32, m: i32, d: i32) -> Option<Date> {
-    Some(Date {
-        year: y,
-        month: m,
-        day: d,
-    })
+    Some(Date { year: y, month: m, day: d })
 }
 
 /// An event with a fresh id.
@@ -181,11 +141,7 @@ pub fn event(subject: &str, on: Option<Date>, payload: Payload) -> proto::Event 
     }
 }
 
-pub fn received(
-    subject: &str,
-    on: Option<Date>,
-    applicant: proto::ApplicantCategory,
-) -> proto::Event {
+pub fn received(subject: &str, on: Option<Date>, applicant: proto::ApplicantCategory) -> proto::Event {
     event(
         subject,
         on,
@@ -197,13 +153,7 @@ pub fn received(
 }
 
 pub fn concluded(subject: &str, on: Option<Date>, outcome: proto::Outcome) -> proto::Event {
-    event(
-        subject,
-        on,
-        Payload::ApplicationConcluded(proto::ApplicationConcluded {
-            outcome: outcome as i32,
-        }),
-    )
+    event(subject, on, Payload::ApplicationConcluded(proto::ApplicationConcluded { outcome: outcome as i32 }))
 }
 
 pub fn person(subject: &str, on: Option<Date>) -> proto::Event {
@@ -216,11 +166,8 @@ pub fn amended(
     target: &str,
     f: impl FnOnce(&mut proto::EventAmended),
 ) -> proto::Event {
-    let mut a = proto::EventAmended {
-        target_event_id: target.into(),
-        reason: "entered wrongly".into(),
-        ..Default::default()
-    };
+    let mut a =
+        proto::EventAmended { target_event_id: target.into(), reason: "entered wrongly".into(), ..Default::default() };
     f(&mut a);
     event(subject, on, Payload::EventAmended(a))
 }
@@ -229,9 +176,6 @@ pub fn voided(subject: &str, on: Option<Date>, target: &str) -> proto::Event {
     event(
         subject,
         on,
-        Payload::EventVoided(proto::EventVoided {
-            target_event_id: target.into(),
-            reason: "entered in error".into(),
-        }),
+        Payload::EventVoided(proto::EventVoided { target_event_id: target.into(), reason: "entered in error".into() }),
     )
 }

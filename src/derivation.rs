@@ -1,0 +1,207 @@
+//! Deriving a report from the store: now, from the maintained tallies (one
+//! short scan per agency), or as of an earlier log position, by replaying
+//! the log. Also drill-down to the applications behind a cell, and the
+//! verification that the tallies equal a full replay.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use crate::ids::{AgencyId, StreamId, SubjectId};
+use crate::replay::Replay;
+use crate::report::{Report, ReviewDating, YearCells};
+use crate::store::{Store, StoreError};
+use crate::subject::{SubjectRecord, SubjectState};
+use crate::template::{Row, Template};
+
+/// What to derive.
+#[derive(Clone, Debug)]
+pub struct ReportQuery {
+    pub agencies: Vec<AgencyId>,
+    pub year: i32,
+    pub template: Template,
+    pub dating: ReviewDating,
+    /// `None`: now.
+    pub as_of: Option<u64>,
+}
+
+/// The position asked for is past the end of the log.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    #[error("position {asked} is beyond the end of the log ({head})")]
+    BeyondHead { asked: u64, head: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The report for a query.
+pub fn report(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
+    let (position, cells, previous) = match q.as_of {
+        None => {
+            let _consistent = store.consistent();
+            let position = store.last_position()?;
+            let mut cells = YearCells::default();
+            let mut previous = YearCells::default();
+            for agency in &q.agencies {
+                let tallies = store.tallies(agency)?;
+                cells.add(&YearCells::from_tallies(&tallies, q.year, q.dating));
+                previous.add(&YearCells::from_tallies(&tallies, q.year - 1, q.dating));
+            }
+            (position, cells, previous)
+        }
+        Some(asked) => {
+            let replay = replay_as_of(store, asked, &q.agencies)?;
+            let agencies: HashSet<AgencyId> = q.agencies.iter().cloned().collect();
+            (asked, replay.cells(&agencies, q.year, q.dating), replay.cells(&agencies, q.year - 1, q.dating))
+        }
+    };
+    Ok(Report::new(q.agencies.clone(), q.year, q.template, q.dating, position, &cells, &previous))
+}
+
+/// The same report counted subject by subject from a replay of the whole
+/// log (the reference).
+pub fn report_by_replay(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
+    let head = match q.as_of {
+        Some(p) => p,
+        None => {
+            let _consistent = store.consistent();
+            store.last_position()?
+        }
+    };
+    report(store, &ReportQuery { as_of: Some(head), ..q.clone() })
+}
+
+fn replay_as_of(store: &Store, asked: u64, agencies: &[AgencyId]) -> Result<Replay, DeriveError> {
+    let head = {
+        let _consistent = store.consistent();
+        store.last_position()?
+    };
+    if asked > head {
+        return Err(DeriveError::BeyondHead { asked, head });
+    }
+    let wanted: HashSet<AgencyId> = agencies.iter().cloned().collect();
+    Ok(Replay::run(store, asked, Some(&wanted))?)
+}
+
+/// Whether an application counts in a cell of section 三 for `year`.
+pub fn in_cell(state: &SubjectState, year: i32, row: Row, column: usize) -> bool {
+    let SubjectState::Application(a) = state else { return false };
+    if column < 6 && a.applicant.column() != column {
+        return false;
+    }
+    let mut one = YearCells::default();
+    one.count(state, year, ReviewDating::default());
+    match row {
+        Row::New => one.new.iter().sum::<i64>() > 0,
+        Row::CarriedIn => one.carried_in.iter().sum::<i64>() > 0,
+        Row::CarriedOut => one.carried_out.iter().sum::<i64>() > 0,
+        row => a.conclusion.is_some_and(|c| c.on.year() == year && row.holds(c.outcome)) && a.split_into.is_empty(),
+    }
+}
+
+/// One page of the applications in a cell, in id order after `after`.
+pub fn cell_applications(
+    store: &Store,
+    agency: &AgencyId,
+    year: i32,
+    row: Row,
+    column: usize,
+    as_of: Option<u64>,
+    after: Option<&SubjectId>,
+    page_size: usize,
+) -> Result<(u64, Vec<(StreamId, SubjectRecord)>, bool), DeriveError> {
+    let mut page = Vec::new();
+    let mut more = false;
+    let mut push = |stream: StreamId, record: SubjectRecord| {
+        if page.len() == page_size {
+            more = true;
+            return false;
+        }
+        page.push((stream, record));
+        true
+    };
+    let position = match as_of {
+        None => {
+            let position = {
+                let _consistent = store.consistent();
+                store.last_position()?
+            };
+            for item in store.subjects(agency, after) {
+                let (subject, record) = item?;
+                if in_cell(&record.state, year, row, column)
+                    && !push(StreamId { agency: agency.clone(), subject }, record)
+                {
+                    break;
+                }
+            }
+            position
+        }
+        Some(asked) => {
+            let replay = replay_as_of(store, asked, std::slice::from_ref(agency))?;
+            let mut matching: Vec<(StreamId, SubjectRecord)> = replay
+                .subjects
+                .into_iter()
+                .filter(|(s, r)| after.is_none_or(|a| &s.subject > a) && in_cell(&r.state, year, row, column))
+                .collect();
+            matching.sort_by(|a, b| a.0.cmp(&b.0));
+            for (stream, record) in matching {
+                if !push(stream, record) {
+                    break;
+                }
+            }
+            asked
+        }
+    };
+    Ok((position, page, more))
+}
+
+/// The result of rebuilding everything from the raw log.
+#[derive(Clone, Debug, Default)]
+pub struct Verification {
+    pub position: u64,
+    pub events: u64,
+    pub subjects: u64,
+    pub differences: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Replays the whole log and compares every tally and every subject record
+/// with the maintained ones. Appends wait while it runs (so that both sides
+/// are of one position).
+pub fn verify(store: &Store) -> Result<Verification, StoreError> {
+    let started = Instant::now();
+    let _consistent = store.consistent();
+    let head = store.last_position()?;
+    let replay = Replay::run(store, head, None)?;
+    let mut differences = Vec::new();
+    let stored = store.all_tallies()?;
+    let rebuilt = replay.tallies();
+    let keys: std::collections::BTreeSet<_> = stored.keys().chain(rebuilt.keys()).cloned().collect();
+    for key in keys {
+        let (a, b) = (stored.get(&key), rebuilt.get(&key));
+        if a != b {
+            differences.push(format!("tally of {} for {}: maintained {:?}, replayed {:?}", key.0, key.1, a, b));
+        }
+    }
+    let mut subjects = 0;
+    let mut seen: BTreeMap<StreamId, ()> = BTreeMap::new();
+    for item in store.all_subjects() {
+        let (stream, record) = item?;
+        subjects += 1;
+        match replay.subjects.get(&stream) {
+            Some(r) if *r == record => {}
+            Some(r) => differences.push(format!("subject {stream}: maintained {record:?}, replayed {r:?}")),
+            None => differences.push(format!("subject {stream} is stored but not in the log")),
+        }
+        seen.insert(stream, ());
+    }
+    for stream in replay.subjects.keys().filter(|s| !seen.contains_key(*s)) {
+        differences.push(format!("subject {stream} is in the log but not stored"));
+    }
+    Ok(Verification {
+        position: head,
+        events: replay.events,
+        subjects,
+        differences,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,205 @@
+//! Rendering a report for people: TSV laid out like a published report's
+//! section 三, CSV, JSON, Markdown, and printable HTML with the official
+//! merged header and label cells.
+
+use std::fmt::Write as _;
+
+use crate::proto;
+use crate::template::{
+    APPLICANT_HEADER, BALANCE_NOTE, COLUMNS, LITIGATION_HEADER, ORGANISATIONS_HEADER, REVIEW_BLOCKS, REVIEW_COLUMNS,
+};
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Tsv,
+    Csv,
+    Json,
+    Md,
+    Html,
+}
+
+pub fn render(report: &proto::Report, format: Format) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Tsv => tsv(report),
+        Format::Csv => csv(report)?,
+        Format::Json => serde_json::to_string_pretty(report)? + "\n",
+        Format::Md => markdown(report),
+        Format::Html => html(report),
+    })
+}
+
+/// The two label cells of a row as a flat layout shows them: the merged
+/// cell it opens (block or group label, on the row that starts it) and its
+/// own label; rows that stand alone put their label first.
+fn flat_labels(rows: &[proto::ApplicationRow]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut last_block = "";
+    let mut last_group = "";
+    for row in rows {
+        let standalone = row.group_label.is_empty() && !matches!(row.code.as_str(), "1" | "2");
+        let opens = if !row.group_label.is_empty() && row.group_label != last_group {
+            row.group_label.clone()
+        } else if !row.block_label.is_empty() && row.block_label != last_block && !standalone {
+            row.block_label.clone()
+        } else {
+            String::new()
+        };
+        last_block = &row.block_label;
+        last_group = &row.group_label;
+        out.push(if standalone { (row.label.clone(), String::new()) } else { (opens, row.label.clone()) });
+    }
+    out
+}
+
+fn tsv(r: &proto::Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{BALANCE_NOTE}\t\t{APPLICANT_HEADER}\t\t\t\t\t\t{}\t", COLUMNS[6]);
+    let _ = writeln!(out, "\t\t{}\t{ORGANISATIONS_HEADER}\t\t\t\t\t\t", COLUMNS[0]);
+    let _ = writeln!(out, "\t\t\t{}\t\t", COLUMNS[1..6].join("\t"));
+    for (row, (first, second)) in r.application_rows.iter().zip(flat_labels(&r.application_rows)) {
+        let values: Vec<String> = row.values.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "{first}\t{second}\t{}\t", values.join("\t"));
+    }
+    out
+}
+
+fn csv(r: &proto::Report) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["code", "block", "group", "label"];
+    header.extend(COLUMNS);
+    w.write_record(&header)?;
+    for row in &r.application_rows {
+        let mut record = vec![row.code.clone(), row.block_label.clone(), row.group_label.clone(), row.label.clone()];
+        record.extend(row.values.iter().map(ToString::to_string));
+        w.write_record(&record)?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+fn markdown(r: &proto::Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## 三、收到和处理政府信息公开申请情况\n");
+    let _ = writeln!(out, "| {BALANCE_NOTE} | {} |", COLUMNS.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(7));
+    for row in &r.application_rows {
+        let label = if row.group_label.is_empty() { row.label.clone() } else { format!("{} {}", row.group_label, row.label) };
+        let values: Vec<String> = row.values.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "| {label} | {} |", values.join(" | "));
+    }
+    let _ = writeln!(out, "\n## 四、政府信息公开行政复议、行政诉讼情况\n");
+    let _ = writeln!(out, "| | {} |", REVIEW_COLUMNS.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(5));
+    for b in &r.review_blocks {
+        let label = if b.kind == proto::ReviewKind::Reconsideration as i32 {
+            b.label.clone()
+        } else {
+            format!("{LITIGATION_HEADER}：{}", b.label)
+        };
+        let _ = writeln!(out, "| {label} | {} | {} | {} | {} | {} |", b.upheld, b.corrected, b.other, b.pending, b.total);
+    }
+    let _ = writeln!(out, "\n统计期限：{}；日志位置：{}", r.period, r.log_position);
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Section 三 and 四 as printable HTML (A4, the official merged cells).
+fn html(r: &proto::Report) -> String {
+    let mut out = String::new();
+    let title = format!("{} 年政府信息公开工作年度报告（统计表）", r.year);
+    let _ = write!(
+        out,
+        r#"<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+@page {{ size: A4; margin: 18mm 15mm; }}
+body {{ font-family: "Noto Serif CJK SC", "Source Han Serif SC", "SimSun", serif; font-size: 10.5pt; color: #000; }}
+h2 {{ font-size: 14pt; font-weight: bold; margin: 1.2em 0 0.5em; }}
+table {{ border-collapse: collapse; width: 100%; page-break-inside: avoid; }}
+th, td {{ border: 1px solid #000; padding: 3px 4px; text-align: center; vertical-align: middle; }}
+td.label {{ text-align: left; }}
+td.num {{ text-align: center; width: 7%; }}
+th.note {{ font-weight: normal; width: 34%; }}
+p.meta {{ font-size: 9pt; color: #333; }}
+</style></head><body>
+<h2>三、收到和处理政府信息公开申请情况</h2>
+<table class="applications">
+<tr><th class="note" colspan="3" rowspan="3">{note}</th><th colspan="7">{applicant}</th></tr>
+<tr><th rowspan="2">{c0}</th><th colspan="5">{orgs}</th><th rowspan="2">{c6}</th></tr>
+<tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>
+"#,
+        note = BALANCE_NOTE,
+        applicant = APPLICANT_HEADER,
+        orgs = ORGANISATIONS_HEADER,
+        c0 = COLUMNS[0],
+        c1 = COLUMNS[1],
+        c2 = COLUMNS[2],
+        c3 = COLUMNS[3],
+        c4 = COLUMNS[4],
+        c5 = COLUMNS[5],
+        c6 = COLUMNS[6],
+    );
+    let rows = &r.application_rows;
+    let block_len = rows.iter().filter(|x| !x.block_label.is_empty()).count();
+    let mut block_open = false;
+    let mut last_group = "";
+    for row in rows {
+        let _ = write!(out, "<tr data-code=\"{}\">", escape(&row.code));
+        if !row.block_label.is_empty() && !block_open {
+            let _ = write!(out, "<td class=\"label\" rowspan=\"{block_len}\">{}</td>", escape(&row.block_label));
+            block_open = true;
+        }
+        if row.block_label.is_empty() {
+            let _ = write!(out, "<td class=\"label\" colspan=\"3\">{}</td>", escape(&row.label));
+        } else if row.group_label.is_empty() {
+            let _ = write!(out, "<td class=\"label\" colspan=\"2\">{}</td>", escape(&row.label));
+        } else {
+            if row.group_label != last_group {
+                let span = rows.iter().filter(|x| x.group_label == row.group_label).count();
+                let _ = write!(out, "<td class=\"label\" rowspan=\"{span}\">{}</td>", escape(&row.group_label));
+            }
+            let _ = write!(out, "<td class=\"label\">{}</td>", escape(&row.label));
+        }
+        last_group = &row.group_label;
+        for v in &row.values {
+            let _ = write!(out, "<td class=\"num\">{v}</td>");
+        }
+        let _ = writeln!(out, "</tr>");
+    }
+    let _ = writeln!(out, "</table>");
+    let _ = write!(
+        out,
+        r#"<h2>四、政府信息公开行政复议、行政诉讼情况</h2>
+<table class="reviews">
+<tr><th colspan="5" rowspan="2">{b0}</th><th colspan="10">{lit}</th></tr>
+<tr><th colspan="5">{b1}</th><th colspan="5">{b2}</th></tr>
+<tr>"#,
+        b0 = REVIEW_BLOCKS[0],
+        b1 = REVIEW_BLOCKS[1],
+        b2 = REVIEW_BLOCKS[2],
+        lit = LITIGATION_HEADER,
+    );
+    for _ in 0..3 {
+        for c in REVIEW_COLUMNS {
+            let _ = write!(out, "<th>{c}</th>");
+        }
+    }
+    let _ = write!(out, "</tr>\n<tr>");
+    for b in &r.review_blocks {
+        for v in [b.upheld, b.corrected, b.other, b.pending, b.total] {
+            let _ = write!(out, "<td class=\"num\">{v}</td>");
+        }
+    }
+    let _ = writeln!(out, "</tr>\n</table>");
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">统计期限为 {}。本表由事件日志推导，反映日志位置 {}；机关：{}。</p>\n</body></html>",
+        escape(&r.period),
+        r.log_position,
+        escape(&r.agency_ids.join("、"))
+    );
+    out
+}
