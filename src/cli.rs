@@ -185,7 +185,9 @@ impl Cli {
                 crate::client::cell(&server.server, &agency, year, &row, column, as_of).await
             }
             Command::Verify { server } => crate::client::verify(&server.server).await,
-            Command::SetGroup { server, group, agencies } => crate::client::set_group(&server.server, &group, agencies).await,
+            Command::SetGroup { server, group, agencies } => {
+                crate::client::set_group(&server.server, &group, agencies).await
+            }
         }
     }
 }

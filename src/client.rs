@@ -234,7 +234,14 @@ pub async fn diff(server: &str, t: &TableArgs, from: u64, to: Option<u64>) -> an
 }
 
 /// Lists every application counted in a cell, page by page.
-pub async fn cell(server: &str, agency: &str, year: i32, row: &str, column: i32, as_of: Option<u64>) -> anyhow::Result<()> {
+pub async fn cell(
+    server: &str,
+    agency: &str,
+    year: i32,
+    row: &str,
+    column: i32,
+    as_of: Option<u64>,
+) -> anyhow::Result<()> {
     let mut client = reports(server).await?;
     let mut token = String::new();
     let mut count = 0;

@@ -83,7 +83,8 @@ fn markdown(r: &proto::Report) -> String {
     let _ = writeln!(out, "| {BALANCE_NOTE} | {} |", COLUMNS.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(7));
     for row in &r.application_rows {
-        let label = if row.group_label.is_empty() { row.label.clone() } else { format!("{} {}", row.group_label, row.label) };
+        let label =
+            if row.group_label.is_empty() { row.label.clone() } else { format!("{} {}", row.group_label, row.label) };
         let values: Vec<String> = row.values.iter().map(ToString::to_string).collect();
         let _ = writeln!(out, "| {label} | {} |", values.join(" | "));
     }
@@ -96,7 +97,8 @@ fn markdown(r: &proto::Report) -> String {
         } else {
             format!("{LITIGATION_HEADER}：{}", b.label)
         };
-        let _ = writeln!(out, "| {label} | {} | {} | {} | {} | {} |", b.upheld, b.corrected, b.other, b.pending, b.total);
+        let _ =
+            writeln!(out, "| {label} | {} | {} | {} | {} | {} |", b.upheld, b.corrected, b.other, b.pending, b.total);
     }
     let _ = writeln!(out, "\n统计期限：{}；日志位置：{}", r.period, r.log_position);
     out

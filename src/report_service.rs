@@ -20,7 +20,7 @@ use crate::rejection::{FieldIssue, Rejection};
 use crate::report::{Report, ReviewDating};
 use crate::service::{DEFAULT_PAGE, MAX_PAGE, application_to_proto};
 use crate::store::Store;
-use crate::template::{REVIEW_BLOCKS, RESULTS_BLOCK, Row, Template};
+use crate::template::{RESULTS_BLOCK, REVIEW_BLOCKS, Row, Template};
 
 /// Most agencies one report may sum.
 pub const MAX_AGENCIES: usize = 1000;
@@ -62,7 +62,9 @@ fn derive_error(e: DeriveError, field: &str) -> Rejection {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Rejection> + Send + 'static) -> Result<T, Rejection> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Rejection> + Send + 'static,
+) -> Result<T, Rejection> {
     tokio::task::spawn_blocking(f).await.map_err(internal)?
 }
 
@@ -138,7 +140,13 @@ fn query(
     let template = template(t, y).map_err(|i| issues.push(i)).ok();
     let dating = dating(d).map_err(|i| issues.push(i)).ok();
     let (Some(template), Some(dating)) = (template, dating) else { return Err(Rejection::Invalid(issues)) };
-    Ok(ReportQuery { agencies: agencies(store, scope)?, year: y, template, dating, as_of: (as_of > 0).then_some(as_of) })
+    Ok(ReportQuery {
+        agencies: agencies(store, scope)?,
+        year: y,
+        template,
+        dating,
+        as_of: (as_of > 0).then_some(as_of),
+    })
 }
 
 /// The wire form of a report.
@@ -310,13 +318,19 @@ impl ReportServiceApi for ReportService {
             let store = self.store().map_err(refuse)?;
             let response = blocking(move || {
                 let mut issues = Vec::new();
-                let agency = AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
+                let agency =
+                    AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
                 let y = year(r.year).map_err(|i| issues.push(i)).ok();
                 let row = Row::from_code(&r.row)
-                    .ok_or_else(|| issues.push(FieldIssue::new("row", format!("{:?} is not a row code of section 三", r.row))))
+                    .ok_or_else(|| {
+                        issues.push(FieldIssue::new("row", format!("{:?} is not a row code of section 三", r.row)))
+                    })
                     .ok();
                 if !(0..=6).contains(&r.column) {
-                    issues.push(FieldIssue::new("column", format!("{} is not a column (0-5 applicants, 6 总计)", r.column)));
+                    issues.push(FieldIssue::new(
+                        "column",
+                        format!("{} is not a column (0-5 applicants, 6 总计)", r.column),
+                    ));
                 }
                 let page_size = match r.page_size {
                     0 => DEFAULT_PAGE,
@@ -424,7 +438,10 @@ impl ReportServiceApi for ReportService {
                 }
             }
             if members.is_empty() || members.len() > MAX_AGENCIES {
-                issues.push(FieldIssue::new("group.agency_ids", format!("has {} agencies; 1 to {MAX_AGENCIES}", group.agency_ids.len())));
+                issues.push(FieldIssue::new(
+                    "group.agency_ids",
+                    format!("has {} agencies; 1 to {MAX_AGENCIES}", group.agency_ids.len()),
+                ));
             }
             if !issues.is_empty() {
                 return Err(refuse(Rejection::Invalid(issues)));
@@ -448,7 +465,10 @@ impl ReportServiceApi for ReportService {
         let members =
             members.ok_or_else(|| refuse(Rejection::NotFound { resource: "group", name: r.group_id.clone() }))?;
         Ok(Response::new(proto::GetGroupResponse {
-            group: Some(proto::Group { group_id: r.group_id, agency_ids: members.iter().map(ToString::to_string).collect() }),
+            group: Some(proto::Group {
+                group_id: r.group_id,
+                agency_ids: members.iter().map(ToString::to_string).collect(),
+            }),
         }))
     }
 }

@@ -346,7 +346,7 @@ impl Scratch<'_, '_> {
                 channel: app.channel,
             };
             let state = fold(&[], Some(&origin)).expect("a part with no events of its own always folds");
-            self.subjects.insert(stream, SubjectRecord { positions: vec![position], origin: Some(origin), state });
+            self.put_subject(stream, SubjectRecord { positions: vec![position], origin: Some(origin), state })?;
         }
         Ok(())
     }

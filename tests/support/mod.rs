@@ -179,3 +179,60 @@ pub fn voided(subject: &str, on: Option<Date>, target: &str) -> proto::Event {
         Payload::EventVoided(proto::EventVoided { target_event_id: target.into(), reason: "entered in error".into() }),
     )
 }
+
+use disclosure_ledger::proto::report_service_client::ReportServiceClient;
+
+impl TestApp {
+    pub async fn reports(&self) -> ReportServiceClient<Channel> {
+        ReportServiceClient::connect(format!("http://{}", self.addr)).await.expect("connect")
+    }
+
+    /// The report of one agency for a year (template by year, default dating).
+    pub async fn report(&self, agency: &str, year: i32, as_of: u64) -> proto::Report {
+        self.report_with(agency, year, as_of, proto::Template::Unspecified, proto::ReviewDating::Unspecified).await
+    }
+
+    pub async fn report_with(
+        &self,
+        agency: &str,
+        year: i32,
+        as_of: u64,
+        template: proto::Template,
+        dating: proto::ReviewDating,
+    ) -> proto::Report {
+        let r = self
+            .reports()
+            .await
+            .get_report(proto::GetReportRequest {
+                scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(agency.into())) }),
+                year,
+                template: template as i32,
+                as_of_position: as_of,
+                review_dating: dating as i32,
+            })
+            .await
+            .expect("report")
+            .into_inner()
+            .report
+            .expect("a report");
+        assert!(r.checks_passed, "checks failed: {:?}", r.checks);
+        r
+    }
+}
+
+/// The 7 values of a row of section 三, by code.
+pub fn row(report: &proto::Report, code: &str) -> Vec<i64> {
+    report.application_rows.iter().find(|r| r.code == code).unwrap_or_else(|| panic!("no row {code}")).values.clone()
+}
+
+/// A row with `n` in one applicant column and the 总计 column.
+pub fn one(column: usize, n: i64) -> Vec<i64> {
+    let mut v = vec![0; 7];
+    v[column] = n;
+    v[6] = n;
+    v
+}
+
+pub fn zeros() -> Vec<i64> {
+    vec![0; 7]
+}

@@ -1,0 +1,449 @@
+//! The annual report tables over gRPC: the golden table from a published
+//! report, and hand-built histories for each row and counting rule.
+
+mod support;
+
+use disclosure_ledger::proto::{self, event::Payload};
+use support::*;
+
+const PERSON: usize = 0;
+const COMMERCIAL: usize = 1;
+const LAW_FIRM: usize = 4;
+
+/// Folds full- and half-width parentheses and removes white space, as
+/// published copies vary.
+fn fold_label(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            '．' => '.',
+            c => c,
+        })
+        .collect()
+}
+
+/// The numbered rows of section 三 in the seed: (label, 7 numbers).
+fn seed_rows() -> Vec<(String, Vec<i64>)> {
+    let text = include_str!("fixtures/annual-report-2020-heilongjiang-jgj.txt");
+    let start = text.find("三、收到和处理政府信息公开申请情况").expect("section 三");
+    let end = text.find("四、政府信息公开行政复议").expect("section 四");
+    let mut rows = Vec::new();
+    for line in text[start..end].lines() {
+        let cells: Vec<&str> = line.split('\t').map(str::trim).filter(|c| !c.is_empty()).collect();
+        if cells.len() < 8 {
+            continue;
+        }
+        let (labels, numbers) = cells.split_at(cells.len() - 7);
+        let Ok(numbers) = numbers.iter().map(|n| n.parse::<i64>()).collect::<Result<Vec<_>, _>>() else { continue };
+        rows.push((labels.last().unwrap().to_string(), numbers));
+    }
+    rows
+}
+
+#[tokio::test]
+async fn an_agency_with_no_events_yields_the_seeds_2020_table() {
+    let app = spawn_app().await;
+    let report = app.report("hlj-jgj", 2020, 0).await;
+    assert_eq!(report.template(), proto::Template::Template2019);
+    let seed = seed_rows();
+    assert_eq!(seed.len(), 23, "the seed's 2019-template table has 23 numbered rows");
+    let ours: Vec<(String, Vec<i64>)> =
+        report.application_rows.iter().map(|r| (r.label.clone(), r.values.clone())).collect();
+    assert_eq!(ours.len(), seed.len());
+    for ((our_label, our_values), (seed_label, seed_values)) in ours.iter().zip(&seed) {
+        assert_eq!(fold_label(our_label), fold_label(seed_label));
+        assert_eq!(our_values, seed_values);
+    }
+    // The header note, too.
+    let text = include_str!("fixtures/annual-report-2020-heilongjiang-jgj.txt");
+    assert!(fold_label(text).contains(&fold_label(disclosure_ledger::template::BALANCE_NOTE)));
+    assert_eq!(report.period, "2020年1月1日至2020年12月31日");
+}
+
+#[tokio::test]
+async fn a_december_receipt_concluded_in_january_spans_two_years() {
+    let mut app = spawn_app().await;
+    app.ok(vec![
+        received("a1", date(2023, 12, 28), proto::ApplicantCategory::CommercialEnterprise),
+        concluded("a1", date(2024, 1, 8), proto::Outcome::Disclosed),
+    ])
+    .await;
+    let y2023 = app.report(AGENCY, 2023, 0).await;
+    assert_eq!(row(&y2023, "new"), one(COMMERCIAL, 1));
+    assert_eq!(row(&y2023, "total"), zeros());
+    assert_eq!(row(&y2023, "carried_out"), one(COMMERCIAL, 1));
+    let y2024 = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(row(&y2024, "new"), zeros());
+    assert_eq!(row(&y2024, "carried_in"), one(COMMERCIAL, 1));
+    assert_eq!(row(&y2024, "1"), one(COMMERCIAL, 1));
+    assert_eq!(row(&y2024, "total"), one(COMMERCIAL, 1));
+    assert_eq!(row(&y2024, "carried_out"), zeros());
+}
+
+#[tokio::test]
+async fn every_outcome_counts_in_its_own_row() {
+    let mut app = spawn_app().await;
+    let outcomes = [
+        (proto::Outcome::Disclosed, "1"),
+        (proto::Outcome::PartlyDisclosed, "2"),
+        (proto::Outcome::WithheldStateSecret, "3.1"),
+        (proto::Outcome::WithheldProhibitedByLaw, "3.2"),
+        (proto::Outcome::WithheldSecurityAndStability, "3.3"),
+        (proto::Outcome::WithheldThirdPartyRights, "3.4"),
+        (proto::Outcome::WithheldInternalAffairs, "3.5"),
+        (proto::Outcome::WithheldProcessInformation, "3.6"),
+        (proto::Outcome::WithheldEnforcementFile, "3.7"),
+        (proto::Outcome::WithheldAdministrativeQuery, "3.8"),
+        (proto::Outcome::UnavailableNotHeld, "4.1"),
+        (proto::Outcome::UnavailableNeedsCreation, "4.2"),
+        (proto::Outcome::NotProcessedPetition, "5.1"),
+        (proto::Outcome::NotProcessedRepeated, "5.2"),
+        (proto::Outcome::NotProcessedPublication, "5.3"),
+        (proto::Outcome::NotProcessedExcessive, "5.4"),
+        (proto::Outcome::NotProcessedConfirmation, "5.5"),
+        (proto::Outcome::Other, "6.3"),
+    ];
+    let mut events = Vec::new();
+    for (i, (outcome, _)) in outcomes.iter().enumerate() {
+        let id = format!("a{i}");
+        events.push(person(&id, date(2024, 3, 1)));
+        events.push(concluded(&id, date(2024, 4, 1), *outcome));
+    }
+    // The three outcomes that need earlier steps.
+    let sup = |id: &str, on, p: Payload| event(id, on, p);
+    events.extend([
+        person("b1", date(2024, 3, 1)),
+        sup("b1", date(2024, 3, 2), Payload::SupplementRequested(proto::SupplementRequested {})),
+        sup("b1", date(2024, 3, 9), Payload::SupplementReceived(proto::SupplementReceived {})),
+        concluded("b1", date(2024, 4, 1), proto::Outcome::UnavailableUnclearAfterSupplement),
+        person("b2", date(2024, 3, 1)),
+        sup("b2", date(2024, 3, 2), Payload::SupplementRequested(proto::SupplementRequested {})),
+        concluded("b2", date(2024, 4, 1), proto::Outcome::OtherNoSupplement),
+        person("b3", date(2024, 3, 1)),
+        sup("b3", date(2024, 3, 2), Payload::FeeNoticeIssued(proto::FeeNoticeIssued { amount_fen: 1000 })),
+        concluded("b3", date(2024, 4, 1), proto::Outcome::OtherFeeUnpaid),
+        // A withdrawal counts under 6.3 too.
+        person("w1", date(2024, 3, 1)),
+        sup("w1", date(2024, 3, 5), Payload::ApplicationWithdrawn(proto::ApplicationWithdrawn {})),
+    ]);
+    app.ok(events).await;
+    let r = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(r.template(), proto::Template::Template2021);
+    assert_eq!(r.application_rows.len(), 25);
+    for (_, code) in &outcomes {
+        let expected = if *code == "6.3" { 2 } else { 1 };
+        assert_eq!(row(&r, code), one(PERSON, expected), "row {code}");
+    }
+    for code in ["4.3", "6.1", "6.2"] {
+        assert_eq!(row(&r, code), one(PERSON, 1), "row {code}");
+    }
+    assert_eq!(row(&r, "new"), one(PERSON, 22));
+    assert_eq!(row(&r, "total"), one(PERSON, 22));
+    assert_eq!(row(&r, "carried_out"), zeros());
+
+    // The 2019 template folds 6.1-6.3 into one row.
+    let old = app.report_with(AGENCY, 2024, 0, proto::Template::Template2019, proto::ReviewDating::Unspecified).await;
+    assert_eq!(old.application_rows.len(), 23);
+    assert_eq!(row(&old, "6"), one(PERSON, 4));
+    assert!(old.application_rows.iter().all(|r| r.code != "6.1"));
+}
+
+#[tokio::test]
+async fn correcting_the_applicant_category_moves_the_case_between_columns() {
+    let mut app = spawn_app().await;
+    let r = person("a1", date(2024, 3, 1));
+    let receipt = r.event_id.clone();
+    app.ok(vec![r, concluded("a1", date(2024, 3, 20), proto::Outcome::Disclosed)]).await;
+    let before = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(row(&before, "1"), one(PERSON, 1));
+    app.ok(vec![amended("a1", date(2024, 4, 1), &receipt, |a| {
+        a.applicant_category = proto::ApplicantCategory::LegalServiceProvider as i32
+    })])
+    .await;
+    let after = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(row(&after, "new"), one(LAW_FIRM, 1));
+    assert_eq!(row(&after, "1"), one(LAW_FIRM, 1));
+    // As of the earlier position, the published table is reproduced.
+    let published = app.report(AGENCY, 2024, before.log_position).await;
+    assert_eq!(published.application_rows, before.application_rows);
+}
+
+#[tokio::test]
+async fn a_voided_conclusion_reopens_the_case_in_the_tables() {
+    let mut app = spawn_app().await;
+    let c = concluded("a1", date(2024, 3, 20), proto::Outcome::Disclosed);
+    let conclusion = c.event_id.clone();
+    app.ok(vec![person("a1", date(2024, 3, 1)), c]).await;
+    assert_eq!(row(&app.report(AGENCY, 2024, 0).await, "total"), one(PERSON, 1));
+    app.ok(vec![voided("a1", date(2024, 4, 1), &conclusion)]).await;
+    let r = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(row(&r, "1"), zeros());
+    assert_eq!(row(&r, "total"), zeros());
+    assert_eq!(row(&r, "carried_out"), one(PERSON, 1));
+    assert_eq!(row(&app.report(AGENCY, 2025, 0).await, "carried_in"), one(PERSON, 1));
+}
+
+#[tokio::test]
+async fn an_amended_conclusion_date_moves_the_outcome_to_another_year() {
+    let mut app = spawn_app().await;
+    let c = concluded("a1", date(2024, 1, 3), proto::Outcome::Disclosed);
+    let conclusion = c.event_id.clone();
+    app.ok(vec![person("a1", date(2023, 12, 20)), c]).await;
+    app.ok(vec![amended("a1", date(2024, 1, 5), &conclusion, |a| a.occurred_on = date(2023, 12, 29))]).await;
+    let y2023 = app.report(AGENCY, 2023, 0).await;
+    assert_eq!(row(&y2023, "1"), one(PERSON, 1));
+    assert_eq!(row(&y2023, "carried_out"), zeros());
+    assert_eq!(row(&app.report(AGENCY, 2024, 0).await, "carried_in"), zeros());
+}
+
+#[tokio::test]
+async fn a_split_application_counts_as_its_parts() {
+    let mut app = spawn_app().await;
+    app.ok(vec![
+        person("a1", date(2024, 3, 1)),
+        event(
+            "a1",
+            date(2024, 3, 2),
+            Payload::ApplicationSplit(proto::ApplicationSplit {
+                part_subject_ids: vec!["a1-1".into(), "a1-2".into(), "a1-3".into()],
+            }),
+        ),
+        concluded("a1-1", date(2024, 3, 10), proto::Outcome::Disclosed),
+        concluded("a1-2", date(2024, 3, 10), proto::Outcome::UnavailableNotHeld),
+    ])
+    .await;
+    let r = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(row(&r, "new"), one(PERSON, 3));
+    assert_eq!(row(&r, "total"), one(PERSON, 2));
+    assert_eq!(row(&r, "carried_out"), one(PERSON, 1));
+}
+
+#[tokio::test]
+async fn section_four_counts_review_cases_both_ways() {
+    let mut app = spawn_app().await;
+    let filed = |id: &str, on, kind: proto::ReviewKind| {
+        event(
+            id,
+            on,
+            Payload::ReviewCaseFiled(proto::ReviewCaseFiled {
+                kind: kind as i32,
+                application_subject_id: String::new(),
+            }),
+        )
+    };
+    let decided = |id: &str, on, result: proto::ReviewResult| {
+        event(id, on, Payload::ReviewCaseDecided(proto::ReviewCaseDecided { result: result as i32 }))
+    };
+    app.ok(vec![
+        filed("r1", date(2023, 11, 1), proto::ReviewKind::Reconsideration),
+        decided("r1", date(2024, 2, 1), proto::ReviewResult::Corrected),
+        filed("r2", date(2024, 3, 1), proto::ReviewKind::Reconsideration),
+        decided("r2", date(2024, 5, 1), proto::ReviewResult::Upheld),
+        filed("r3", date(2024, 6, 1), proto::ReviewKind::DirectSuit),
+        filed("r4", date(2024, 7, 1), proto::ReviewKind::SuitAfterReconsideration),
+        decided("r4", date(2025, 1, 10), proto::ReviewResult::Other),
+    ])
+    .await;
+    let default = app.report(AGENCY, 2024, 0).await;
+    let block = |r: &proto::Report, k: usize| {
+        let b = &r.review_blocks[k];
+        vec![b.upheld, b.corrected, b.other, b.pending, b.total]
+    };
+    // Filed in 2024, status on 31 December 2024.
+    assert_eq!(block(&default, 0), vec![1, 0, 0, 0, 1]);
+    assert_eq!(block(&default, 1), vec![0, 0, 0, 1, 1]);
+    assert_eq!(block(&default, 2), vec![0, 0, 0, 1, 1]);
+    // Decided in 2024 by result, plus pending on 31 December 2024.
+    let decided_dating =
+        app.report_with(AGENCY, 2024, 0, proto::Template::Unspecified, proto::ReviewDating::DecidedInYear).await;
+    assert_eq!(block(&decided_dating, 0), vec![1, 1, 0, 0, 2]);
+    assert_eq!(block(&decided_dating, 1), vec![0, 0, 0, 1, 1]);
+    assert_eq!(block(&decided_dating, 2), vec![0, 0, 0, 1, 1]);
+    assert_eq!(block(&app.report(AGENCY, 2023, 0).await, 0), vec![0, 0, 0, 1, 1]);
+}
+
+#[tokio::test]
+async fn as_of_reproduces_the_published_table_and_diff_names_the_cells() {
+    let mut app = spawn_app().await;
+    app.ok(vec![person("a1", date(2024, 3, 1)), person("a2", date(2024, 3, 1))]).await;
+    let published = app.report(AGENCY, 2024, 0).await;
+    let c = concluded("a2", date(2024, 6, 1), proto::Outcome::Disclosed);
+    app.ok(vec![c, person("a3", date(2024, 7, 1))]).await;
+    let now = app.report(AGENCY, 2024, 0).await;
+    assert_ne!(now.application_rows, published.application_rows);
+    let again = app.report(AGENCY, 2024, published.log_position).await;
+    assert_eq!(again.application_rows, published.application_rows);
+    assert_eq!(again.log_position, published.log_position);
+
+    let diff = app
+        .reports()
+        .await
+        .diff_report(proto::DiffReportRequest {
+            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(AGENCY.into())) }),
+            year: 2024,
+            from_position: published.log_position,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let changed: Vec<(String, String, i64, i64)> =
+        diff.changes.iter().map(|c| (c.row.clone(), c.column.clone(), c.before, c.after)).collect();
+    assert_eq!(
+        changed,
+        vec![
+            ("new".into(), "自然人".into(), 2, 3),
+            ("new".into(), "总计".into(), 2, 3),
+            ("1".into(), "自然人".into(), 0, 1),
+            ("1".into(), "总计".into(), 0, 1),
+            ("total".into(), "自然人".into(), 0, 1),
+            ("total".into(), "总计".into(), 0, 1),
+        ]
+    );
+    // A position past the end is refused.
+    let status = app
+        .reports()
+        .await
+        .get_report(proto::GetReportRequest {
+            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(AGENCY.into())) }),
+            year: 2024,
+            as_of_position: 999,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn drill_down_lists_the_applications_behind_a_cell() {
+    let mut app = spawn_app().await;
+    let mut events = Vec::new();
+    for i in 0..7 {
+        events.push(person(&format!("a{i}"), date(2024, 3, 1)));
+        if i < 5 {
+            events.push(concluded(&format!("a{i}"), date(2024, 4, 1), proto::Outcome::WithheldStateSecret));
+        }
+    }
+    events.push(received("c1", date(2024, 3, 1), proto::ApplicantCategory::CommercialEnterprise));
+    events.push(concluded("c1", date(2024, 4, 1), proto::Outcome::WithheldStateSecret));
+    app.ok(events).await;
+    let mut reports = app.reports().await;
+    let mut ids = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = reports
+            .list_cell_applications(proto::ListCellApplicationsRequest {
+                agency_id: AGENCY.into(),
+                year: 2024,
+                row: "3.1".into(),
+                column: PERSON as i32,
+                page_size: 2,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        ids.extend(page.applications.into_iter().map(|a| a.application_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(ids, vec!["a0", "a1", "a2", "a3", "a4"]);
+    let r = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(row(&r, "3.1")[PERSON], ids.len() as i64);
+    // The 总计 column and carried-out cell, too.
+    let all = reports
+        .list_cell_applications(proto::ListCellApplicationsRequest {
+            agency_id: AGENCY.into(),
+            year: 2024,
+            row: "carried_out".into(),
+            column: 6,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let open: Vec<_> = all.applications.iter().map(|a| a.application_id.as_str()).collect();
+    assert_eq!(open, vec!["a5", "a6"]);
+}
+
+#[tokio::test]
+async fn consolidated_tables_sum_agencies_and_groups() {
+    let mut app = spawn_app().await;
+    let mut other = person("x1", date(2024, 3, 1));
+    other.agency_id = "agency-b".into();
+    app.ok(vec![person("a1", date(2024, 3, 1)), person("a2", date(2024, 3, 1)), other]).await;
+    let mut reports = app.reports().await;
+    reports
+        .set_group(proto::SetGroupRequest {
+            group: Some(proto::Group {
+                group_id: "province".into(),
+                agency_ids: vec![AGENCY.into(), "agency-b".into()],
+            }),
+        })
+        .await
+        .unwrap();
+    for scope in [
+        proto::report_scope::Scope::GroupId("province".into()),
+        proto::report_scope::Scope::Agencies(proto::AgencyList { agency_ids: vec![AGENCY.into(), "agency-b".into()] }),
+    ] {
+        let r = reports
+            .get_report(proto::GetReportRequest {
+                scope: Some(proto::ReportScope { scope: Some(scope) }),
+                year: 2024,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .report
+            .unwrap();
+        assert!(r.checks_passed);
+        assert_eq!(row(&r, "new"), one(PERSON, 3));
+        assert_eq!(r.agency_ids, vec![AGENCY.to_string(), "agency-b".to_string()]);
+    }
+    let unknown = reports
+        .get_report(proto::GetReportRequest {
+            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::GroupId("nope".into())) }),
+            year: 2024,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+}
+
+#[tokio::test]
+async fn verify_finds_the_tallies_equal_to_a_replay() {
+    let mut app = spawn_app().await;
+    let c = concluded("a1", date(2024, 3, 20), proto::Outcome::Disclosed);
+    let conclusion = c.event_id.clone();
+    app.ok(vec![person("a1", date(2023, 3, 1)), c, person("a2", date(2024, 3, 1))]).await;
+    app.ok(vec![amended("a1", date(2024, 4, 1), &conclusion, |a| a.outcome = proto::Outcome::Other as i32)]).await;
+    let v = app.reports().await.verify_tallies(proto::VerifyTalliesRequest {}).await.unwrap().into_inner();
+    assert!(v.consistent, "{:?}", v.differences);
+    assert_eq!(v.events_replayed, 4);
+    assert_eq!(v.subjects, 2);
+}
+
+#[tokio::test]
+async fn bad_report_requests_are_refused() {
+    let app = spawn_app().await;
+    let mut reports = app.reports().await;
+    let agency = |a: &str| Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(a.into())) });
+    for (request, field) in [
+        (proto::GetReportRequest { scope: None, year: 2024, ..Default::default() }, "scope"),
+        (proto::GetReportRequest { scope: agency("a/b"), year: 2024, ..Default::default() }, "scope.agency_id"),
+        (proto::GetReportRequest { scope: agency("a"), year: 2007, ..Default::default() }, "year"),
+        (proto::GetReportRequest { scope: agency("a"), year: 2024, template: 9, ..Default::default() }, "template"),
+    ] {
+        let status = reports.get_report(request).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(status.message().contains(field), "{}", status.message());
+    }
+}
