@@ -124,11 +124,13 @@ table {{ border-collapse: collapse; width: 100%; page-break-inside: avoid; }}
 th, td {{ border: 1px solid #000; padding: 3px 4px; text-align: center; vertical-align: middle; }}
 td.label {{ text-align: left; }}
 td.num {{ text-align: center; width: 7%; }}
-th.note {{ font-weight: normal; width: 34%; }}
+th.note {{ font-weight: normal; }}
+table.reviews {{ table-layout: fixed; }}
 p.meta {{ font-size: 9pt; color: #333; }}
 </style></head><body>
 <h2>三、收到和处理政府信息公开申请情况</h2>
 <table class="applications">
+<colgroup><col style="width:9%"><col style="width:9%"><col style="width:24%"><col span="7" style="width:8.28%"></colgroup>
 <tr><th class="note" colspan="3" rowspan="3">{note}</th><th colspan="7">{applicant}</th></tr>
 <tr><th rowspan="2">{c0}</th><th colspan="5">{orgs}</th><th rowspan="2">{c6}</th></tr>
 <tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>
@@ -204,4 +206,98 @@ p.meta {{ font-size: 9pt; color: #333; }}
         escape(&r.agency_ids.join("、"))
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Report, ReviewDating, YearCells};
+    use crate::report_service::report_to_proto;
+    use crate::template::Template;
+
+    fn sample(template: Template) -> proto::Report {
+        let mut cells = YearCells::default();
+        cells.new = [3, 1, 0, 0, 2, 0];
+        cells.outcomes[0] = [2, 1, 0, 0, 0, 0];
+        cells.outcomes[20] = [1, 0, 0, 0, 0, 0];
+        cells.carried_out = [0, 0, 0, 0, 2, 0];
+        cells.reviews[0] = [1, 0, 0, 2];
+        let agency = crate::ids::AgencyId::parse("a").unwrap();
+        let report = Report::new(vec![agency], 2024, template, ReviewDating::default(), 7, &cells, &YearCells::default());
+        report_to_proto(&report)
+    }
+
+    /// Lays the HTML table out on a grid, honouring rowspan and colspan,
+    /// and returns the width of every row (all must be equal).
+    fn grid_widths(table: &str) -> Vec<usize> {
+        let mut carried: Vec<usize> = Vec::new(); // rows still covered, per column
+        let mut widths = Vec::new();
+        for tr in table.split("<tr").skip(1) {
+            let mut col = 0;
+            let mut next = Vec::new();
+            for cell in tr.split("<t").skip(1).filter(|c| c.starts_with('d') || c.starts_with('h')) {
+                let attr = |name: &str| {
+                    cell.split('>').next().unwrap().split(&format!("{name}=\"")).nth(1).map(|s| s.split('"').next().unwrap().parse::<usize>().unwrap())
+                };
+                while carried.get(col).copied().unwrap_or(0) > 0 {
+                    col += 1;
+                }
+                let (cs, rs) = (attr("colspan").unwrap_or(1), attr("rowspan").unwrap_or(1));
+                for c in col..col + cs {
+                    next.push((c, rs));
+                }
+                col += cs;
+            }
+            while carried.get(col).copied().unwrap_or(0) > 0 {
+                col += 1;
+            }
+            widths.push(col.max(carried.len()));
+            for c in carried.iter_mut() {
+                *c = c.saturating_sub(1);
+            }
+            for (c, rs) in next {
+                if carried.len() <= c {
+                    carried.resize(c + 1, 0);
+                }
+                carried[c] = rs - 1;
+            }
+        }
+        widths
+    }
+
+    #[test]
+    fn html_tables_are_rectangular_with_the_official_spans() {
+        for (template, rows) in [(Template::V2019, 23), (Template::V2021, 25)] {
+            let html = render(&sample(template), Format::Html).unwrap();
+            let applications = html.split("<table class=\"applications\">").nth(1).unwrap().split("</table>").next().unwrap();
+            let widths = grid_widths(applications);
+            assert_eq!(widths.len(), 3 + rows);
+            assert!(widths.iter().all(|w| *w == 10), "{template}: {widths:?}");
+            assert!(applications.contains(&format!("rowspan=\"{}\">三、本年度办理结果", rows - 3)));
+            assert!(applications.contains("rowspan=\"8\">（三）不予公开"));
+            let reviews = html.split("<table class=\"reviews\">").nth(1).unwrap().split("</table>").next().unwrap();
+            let widths = grid_widths(reviews);
+            assert_eq!(widths, vec![15, 15, 15, 15]);
+        }
+    }
+
+    #[test]
+    fn tsv_follows_the_published_layout() {
+        let tsv = render(&sample(Template::V2019), Format::Tsv).unwrap();
+        let lines: Vec<&str> = tsv.lines().collect();
+        assert_eq!(lines.len(), 3 + 23);
+        assert_eq!(lines[3], "一、本年新收政府信息公开申请数量\t\t3\t1\t0\t0\t2\t0\t6\t");
+        assert!(lines[5].starts_with("三、本年度办理结果\t（一）予以公开\t2\t1\t"));
+        assert!(lines[7].starts_with("（三）不予公开\t1.属于国家秘密\t"));
+        assert!(lines[23].starts_with("（六）其他处理\t\t1\t"));
+    }
+
+    #[test]
+    fn csv_and_markdown_carry_every_row() {
+        let csv = render(&sample(Template::V2021), Format::Csv).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 25);
+        assert!(csv.lines().nth(1).unwrap().starts_with("new,,,一、本年新收政府信息公开申请数量,3,1,0,0,2,0,6"));
+        let md = render(&sample(Template::V2021), Format::Md).unwrap();
+        assert!(md.contains("| 行政复议 | 1 | 0 | 0 | 2 | 3 |"));
+    }
 }
