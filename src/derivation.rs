@@ -98,17 +98,34 @@ pub fn in_cell(state: &SubjectState, year: i32, row: Row, column: usize) -> bool
     }
 }
 
+/// A cell of section 三: an agency's row and column for a year (column 6
+/// is 总计).
+#[derive(Clone, Debug)]
+pub struct Cell {
+    pub agency: AgencyId,
+    pub year: i32,
+    pub row: Row,
+    pub column: usize,
+}
+
+/// One page of the applications counted in a cell.
+pub struct CellPage {
+    /// The log position the page reflects.
+    pub position: u64,
+    pub applications: Vec<(StreamId, SubjectRecord)>,
+    /// Whether more follow the last one.
+    pub more: bool,
+}
+
 /// One page of the applications in a cell, in id order after `after`.
 pub fn cell_applications(
     store: &Store,
-    agency: &AgencyId,
-    year: i32,
-    row: Row,
-    column: usize,
+    cell: &Cell,
     as_of: Option<u64>,
     after: Option<&SubjectId>,
     page_size: usize,
-) -> Result<(u64, Vec<(StreamId, SubjectRecord)>, bool), DeriveError> {
+) -> Result<CellPage, DeriveError> {
+    let Cell { agency, year, row, column } = cell.clone();
     let mut page = Vec::new();
     let mut more = false;
     let mut push = |stream: StreamId, record: SubjectRecord| {
@@ -125,7 +142,7 @@ pub fn cell_applications(
                 let _consistent = store.consistent();
                 store.last_position()?
             };
-            for item in store.subjects(agency, after) {
+            for item in store.subjects(&agency, after) {
                 let (subject, record) = item?;
                 if in_cell(&record.state, year, row, column)
                     && !push(StreamId { agency: agency.clone(), subject }, record)
@@ -136,7 +153,7 @@ pub fn cell_applications(
             position
         }
         Some(asked) => {
-            let replay = replay_as_of(store, asked, std::slice::from_ref(agency))?;
+            let replay = replay_as_of(store, asked, std::slice::from_ref(&agency))?;
             let mut matching: Vec<(StreamId, SubjectRecord)> = replay
                 .subjects
                 .into_iter()
@@ -151,7 +168,7 @@ pub fn cell_applications(
             asked
         }
     };
-    Ok((position, page, more))
+    Ok(CellPage { position, applications: page, more })
 }
 
 /// The result of rebuilding everything from the raw log.

@@ -10,9 +10,13 @@
 //!   corrections);
 //! - how it is stored: [`store`] (the sled layout), [`writer`] (validation
 //!   and group commit on one thread), [`ledger`] (the two together);
+//! - the annual report: [`template`] (rows and labels of each version),
+//!   [`tally`] (per-year counts kept by the writer), [`report`] (the tables
+//!   and their checks), [`replay`] (the log folded as of any position),
+//!   [`derivation`] (a report from the store), [`render`] (TSV to HTML);
 //! - how it is served: [`rejection`] (errors as gRPC statuses), [`service`]
-//!   (the gRPC API), [`server`] (health, reflection, drain), [`config`],
-//!   [`telemetry`];
+//!   and [`report_service`] (the gRPC API), [`server`] (health, reflection,
+//!   drain), [`config`], [`telemetry`];
 //! - the command line: [`cli`], [`client`].
 
 #![forbid(unsafe_code)]

@@ -216,14 +216,14 @@ mod tests {
     use crate::template::Template;
 
     fn sample(template: Template) -> proto::Report {
-        let mut cells = YearCells::default();
-        cells.new = [3, 1, 0, 0, 2, 0];
+        let mut cells = YearCells { new: [3, 1, 0, 0, 2, 0], ..YearCells::default() };
         cells.outcomes[0] = [2, 1, 0, 0, 0, 0];
         cells.outcomes[20] = [1, 0, 0, 0, 0, 0];
         cells.carried_out = [0, 0, 0, 0, 2, 0];
         cells.reviews[0] = [1, 0, 0, 2];
         let agency = crate::ids::AgencyId::parse("a").unwrap();
-        let report = Report::new(vec![agency], 2024, template, ReviewDating::default(), 7, &cells, &YearCells::default());
+        let report =
+            Report::new(vec![agency], 2024, template, ReviewDating::default(), 7, &cells, &YearCells::default());
         report_to_proto(&report)
     }
 
@@ -237,7 +237,12 @@ mod tests {
             let mut next = Vec::new();
             for cell in tr.split("<t").skip(1).filter(|c| c.starts_with('d') || c.starts_with('h')) {
                 let attr = |name: &str| {
-                    cell.split('>').next().unwrap().split(&format!("{name}=\"")).nth(1).map(|s| s.split('"').next().unwrap().parse::<usize>().unwrap())
+                    cell.split('>')
+                        .next()
+                        .unwrap()
+                        .split(&format!("{name}=\""))
+                        .nth(1)
+                        .map(|s| s.split('"').next().unwrap().parse::<usize>().unwrap())
                 };
                 while carried.get(col).copied().unwrap_or(0) > 0 {
                     col += 1;
@@ -269,7 +274,8 @@ mod tests {
     fn html_tables_are_rectangular_with_the_official_spans() {
         for (template, rows) in [(Template::V2019, 23), (Template::V2021, 25)] {
             let html = render(&sample(template), Format::Html).unwrap();
-            let applications = html.split("<table class=\"applications\">").nth(1).unwrap().split("</table>").next().unwrap();
+            let applications =
+                html.split("<table class=\"applications\">").nth(1).unwrap().split("</table>").next().unwrap();
             let widths = grid_widths(applications);
             assert_eq!(widths.len(), 3 + rows);
             assert!(widths.iter().all(|w| *w == 10), "{template}: {widths:?}");

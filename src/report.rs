@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::codes::{Outcome, ReviewKind, ReviewResult};
+use crate::codes::Outcome;
 use crate::date::CivilDate;
 use crate::ids::AgencyId;
 use crate::subject::SubjectState;
@@ -161,9 +161,7 @@ impl ApplicationTable {
         let sum_leaves = |pick: &dyn Fn(Outcome) -> bool| {
             let mut six = [0; 6];
             for o in Outcome::ALL.iter().filter(|o| pick(**o)) {
-                for c in 0..6 {
-                    six[c] += cells.outcomes[o.index()][c];
-                }
+                six.iter_mut().zip(&cells.outcomes[o.index()]).for_each(|(s, v)| *s += v);
             }
             six
         };
@@ -213,9 +211,9 @@ pub struct ReviewTable {
 impl ReviewTable {
     pub fn build(cells: &YearCells) -> Self {
         let mut blocks = [[0; 5]; 3];
-        for k in 0..3 {
-            blocks[k][..4].copy_from_slice(&cells.reviews[k]);
-            blocks[k][4] = cells.reviews[k].iter().sum();
+        for (block, counted) in blocks.iter_mut().zip(&cells.reviews) {
+            block[..4].copy_from_slice(counted);
+            block[4] = counted.iter().sum();
         }
         Self { blocks }
     }
@@ -346,9 +344,4 @@ fn checks(table: &ApplicationTable, reviews: &ReviewTable, cells: &YearCells, pr
         check("non_negative", non_negative),
         check("review_totals", review_totals),
     ]
-}
-
-/// Indexes of the kinds and results in section 四 (for renderers).
-pub fn review_index(kind: ReviewKind, result: Option<ReviewResult>) -> usize {
-    kind as usize * 5 + result.map_or(3, |r| r as usize)
 }

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::codes::ReviewKind;
 use crate::date::CivilDate;
-use crate::derivation::{self, DeriveError, ReportQuery};
+use crate::derivation::{self, Cell, CellPage, DeriveError, ReportQuery};
 use crate::ids::{AgencyId, SubjectId};
 use crate::ledger::Ledger;
 use crate::proto::{self, report_service_server::ReportService as ReportServiceApi};
@@ -207,14 +207,14 @@ fn changes(from: &Report, to: &Report) -> Vec<proto::CellChange> {
     use crate::template::{COLUMNS, REVIEW_COLUMNS};
     let mut out = Vec::new();
     for (a, b) in from.applications.rows.iter().zip(&to.applications.rows) {
-        for c in 0..7 {
-            if a.values[c] != b.values[c] {
+        for ((before, after), column) in a.values.iter().zip(&b.values).zip(COLUMNS) {
+            if before != after {
                 out.push(proto::CellChange {
                     section: "三".into(),
                     row: a.spec.row.code().into(),
-                    column: COLUMNS[c].into(),
-                    before: a.values[c],
-                    after: b.values[c],
+                    column: column.into(),
+                    before: *before,
+                    after: *after,
                 });
             }
         }
@@ -343,7 +343,7 @@ impl ReportServiceApi for ReportService {
                 let (Some(agency), Some(y), Some(row), true) = (agency, y, row, issues.is_empty()) else {
                     return Err(Rejection::Invalid(issues));
                 };
-                let cell = (r.agency_id.clone(), y, r.row.clone(), r.column, r.as_of_position);
+                let token_cell = (r.agency_id.clone(), y, r.row.clone(), r.column, r.as_of_position);
                 let after = if r.page_token.is_empty() {
                     None
                 } else {
@@ -352,26 +352,20 @@ impl ReportServiceApi for ReportService {
                         .ok()
                         .and_then(|b| postcard::from_bytes(&b).ok())
                         .ok_or_else(|| Rejection::invalid("page_token", "is not a token this service issued"))?;
-                    if token.cell != cell {
+                    if token.cell != token_cell {
                         return Err(Rejection::invalid("page_token", "belongs to another cell"));
                     }
                     Some(token.after)
                 };
                 let as_of = (r.as_of_position > 0).then_some(r.as_of_position);
-                let (position, page, more) = derivation::cell_applications(
-                    &store,
-                    &agency,
-                    y,
-                    row,
-                    r.column as usize,
-                    as_of,
-                    after.as_ref(),
-                    page_size,
-                )
-                .map_err(|e| derive_error(e, "as_of_position"))?;
+                let cell = Cell { agency, year: y, row, column: r.column as usize };
+                let CellPage { position, applications: page, more } =
+                    derivation::cell_applications(&store, &cell, as_of, after.as_ref(), page_size)
+                        .map_err(|e| derive_error(e, "as_of_position"))?;
                 let next_page_token = match page.last() {
                     Some((last, _)) if more => URL_SAFE_NO_PAD.encode(
-                        postcard::to_stdvec(&CellToken { cell, after: last.subject.clone() }).map_err(internal)?,
+                        postcard::to_stdvec(&CellToken { cell: token_cell, after: last.subject.clone() })
+                            .map_err(internal)?,
                     ),
                     _ => String::new(),
                 };
