@@ -19,7 +19,7 @@ use crate::ids::AgencyId;
 use crate::ids::{EventId, StreamId};
 use crate::rejection::Rejection;
 use crate::rule::Broken;
-use crate::store::{Store, StoreError, encode_record, encode_tally, keys};
+use crate::store::{CHUNK, Store, StoreError, chunk, encode_record, encode_tally, keys};
 use crate::subject::{SplitOrigin, SubjectRecord, SubjectState, check_correction, fold};
 use crate::tally::{Contribution, YearTally};
 
@@ -174,9 +174,16 @@ impl<'s> Group<'s> {
 
     fn into_batch(self) -> sled::Batch {
         let mut batch = sled::Batch::default();
-        for (position, recorded) in &self.events {
-            batch.insert(&keys::log(*position)[..], recorded.encode());
-            batch.insert(&keys::id(&recorded.event.id)[..], &position.to_be_bytes()[..]);
+        let mut positions: Vec<u64> = self.events.keys().copied().collect();
+        positions.sort_unstable();
+        for run in positions.chunks(CHUNK) {
+            let mut bytes = Vec::with_capacity(run.len() * 256);
+            for position in run {
+                let recorded = &self.events[position];
+                chunk::push(&mut bytes, &recorded.encode());
+                batch.insert(&keys::id(&recorded.event.id)[..], &position.to_be_bytes()[..]);
+            }
+            batch.insert(&keys::log(run[0])[..], bytes);
         }
         for (stream, record) in &self.subjects {
             batch.insert(keys::subject(stream), encode_record(record));
