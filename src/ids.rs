@@ -35,6 +35,11 @@ impl EventId {
         Self(Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes()))
     }
 
+    /// From the 16 stored bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes))
+    }
+
     /// The 16 bytes used in store keys.
     pub fn as_bytes(&self) -> &[u8; 16] {
         self.0.as_bytes()

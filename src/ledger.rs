@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::known::Known;
 use crate::rejection::Rejection;
 use crate::store::{Store, StoreError};
 use crate::writer::{self, AppendBatch, Job, Reply};
@@ -27,12 +28,13 @@ impl Ledger {
     pub fn open(dir: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
         let store = Arc::new(Store::open(dir, cache_capacity)?);
         let last = store.last_position()?;
+        let known = Known::load(&store)?;
         let (head_tx, head) = watch::channel(last);
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer_store = Arc::clone(&store);
         let writer = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer::run(writer_store, rx, head_tx))?;
+            .spawn(move || writer::run(writer_store, known, rx, head_tx))?;
         Ok(Self { store, jobs: Mutex::new(Some(tx)), head, writer: Mutex::new(Some(writer)) })
     }
 

@@ -30,6 +30,7 @@ pub mod date;
 pub mod derivation;
 pub mod event;
 pub mod ids;
+pub mod known;
 pub mod ledger;
 pub mod proto;
 pub mod rejection;

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::event::{Event, Payload, Recorded};
 use crate::ids::AgencyId;
+use crate::known::Known;
 use crate::ids::{EventId, StreamId};
 use crate::rejection::Rejection;
 use crate::rule::Broken;
@@ -51,7 +52,7 @@ pub struct Job {
 
 /// Runs the writer loop until every sender is dropped; returns when the
 /// last group is durable.
-pub fn run(store: Arc<Store>, mut jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
+pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
     let mut next = *head.borrow() + 1;
     let mut failed: Option<String> = None;
     while let Some(first) = jobs.blocking_recv() {
@@ -59,7 +60,7 @@ pub fn run(store: Arc<Store>, mut jobs: mpsc::Receiver<Job>, head: watch::Sender
             let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
             continue;
         }
-        let mut group = Group::new(&store, next);
+        let mut group = Group::new(&store, &known, next);
         let mut waiting: Vec<(oneshot::Sender<Reply>, Vec<Appended>)> = Vec::new();
         let mut job = Some(first);
         while let Some(Job { batch, reply }) = job.take() {
@@ -85,8 +86,11 @@ pub fn run(store: Arc<Store>, mut jobs: mpsc::Receiver<Job>, head: watch::Sender
         let last = group.next - 1;
         let count = group.events.len();
         let started = std::time::Instant::now();
+        let added_ids: Vec<(EventId, u64)> = group.ids.iter().map(|(id, p)| (*id, *p)).collect();
+        let added_streams: Vec<StreamId> = group.subjects.keys().cloned().collect();
         match store.commit(group.into_batch()) {
             Ok(()) => {
+                known.add(added_ids, added_streams);
                 next = last + 1;
                 head.send_replace(last);
                 tracing::debug!(
@@ -121,6 +125,7 @@ pub fn run(store: Arc<Store>, mut jobs: mpsc::Receiver<Job>, head: watch::Sender
 /// written together.
 struct Group<'s> {
     store: &'s Store,
+    known: &'s Known,
     next: u64,
     now: DateTime<Utc>,
     events: HashMap<u64, Recorded>,
@@ -141,9 +146,10 @@ struct Scratch<'g, 's> {
 }
 
 impl<'s> Group<'s> {
-    fn new(store: &'s Store, next: u64) -> Self {
+    fn new(store: &'s Store, known: &'s Known, next: u64) -> Self {
         Self {
             store,
+            known,
             next,
             now: Utc::now(),
             events: HashMap::new(),
@@ -178,12 +184,14 @@ impl<'s> Group<'s> {
         positions.sort_unstable();
         for run in positions.chunks(CHUNK) {
             let mut bytes = Vec::with_capacity(run.len() * 256);
+            let mut ids = Vec::with_capacity(run.len() * 16);
             for position in run {
                 let recorded = &self.events[position];
                 chunk::push(&mut bytes, &recorded.encode());
-                batch.insert(&keys::id(&recorded.event.id)[..], &position.to_be_bytes()[..]);
+                ids.extend_from_slice(recorded.event.id.as_bytes());
             }
             batch.insert(&keys::log(run[0])[..], bytes);
+            batch.insert(&keys::ids(run[0])[..], ids);
         }
         for (stream, record) in &self.subjects {
             batch.insert(keys::subject(stream), encode_record(record));
@@ -209,7 +217,7 @@ impl Scratch<'_, '_> {
         if let Some(p) = self.ids.get(id).or_else(|| self.group.ids.get(id)) {
             return Ok(Some(*p));
         }
-        self.group.store.position_of(id).map_err(internal)
+        Ok(self.group.known.position_of(id))
     }
 
     fn event_at(&self, position: u64) -> Result<Recorded, Rejection> {
@@ -226,6 +234,9 @@ impl Scratch<'_, '_> {
     fn subject(&self, stream: &StreamId) -> Result<Option<SubjectRecord>, Rejection> {
         if let Some(r) = self.subjects.get(stream).or_else(|| self.group.subjects.get(stream)) {
             return Ok(Some(r.clone()));
+        }
+        if !self.group.known.may_hold_stream(stream) {
+            return Ok(None);
         }
         self.group.store.subject(stream).map_err(internal)
     }

@@ -1,0 +1,676 @@
+//! The benchmark suite: the service and PostgreSQL side by side, on the same
+//! machine, with the same durability (acknowledged only after fsync), over
+//! real connections on loopback. Run it with `bench/run.sh`, which installs
+//! and starts PostgreSQL and writes BENCHMARKS.md.
+//!
+//! `cargo bench --bench suite -- --pg 'host=127.0.0.1 port=55432 user=postgres' --out BENCHMARKS.md`
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use disclosure_ledger::proto::{
+    self, event::Payload, google::r#type::Date, ledger_service_client::LedgerServiceClient,
+    report_service_client::ReportServiceClient,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tonic::transport::Channel;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// libpq connection string of a PostgreSQL server to compare with.
+    #[arg(long)]
+    pg: Option<String>,
+    /// Applications in the report data set (about 1.8 events each).
+    #[arg(long, default_value_t = 1_000_000)]
+    applications: usize,
+    /// Seconds per ingest measurement.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Write the results table here (Markdown).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The exact command that ran the suite, for the record.
+    #[arg(long, default_value = "cargo bench --bench suite")]
+    command: String,
+    /// Cargo passes --bench; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+const AGENCIES: usize = 50;
+const BIG_SHARE: f64 = 0.2;
+const YEAR: i32 = 2023;
+const INGEST_SHAPES: [(usize, usize); 4] = [(1, 1), (16, 1), (64, 1), (16, 100)];
+
+/// The real binary serving a directory, as a child process.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    async fn start(dir: &Path) -> (Self, Duration) {
+        let started = Instant::now();
+        let bin = env!("CARGO_BIN_EXE_disclosure-ledger");
+        let mut child = Command::new(bin)
+            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--cache-mib", "64", "--data-dir"])
+            .arg(dir)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server binary");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut sent = false;
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+                if !sent && v["fields"]["message"] == "listening" {
+                    let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or_default().to_owned());
+                    sent = true;
+                }
+            }
+        });
+        let addr = rx.recv().expect("the server says where it listens");
+        let url = format!("http://{addr}");
+        wait_serving(&url).await;
+        (Self { child, url }, started.elapsed())
+    }
+
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let kib: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        kib / 1024.0
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+
+    async fn ledger(&self) -> LedgerServiceClient<Channel> {
+        LedgerServiceClient::connect(self.url.clone()).await.unwrap().max_decoding_message_size(64 << 20)
+    }
+
+    async fn reports(&self) -> ReportServiceClient<Channel> {
+        ReportServiceClient::connect(self.url.clone()).await.unwrap()
+    }
+}
+
+async fn wait_serving(url: &str) {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    loop {
+        if let Ok(channel) = Channel::from_shared(url.to_owned()).unwrap().connect().await {
+            let r = HealthClient::new(channel)
+                .check(HealthCheckRequest { service: "disclosure.v1.LedgerService".into() })
+                .await;
+            if r.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn date(d: chrono::NaiveDate) -> Option<Date> {
+    use chrono::Datelike;
+    Some(Date { year: d.year(), month: d.month() as i32, day: d.day() as i32 })
+}
+
+/// One application of the data set.
+#[derive(Clone)]
+struct App {
+    agency: usize,
+    subject: String,
+    applicant: i32,
+    received: chrono::NaiveDate,
+    conclusion: Option<(chrono::NaiveDate, i32)>,
+    ids: [uuid::Uuid; 2],
+}
+
+impl App {
+    fn agency_id(&self) -> String {
+        format!("agency-{:02}", self.agency)
+    }
+
+    fn events(&self) -> Vec<proto::Event> {
+        let base = |id: uuid::Uuid, on, payload| proto::Event {
+            event_id: id.to_string(),
+            agency_id: self.agency_id(),
+            subject_id: self.subject.clone(),
+            occurred_on: date(on),
+            actor: String::new(),
+            correlation_id: String::new(),
+            payload: Some(payload),
+        };
+        let mut out = vec![base(
+            self.ids[0],
+            self.received,
+            Payload::ApplicationReceived(proto::ApplicationReceived {
+                applicant_category: self.applicant + 1,
+                channel: proto::Channel::Online as i32,
+            }),
+        )];
+        if let Some((on, leaf)) = self.conclusion {
+            out.push(base(self.ids[1], on, Payload::ApplicationConcluded(proto::ApplicationConcluded { outcome: leaf + 1 })));
+        }
+        out
+    }
+}
+
+/// The report data set: `n` applications over 2019-2024 and 50 agencies,
+/// one of them holding a fifth; 80% concluded within 45 days.
+fn data_set(n: usize) -> Vec<App> {
+    let mut rng = StdRng::seed_from_u64(2019);
+    let start = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+    let days = (chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap() - start).num_days();
+    let big = (n as f64 * BIG_SHARE) as usize;
+    // Applicant columns and outcome leaves, weighted like a real agency's
+    // (no 4.3/6.1/6.2, which need steps before the conclusion).
+    let applicants = [70, 15, 5, 3, 5, 2];
+    let leaves = [40, 15, 2, 2, 1, 4, 2, 3, 1, 2, 12, 3, 0, 4, 3, 1, 1, 1, 0, 0, 3];
+    let pick = |rng: &mut StdRng, weights: &[u32]| {
+        let total: u32 = weights.iter().sum();
+        let mut x = rng.random_range(0..total);
+        weights.iter().position(|w| if x < *w { true } else { x -= w; false }).unwrap() as i32
+    };
+    (0..n)
+        .map(|i| {
+            let agency = if i < big { 0 } else { 1 + (i - big) % (AGENCIES - 1) };
+            let received = start + chrono::Duration::days(rng.random_range(0..=days));
+            let conclusion = rng.random_bool(0.8).then(|| {
+                (received + chrono::Duration::days(rng.random_range(0..45)), pick(&mut rng, &leaves))
+            });
+            App {
+                agency,
+                subject: format!("A{i:07}"),
+                applicant: pick(&mut rng, &applicants),
+                received,
+                conclusion,
+                ids: [uuid::Builder::from_random_bytes(rng.random()).into_uuid(), uuid::Builder::from_random_bytes(rng.random()).into_uuid()],
+            }
+        })
+        .collect()
+}
+
+/// A throughput figure with its latency percentiles.
+struct Ingest {
+    clients: usize,
+    batch: usize,
+    events_per_s: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn percentiles(mut latencies: Vec<Duration>) -> (Duration, Duration) {
+    latencies.sort();
+    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    (at(0.5), at(0.99))
+}
+
+/// Drives `clients` concurrent appenders of `batch` new applications each,
+/// for `seconds`.
+async fn service_ingest(server: &Server, clients: usize, batch: usize, seconds: u64, run: usize) -> Ingest {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let mut client = server.ledger().await;
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let events = (0..batch)
+                    .map(|k| proto::Event {
+                        event_id: uuid::Uuid::new_v4().to_string(),
+                        agency_id: format!("ingest-{}", c % 8),
+                        subject_id: format!("r{run}-c{c}-{}", n + k),
+                        occurred_on: Some(Date { year: 2024, month: 3, day: 1 }),
+                        actor: String::new(),
+                        correlation_id: String::new(),
+                        payload: Some(Payload::ApplicationReceived(proto::ApplicationReceived {
+                            applicant_category: 1,
+                            channel: 3,
+                        })),
+                    })
+                    .collect();
+                let t = Instant::now();
+                client.append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] }).await.unwrap();
+                lat.push(t.elapsed());
+                n += batch;
+            }
+            (n, lat)
+        }));
+    }
+    collect_ingest(clients, batch, tasks).await
+}
+
+async fn collect_ingest(
+    clients: usize,
+    batch: usize,
+    tasks: Vec<tokio::task::JoinHandle<(usize, Vec<Duration>)>>,
+) -> Ingest {
+    let started = Instant::now();
+    let mut events = 0;
+    let mut latencies = Vec::new();
+    for t in tasks {
+        let (n, l) = t.await.unwrap();
+        events += n;
+        latencies.extend(l);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let (p50, p99) = percentiles(latencies);
+    Ingest { clients, batch, events_per_s: events as f64 / elapsed, p50, p99 }
+}
+
+const PG_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    position bigserial PRIMARY KEY,
+    event_id uuid NOT NULL UNIQUE,
+    agency_id text NOT NULL,
+    subject_id text NOT NULL,
+    occurred_on date NOT NULL,
+    kind smallint NOT NULL,
+    applicant smallint,
+    outcome smallint,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);";
+
+async fn pg(conn: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(conn, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
+    tokio::spawn(connection);
+    client
+}
+
+/// The same appends into PostgreSQL: one INSERT per event, or one
+/// multi-row INSERT per batch, each its own durable transaction.
+async fn pg_ingest(conn: &str, clients: usize, batch: usize, seconds: u64, run: usize) -> Ingest {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let client = pg(conn).await;
+        let values: Vec<String> = (0..batch)
+            .map(|k| format!("(${}, ${}, ${}, '2024-03-01', 1, 0)", 3 * k + 1, 3 * k + 2, 3 * k + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO ingest_events (event_id, agency_id, subject_id, occurred_on, kind, applicant) VALUES {}",
+            values.join(", ")
+        );
+        let statement = client.prepare(&sql).await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let ids: Vec<uuid::Uuid> = (0..batch).map(|_| uuid::Uuid::new_v4()).collect();
+                let agency = format!("ingest-{}", c % 8);
+                let subjects: Vec<String> = (0..batch).map(|k| format!("r{run}-c{c}-{}", n + k)).collect();
+                let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = Vec::new();
+                for k in 0..batch {
+                    params.push(&ids[k]);
+                    params.push(&agency);
+                    params.push(&subjects[k]);
+                }
+                let t = Instant::now();
+                client.execute(&statement, &params).await.unwrap();
+                lat.push(t.elapsed());
+                n += batch;
+            }
+            (n, lat)
+        }));
+    }
+    collect_ingest(clients, batch, tasks).await
+}
+
+/// Section 三 of one agency and year, by SQL: (new, carried_in, carried_out)
+/// and outcome counts, per applicant column.
+async fn pg_table(client: &tokio_postgres::Client, agency: &str, year: i32) -> ([[i64; 6]; 3], [[i64; 6]; 21]) {
+    let jan1 = chrono::NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+    let dec31 = chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap();
+    let rows = client
+        .query(
+            "WITH r AS (SELECT subject_id, applicant, occurred_on AS received_on FROM events WHERE agency_id = $1 AND kind = 1),
+                  c AS (SELECT subject_id, occurred_on AS concluded_on, outcome FROM events WHERE agency_id = $1 AND kind = 2)
+             SELECT r.applicant::int,
+                    count(*) FILTER (WHERE received_on BETWEEN $2 AND $3),
+                    count(*) FILTER (WHERE received_on < $2 AND (concluded_on IS NULL OR concluded_on >= $2)),
+                    count(*) FILTER (WHERE received_on <= $3 AND (concluded_on IS NULL OR concluded_on > $3)),
+                    c.outcome::int,
+                    count(*) FILTER (WHERE concluded_on BETWEEN $2 AND $3)
+             FROM r LEFT JOIN c USING (subject_id)
+             GROUP BY r.applicant, c.outcome",
+            &[&agency, &jan1, &dec31],
+        )
+        .await
+        .unwrap();
+    let mut counts = [[0i64; 6]; 3];
+    let mut outcomes = [[0i64; 6]; 21];
+    for row in rows {
+        let col = row.get::<_, i32>(0) as usize;
+        for k in 0..3 {
+            counts[k][col] += row.get::<_, i64>(k + 1);
+        }
+        if let Some(leaf) = row.get::<_, Option<i32>>(4) {
+            outcomes[leaf as usize][col] += row.get::<_, i64>(5);
+        }
+    }
+    (counts, outcomes)
+}
+
+async fn service_report(client: &mut ReportServiceClient<Channel>, agency: &str, year: i32) -> proto::Report {
+    client
+        .get_report(proto::GetReportRequest {
+            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(agency.into())) }),
+            year,
+            template: proto::Template::Template2021 as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let m = e.metadata().unwrap();
+                    if m.is_dir() { dir_size(&e.path()) } else { m.len() }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let mut out = String::new();
+    let mut say = |line: String| {
+        println!("{line}");
+        out.push_str(&line);
+        out.push('\n');
+    };
+    let machine = format!(
+        "{} cores, {:.1} GiB memory",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse::<f64>().ok()))
+            .unwrap_or(0.0)
+            / 1024.0
+            / 1024.0
+    );
+    let commit = Command::new("git").args(["rev-parse", "--short", "HEAD"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    say(format!("# Benchmarks\n\nDate: {} · commit `{commit}` · machine: {machine} · command: `{}`\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), args.command));
+    say("Durability: every figure is for acknowledgements given only after the data is fsynced (the service: sled flush + fdatasync per group commit; PostgreSQL: fsync=on, synchronous_commit=on, defaults). Clients and server share the same 2 cores over loopback.\n".into());
+
+    // 1. Durable ingest.
+    let scratch = tempfile::tempdir().unwrap();
+    let (server, _) = Server::start(&scratch.path().join("ingest")).await;
+    let pg_conn = args.pg.clone();
+    if let Some(conn) = &pg_conn {
+        let c = pg(conn).await;
+        c.batch_execute(&format!("DROP TABLE IF EXISTS ingest_events; {}", PG_SCHEMA.replace("events (", "ingest_events ("))).await.unwrap();
+    }
+    say("## 1. Durable ingest (new applications, real gRPC / libpq on loopback)\n".into());
+    say("| clients | events per call | service events/s | p50 | p99 | PostgreSQL events/s | p50 | p99 | service ÷ PostgreSQL |".into());
+    say("|---:|---:|---:|---:|---:|---:|---:|---:|---:|".into());
+    let mut ingest_ratios = Vec::new();
+    for (run, (clients, batch)) in INGEST_SHAPES.iter().copied().enumerate() {
+        let s = service_ingest(&server, clients, batch, args.seconds, run).await;
+        let p = match &pg_conn {
+            Some(conn) => Some(pg_ingest(conn, clients, batch, args.seconds, run).await),
+            None => None,
+        };
+        let (pg_cells, ratio) = match &p {
+            Some(p) => (
+                format!("{:.0} | {} | {}", p.events_per_s, ms(p.p50), ms(p.p99)),
+                format!("{:.2}×", s.events_per_s / p.events_per_s),
+            ),
+            None => ("- | - | -".into(), "-".into()),
+        };
+        if let Some(p) = &p {
+            ingest_ratios.push((clients, batch, s.events_per_s / p.events_per_s));
+        }
+        say(format!(
+            "| {} | {} | {:.0} | {} | {} | {pg_cells} | {ratio} |",
+            s.clients, s.batch, s.events_per_s, ms(s.p50), ms(s.p99)
+        ));
+    }
+    server.stop();
+
+    // 2. The report data set.
+    let apps = data_set(args.applications);
+    let events: usize = apps.iter().map(|a| 1 + usize::from(a.conclusion.is_some())).sum();
+    let big_count = apps.iter().filter(|a| a.agency == 0).count();
+    say(format!("\n## 2. Report data set\n\n{} applications, {events} events, {AGENCIES} agencies (agency-00 holds {big_count}), receipts 2019–2024.\n", apps.len()));
+    let dir = scratch.path().join("reports");
+    let (server, _) = Server::start(&dir).await;
+    let apps = Arc::new(apps);
+    let loading = Instant::now();
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let pid = server.child.id();
+    let sampler = {
+        let peak = Arc::clone(&peak);
+        tokio::spawn(async move {
+            loop {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let kib = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+                peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    const LOADERS: usize = 8;
+    let mut tasks = Vec::new();
+    for l in 0..LOADERS {
+        let apps = Arc::clone(&apps);
+        let mut client = server.ledger().await;
+        tasks.push(tokio::spawn(async move {
+            let mut batch = Vec::new();
+            for app in apps.iter().skip(l).step_by(LOADERS) {
+                batch.extend(app.events());
+                if batch.len() >= 1000 {
+                    let events = std::mem::take(&mut batch);
+                    client.append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] }).await.unwrap();
+                }
+            }
+            if !batch.is_empty() {
+                client.append_events(proto::AppendEventsRequest { events: batch, expected_revisions: vec![] }).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let load_time = loading.elapsed();
+    sampler.abort();
+    let peak_load_mib = peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0;
+    say(format!(
+        "Loaded into the service in {:.1} s ({:.0} events/s, 8 clients × 1000 events per call, durable).\n",
+        load_time.as_secs_f64(),
+        events as f64 / load_time.as_secs_f64()
+    ));
+
+    // Report latency.
+    let big = "agency-00";
+    let small = "agency-17";
+    // One connection, as a real client keeps; the first call warms it.
+    let mut reports = server.reports().await;
+    service_report(&mut reports, small, YEAR).await;
+    let mut big_v = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let r = service_report(&mut reports, big, YEAR).await;
+        big_v.push(t.elapsed());
+        assert!(r.checks_passed);
+    }
+    let big_ms = median(big_v);
+    let mut small_v = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        service_report(&mut reports, small, YEAR).await;
+        small_v.push(t.elapsed());
+    }
+    let small_ms = median(small_v);
+    let mut drill = Vec::new();
+    let mut drill_count = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let page = reports
+            .list_cell_applications(proto::ListCellApplicationsRequest {
+                agency_id: big.into(),
+                year: YEAR,
+                row: "1".into(),
+                column: 6,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        drill.push(t.elapsed());
+        drill_count = page.applications.len();
+    }
+    let drill_ms = median(drill);
+    let service_table = service_report(&mut reports, big, YEAR).await;
+
+    // 3. Full replay.
+    let v = reports.verify_tallies(proto::VerifyTalliesRequest {}).await.unwrap().into_inner();
+    assert!(v.consistent, "{:?}", v.differences);
+
+    // 4. Footprint.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rest_mib = server.rss_mib();
+    server.stop();
+    let size = dir_size(&dir);
+    let (server, to_serving) = Server::start(&dir).await;
+    let restart_mib = server.rss_mib();
+    server.stop();
+
+    // 5. PostgreSQL: the same data set, the same table by SQL.
+    let mut pg_lines = Vec::new();
+    let mut pg_best = None;
+    if let Some(conn) = &pg_conn {
+        let client = pg(conn).await;
+        client.batch_execute(&format!("DROP TABLE IF EXISTS events; {PG_SCHEMA}")).await.unwrap();
+        let copying = Instant::now();
+        {
+            use futures_util::SinkExt;
+            let sink = client
+                .copy_in("COPY events (event_id, agency_id, subject_id, occurred_on, kind, applicant, outcome) FROM STDIN (FORMAT csv)")
+                .await
+                .unwrap();
+            let mut sink = Box::pin(sink);
+            let mut buf = String::new();
+            for app in apps.iter() {
+                let _ = writeln!(buf, "{},{},{},{},1,{},", app.ids[0], app.agency_id(), app.subject, app.received, app.applicant);
+                if let Some((on, leaf)) = app.conclusion {
+                    let _ = writeln!(buf, "{},{},{},{},2,,{leaf}", app.ids[1], app.agency_id(), app.subject, on);
+                }
+                if buf.len() > 1 << 20 {
+                    sink.send(bytes::Bytes::from(std::mem::take(&mut buf))).await.unwrap();
+                }
+            }
+            sink.send(bytes::Bytes::from(buf)).await.unwrap();
+            sink.as_mut().finish().await.unwrap();
+        }
+        client.batch_execute("ANALYZE events").await.unwrap();
+        let copy_time = copying.elapsed();
+        let runs = |label: &'static str| {
+            let client = &client;
+            async move {
+                let mut v = Vec::new();
+                let mut table = None;
+                for _ in 0..5 {
+                    let t = Instant::now();
+                    table = Some(pg_table(client, big, YEAR).await);
+                    v.push(t.elapsed());
+                }
+                (label, median(v), table.unwrap())
+            }
+        };
+        let (_, without, table) = runs("without").await;
+        client
+            .batch_execute("CREATE INDEX events_cover ON events (agency_id, kind, subject_id) INCLUDE (occurred_on, applicant, outcome); ANALYZE events")
+            .await
+            .unwrap();
+        let (_, with, table2) = runs("with").await;
+        // The SQL table must equal the service's.
+        let row = |code: &str| service_table.application_rows.iter().find(|r| r.code == code).unwrap().values.clone();
+        let same = |ours: Vec<i64>, theirs: &[i64; 6]| ours[..6] == theirs[..];
+        let mut equal = same(row("new"), &table.0[0]) && same(row("carried_in"), &table.0[1]) && same(row("carried_out"), &table.0[2]);
+        for (leaf, code) in ["1", "2", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4", "5.5", "6.1", "6.2", "6.3"].iter().enumerate() {
+            equal &= same(row(code), &table.1[leaf]);
+        }
+        assert!(equal && table == table2, "the SQL table differs from the service's");
+        let db_size: i64 = client.query_one("SELECT pg_database_size(current_database())", &[]).await.unwrap().get(0);
+        pg_best = Some(with);
+        pg_lines.push(format!("| big agency's year table by SQL, covering index | {} |", ms(with)));
+        pg_lines.push(format!("| big agency's year table by SQL, no covering index | {} |", ms(without)));
+        pg_lines.push(format!("| SQL table equals the service's (agency-00, {YEAR}, every cell) | {} |", if equal { "yes" } else { "NO" }));
+        pg_lines.push(format!("| COPY of the data set | {:.1} s |", copy_time.as_secs_f64()));
+        pg_lines.push(format!("| database size | {:.0} MiB |", db_size as f64 / 1048576.0));
+    }
+
+    say(format!("| measure | service |\n|---|---:|"));
+    say(format!("| section 三 + 四, big agency (agency-00), {YEAR}, median of 21 | {} |", ms(big_ms)));
+    say(format!("| section 三 + 四, small agency ({small}), {YEAR}, median of 21 | {} |", ms(small_ms)));
+    say(format!("| drill-down of cell 1 (予以公开) × 总计, big agency, {drill_count} applications, median of 5 | {} |", ms(drill_ms)));
+    say(format!("| full replay (`verify`): {} events, {} subjects | {:.2} s = {:.0} events/s |", v.events_replayed, v.subjects, v.seconds, v.events_replayed as f64 / v.seconds));
+    say(format!("| data directory after the load | {:.0} MiB |", size as f64 / 1048576.0));
+    say(format!("| server resident memory: peak during the load / at rest / after restart | {peak_load_mib:.0} / {rest_mib:.0} / {restart_mib:.0} MiB |"));
+    say(format!("| start to SERVING on the loaded directory | {} |", ms(to_serving)));
+    if !pg_lines.is_empty() {
+        say("\n## PostgreSQL on the same data set\n\n| measure | PostgreSQL |\n|---|---:|".into());
+        for l in pg_lines {
+            say(l);
+        }
+    }
+    say("\n## Ratios and targets\n\n| target | measured | met |\n|---|---|---|".into());
+    for (clients, batch, r) in &ingest_ratios {
+        let goal = match (clients, batch) {
+            (64, 1) => Some(3.0),
+            (16, 100) => Some(1.0),
+            _ => None,
+        };
+        if let Some(goal) = goal {
+            say(format!("| ingest {clients} clients × {batch}: ≥ {goal}× PostgreSQL | {r:.2}× | {} |", if *r >= goal { "yes" } else { "no" }));
+        }
+    }
+    say(format!("| big agency's table < 10 ms | {} | {} |", ms(big_ms), if big_ms < Duration::from_millis(10) { "yes" } else { "no" }));
+    if let Some(best) = pg_best {
+        let r = best.as_secs_f64() / big_ms.as_secs_f64();
+        say(format!("| big agency's table ≥ 30× faster than PostgreSQL's best | {r:.0}× | {} |", if r >= 30.0 { "yes" } else { "no" }));
+    }
+    let replay_rate = v.events_replayed as f64 / v.seconds;
+    say(format!("| full replay ≥ 1,000,000 events/s | {replay_rate:.0} | {} |", if replay_rate >= 1e6 { "yes" } else { "no" }));
+    say(format!("| resident memory < 300 MB with the data set loaded | peak {peak_load_mib:.0} MiB | {} |", if peak_load_mib * 1.048576 < 300.0 { "yes" } else { "no" }));
+    say(format!("| start to SERVING < 2 s | {} | {} |", ms(to_serving), if to_serving < Duration::from_secs(2) { "yes" } else { "no" }));
+
+    if let Some(path) = &args.out {
+        std::fs::write(path, out).expect("write the results");
+    }
+}
