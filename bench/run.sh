@@ -28,3 +28,9 @@ echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:
 cargo bench --bench suite -- \
   --pg "host=127.0.0.1 port=$port user=postgres dbname=bench" \
   --out BENCHMARKS.md --command "bench/run.sh $*" "$@"
+
+# What limits each figure, and what would lift it (written from profiles).
+if [ -f bench/ANALYSIS.md ]; then
+  printf '\n' >> BENCHMARKS.md
+  cat bench/ANALYSIS.md >> BENCHMARKS.md
+fi

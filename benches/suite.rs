@@ -58,7 +58,7 @@ impl Server {
         let started = Instant::now();
         let bin = env!("CARGO_BIN_EXE_disclosure-ledger");
         let mut child = Command::new(bin)
-            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--cache-mib", "64", "--data-dir"])
+            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .stderr(Stdio::piped())
             .spawn()
@@ -491,11 +491,12 @@ async fn main() {
         tasks.push(tokio::spawn(async move {
             let mut batch = Vec::new();
             for app in apps.iter().skip(l).step_by(LOADERS) {
-                batch.extend(app.events());
-                if batch.len() >= 1000 {
+                // An application's events stay in one call, which holds at most 1000.
+                if batch.len() + 2 > 1000 {
                     let events = std::mem::take(&mut batch);
                     client.append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] }).await.unwrap();
                 }
+                batch.extend(app.events());
             }
             if !batch.is_empty() {
                 client.append_events(proto::AppendEventsRequest { events: batch, expected_revisions: vec![] }).await.unwrap();

@@ -22,7 +22,7 @@ pub struct Config {
 impl Config {
     pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:50051";
     pub const DEFAULT_DATA_DIR: &'static str = "./data";
-    pub const DEFAULT_CACHE_MIB: u64 = 64;
+    pub const DEFAULT_CACHE_MIB: u64 = 32;
     pub const DEFAULT_DRAIN_SECS: u64 = 30;
 
     /// Defaults for a store in `data_dir`, on a free loopback port.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use crate::ids::{AgencyId, StreamId, SubjectId};
-use crate::replay::Replay;
+use crate::replay::{Replay, Replayed};
 use crate::report::{Report, ReviewDating, YearCells};
 use crate::store::{Store, StoreError};
 use crate::subject::{SubjectRecord, SubjectState};
@@ -154,13 +154,17 @@ pub fn cell_applications(
         }
         Some(asked) => {
             let replay = replay_as_of(store, asked, std::slice::from_ref(&agency))?;
-            let mut matching: Vec<(StreamId, SubjectRecord)> = replay
+            let mut matching: Vec<(StreamId, Replayed)> = replay
                 .subjects
                 .into_iter()
                 .filter(|(s, r)| after.is_none_or(|a| &s.subject > a) && in_cell(&r.state, year, row, column))
                 .collect();
             matching.sort_by(|a, b| a.0.cmp(&b.0));
-            for (stream, record) in matching {
+            for (stream, replayed) in matching {
+                // The stream as it stood: the stored positions up to `asked`.
+                let mut positions = store.subject(&stream)?.map(|r| r.positions).unwrap_or_default();
+                positions.retain(|p| *p <= asked);
+                let record = SubjectRecord { positions, origin: replayed.origin.map(|o| *o), state: replayed.state };
                 if !push(stream, record) {
                     break;
                 }
@@ -205,7 +209,7 @@ pub fn verify(store: &Store) -> Result<Verification, StoreError> {
         let (stream, record) = item?;
         subjects += 1;
         match replay.subjects.get(&stream) {
-            Some(r) if *r == record => {}
+            Some(r) if Replay::matches(r, &record) => {}
             Some(r) => differences.push(format!("subject {stream}: maintained {record:?}, replayed {r:?}")),
             None => differences.push(format!("subject {stream} is stored but not in the log")),
         }

@@ -12,10 +12,20 @@ use crate::store::{Store, StoreError};
 use crate::subject::{SplitOrigin, SubjectRecord, SubjectState, fold};
 use crate::tally::{Contribution, YearTally};
 
+/// One subject as replayed: its state and how many events it has so far.
+/// (Its positions are not kept: a correction reads them from the stored
+/// record, whose positions only ever grow, so memory stays per subject.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replayed {
+    pub state: SubjectState,
+    pub origin: Option<Box<SplitOrigin>>,
+    pub revision: u64,
+}
+
 /// Every subject as folded from the log up to `position`.
 #[derive(Default)]
 pub struct Replay {
-    pub subjects: HashMap<StreamId, SubjectRecord>,
+    pub subjects: HashMap<StreamId, Replayed>,
     /// The last position replayed.
     pub position: u64,
     /// Events replayed.
@@ -31,47 +41,45 @@ impl Replay {
             let (position, bytes) = item?;
             let recorded = Recorded::decode(&bytes).map_err(StoreError::Damaged)?;
             if agencies.is_none_or(|a| a.contains(&recorded.event.agency)) {
-                replay.apply(&recorded, |p| {
-                    store
-                        .event_at(p)?
-                        .map(|r| r.event)
-                        .ok_or_else(|| StoreError::Damaged(format!("position {p} missing")))
-                })?;
+                replay.apply(&recorded, store)?;
             }
             replay.position = position;
         }
         Ok(replay)
     }
 
-    /// Folds one recorded event in; `load` reads an earlier event back when
-    /// a correction makes a stream fold again.
-    pub fn apply(
-        &mut self,
-        recorded: &Recorded,
-        load: impl Fn(u64) -> Result<Event, StoreError>,
-    ) -> Result<(), StoreError> {
+    /// Folds one recorded event in; a correction folds its stream again
+    /// from the events the store holds up to it.
+    pub fn apply(&mut self, recorded: &Recorded, store: &Store) -> Result<(), StoreError> {
         let e = &recorded.event;
         let broken = |what: String| StoreError::Damaged(format!("position {}: {what}", recorded.position));
         let stream = e.stream();
         let record = match (self.subjects.remove(&stream), &e.payload) {
             (Some(mut record), Payload::EventAmended(_) | Payload::EventVoided { .. }) => {
-                record.positions.push(recorded.position);
-                let events = record.positions.iter().map(|p| load(*p)).collect::<Result<Vec<_>, _>>()?;
-                record.state = fold(&events, record.origin.as_ref()).map_err(|(_, b)| broken(b.to_string()))?;
+                let stored = store.subject(&stream)?.ok_or_else(|| broken(format!("{stream} has no record")))?;
+                let events = stored
+                    .positions
+                    .iter()
+                    .take_while(|p| **p <= recorded.position)
+                    .map(|p| store.event_at(*p)?.map(|r| r.event).ok_or_else(|| broken(format!("position {p} missing"))))
+                    .collect::<Result<Vec<Event>, _>>()?;
+                record.state =
+                    fold(&events, record.origin.as_deref()).map_err(|(_, b)| broken(b.to_string()))?;
+                record.revision += 1;
                 record
             }
             (Some(mut record), _) => {
                 record.state.apply(e).map_err(|b| broken(b.to_string()))?;
-                record.positions.push(recorded.position);
+                record.revision += 1;
                 record
             }
-            (None, _) => SubjectRecord {
-                positions: vec![recorded.position],
-                origin: None,
+            (None, _) => Replayed {
                 state: SubjectState::start(e).map_err(|b| broken(b.to_string()))?,
+                origin: None,
+                revision: 1,
             },
         };
-        if let (Payload::ApplicationSplit { parts }, Some(parent)) = (&e.payload, record.application()) {
+        if let (Payload::ApplicationSplit { parts }, SubjectState::Application(parent)) = (&e.payload, &record.state) {
             for part in parts {
                 let origin = SplitOrigin {
                     parent: e.subject.clone(),
@@ -82,13 +90,19 @@ impl Replay {
                 };
                 let state = fold(&[], Some(&origin)).map_err(|(_, b)| broken(b.to_string()))?;
                 let part = StreamId { agency: e.agency.clone(), subject: part.clone() };
-                self.subjects
-                    .insert(part, SubjectRecord { positions: vec![recorded.position], origin: Some(origin), state });
+                self.subjects.insert(part, Replayed { state, origin: Some(Box::new(origin)), revision: 1 });
             }
         }
         self.subjects.insert(stream, record);
         self.events += 1;
         Ok(())
+    }
+
+    /// Whether a stored record is what the replay arrived at.
+    pub fn matches(replayed: &Replayed, stored: &SubjectRecord) -> bool {
+        replayed.state == stored.state
+            && replayed.origin.as_deref() == stored.origin.as_ref()
+            && replayed.revision == stored.revision()
     }
 
     /// The cells of `year` for the given agencies, counted subject by

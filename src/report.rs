@@ -345,3 +345,30 @@ fn checks(table: &ApplicationTable, reviews: &ReviewTable, cells: &YearCells, pr
         check("review_totals", review_totals),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_of_different_templates_cannot_be_summed() {
+        let cells = YearCells { new: [1, 0, 0, 0, 0, 0], carried_out: [1, 0, 0, 0, 0, 0], ..YearCells::default() };
+        let old = ApplicationTable::build(&cells, Template::V2019);
+        let new = ApplicationTable::build(&cells, Template::V2021);
+        assert!(old.add(&new).is_err());
+        let sum = new.add(&new).unwrap();
+        assert_eq!(sum.row(Row::New), Some(&[2, 0, 0, 0, 0, 0, 2]));
+    }
+
+    #[test]
+    fn a_broken_table_fails_its_checks() {
+        // Cells that do not balance (as a bug in a derivation would give).
+        let cells = YearCells { new: [1, 0, 0, 0, 0, 0], ..YearCells::default() };
+        let previous = YearCells { carried_out: [2, 0, 0, 0, 0, 0], ..YearCells::default() };
+        let agency = AgencyId::parse("a").unwrap();
+        let report = Report::new(vec![agency], 2024, Template::V2021, ReviewDating::default(), 1, &cells, &previous);
+        assert!(!report.passed());
+        let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).map(|c| c.name).collect();
+        assert_eq!(failed, vec!["balance", "carried_in_equals_previous_carried_out"]);
+    }
+}
