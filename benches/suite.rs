@@ -162,7 +162,11 @@ impl App {
             }),
         )];
         if let Some((on, leaf)) = self.conclusion {
-            out.push(base(self.ids[1], on, Payload::ApplicationConcluded(proto::ApplicationConcluded { outcome: leaf + 1 })));
+            out.push(base(
+                self.ids[1],
+                on,
+                Payload::ApplicationConcluded(proto::ApplicationConcluded { outcome: leaf + 1 }),
+            ));
         }
         out
     }
@@ -182,22 +186,35 @@ fn data_set(n: usize) -> Vec<App> {
     let pick = |rng: &mut StdRng, weights: &[u32]| {
         let total: u32 = weights.iter().sum();
         let mut x = rng.random_range(0..total);
-        weights.iter().position(|w| if x < *w { true } else { x -= w; false }).unwrap() as i32
+        weights
+            .iter()
+            .position(|w| {
+                if x < *w {
+                    true
+                } else {
+                    x -= w;
+                    false
+                }
+            })
+            .unwrap() as i32
     };
     (0..n)
         .map(|i| {
             let agency = if i < big { 0 } else { 1 + (i - big) % (AGENCIES - 1) };
             let received = start + chrono::Duration::days(rng.random_range(0..=days));
-            let conclusion = rng.random_bool(0.8).then(|| {
-                (received + chrono::Duration::days(rng.random_range(0..45)), pick(&mut rng, &leaves))
-            });
+            let conclusion = rng
+                .random_bool(0.8)
+                .then(|| (received + chrono::Duration::days(rng.random_range(0..45)), pick(&mut rng, &leaves)));
             App {
                 agency,
                 subject: format!("A{i:07}"),
                 applicant: pick(&mut rng, &applicants),
                 received,
                 conclusion,
-                ids: [uuid::Builder::from_random_bytes(rng.random()).into_uuid(), uuid::Builder::from_random_bytes(rng.random()).into_uuid()],
+                ids: [
+                    uuid::Builder::from_random_bytes(rng.random()).into_uuid(),
+                    uuid::Builder::from_random_bytes(rng.random()).into_uuid(),
+                ],
             }
         })
         .collect()
@@ -286,7 +303,8 @@ CREATE TABLE IF NOT EXISTS events (
 );";
 
 async fn pg(conn: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(conn, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
+    let (client, connection) =
+        tokio_postgres::connect(conn, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
     tokio::spawn(connection);
     client
 }
@@ -417,13 +435,25 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::fs::read_to_string("/proc/meminfo")
             .ok()
-            .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse::<f64>().ok()))
+            .and_then(|m| m
+                .lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<f64>().ok()))
             .unwrap_or(0.0)
             / 1024.0
             / 1024.0
     );
-    let commit = Command::new("git").args(["rev-parse", "--short", "HEAD"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
-    say(format!("# Benchmarks\n\nDate: {} · commit `{commit}` · machine: {machine} · command: `{}`\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), args.command));
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    say(format!(
+        "# Benchmarks\n\nDate: {} · commit `{commit}` · machine: {machine} · command: `{}`\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        args.command
+    ));
     say("Durability: every figure is for acknowledgements given only after the data is fsynced (the service: sled flush + fdatasync per group commit; PostgreSQL: fsync=on, synchronous_commit=on, defaults). Clients and server share the same 2 cores over loopback.\n".into());
 
     // 1. Durable ingest.
@@ -432,7 +462,12 @@ async fn main() {
     let pg_conn = args.pg.clone();
     if let Some(conn) = &pg_conn {
         let c = pg(conn).await;
-        c.batch_execute(&format!("DROP TABLE IF EXISTS ingest_events; {}", PG_SCHEMA.replace("events (", "ingest_events ("))).await.unwrap();
+        c.batch_execute(&format!(
+            "DROP TABLE IF EXISTS ingest_events; {}",
+            PG_SCHEMA.replace("events (", "ingest_events (")
+        ))
+        .await
+        .unwrap();
     }
     say("## 1. Durable ingest (new applications, real gRPC / libpq on loopback)\n".into());
     say("| clients | events per call | service events/s | p50 | p99 | PostgreSQL events/s | p50 | p99 | service ÷ PostgreSQL |".into());
@@ -456,7 +491,11 @@ async fn main() {
         }
         say(format!(
             "| {} | {} | {:.0} | {} | {} | {pg_cells} | {ratio} |",
-            s.clients, s.batch, s.events_per_s, ms(s.p50), ms(s.p99)
+            s.clients,
+            s.batch,
+            s.events_per_s,
+            ms(s.p50),
+            ms(s.p99)
         ));
     }
     server.stop();
@@ -465,7 +504,10 @@ async fn main() {
     let apps = data_set(args.applications);
     let events: usize = apps.iter().map(|a| 1 + usize::from(a.conclusion.is_some())).sum();
     let big_count = apps.iter().filter(|a| a.agency == 0).count();
-    say(format!("\n## 2. Report data set\n\n{} applications, {events} events, {AGENCIES} agencies (agency-00 holds {big_count}), receipts 2019–2024.\n", apps.len()));
+    say(format!(
+        "\n## 2. Report data set\n\n{} applications, {events} events, {AGENCIES} agencies (agency-00 holds {big_count}), receipts 2019–2024.\n",
+        apps.len()
+    ));
     let dir = scratch.path().join("reports");
     let (server, _) = Server::start(&dir).await;
     let apps = Arc::new(apps);
@@ -477,7 +519,12 @@ async fn main() {
         tokio::spawn(async move {
             loop {
                 let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-                let kib = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+                let kib = status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0);
                 peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -494,12 +541,18 @@ async fn main() {
                 // An application's events stay in one call, which holds at most 1000.
                 if batch.len() + 2 > 1000 {
                     let events = std::mem::take(&mut batch);
-                    client.append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] }).await.unwrap();
+                    client
+                        .append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] })
+                        .await
+                        .unwrap();
                 }
                 batch.extend(app.events());
             }
             if !batch.is_empty() {
-                client.append_events(proto::AppendEventsRequest { events: batch, expected_revisions: vec![] }).await.unwrap();
+                client
+                    .append_events(proto::AppendEventsRequest { events: batch, expected_revisions: vec![] })
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -587,7 +640,15 @@ async fn main() {
             let mut sink = Box::pin(sink);
             let mut buf = String::new();
             for app in apps.iter() {
-                let _ = writeln!(buf, "{},{},{},{},1,{},", app.ids[0], app.agency_id(), app.subject, app.received, app.applicant);
+                let _ = writeln!(
+                    buf,
+                    "{},{},{},{},1,{},",
+                    app.ids[0],
+                    app.agency_id(),
+                    app.subject,
+                    app.received,
+                    app.applicant
+                );
                 if let Some((on, leaf)) = app.conclusion {
                     let _ = writeln!(buf, "{},{},{},{},2,,{leaf}", app.ids[1], app.agency_id(), app.subject, on);
                 }
@@ -622,8 +683,16 @@ async fn main() {
         // The SQL table must equal the service's.
         let row = |code: &str| service_table.application_rows.iter().find(|r| r.code == code).unwrap().values.clone();
         let same = |ours: Vec<i64>, theirs: &[i64; 6]| ours[..6] == theirs[..];
-        let mut equal = same(row("new"), &table.0[0]) && same(row("carried_in"), &table.0[1]) && same(row("carried_out"), &table.0[2]);
-        for (leaf, code) in ["1", "2", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4", "5.5", "6.1", "6.2", "6.3"].iter().enumerate() {
+        let mut equal = same(row("new"), &table.0[0])
+            && same(row("carried_in"), &table.0[1])
+            && same(row("carried_out"), &table.0[2]);
+        for (leaf, code) in [
+            "1", "2", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3",
+            "5.4", "5.5", "6.1", "6.2", "6.3",
+        ]
+        .iter()
+        .enumerate()
+        {
             equal &= same(row(code), &table.1[leaf]);
         }
         assert!(equal && table == table2, "the SQL table differs from the service's");
@@ -631,7 +700,10 @@ async fn main() {
         pg_best = Some(with);
         pg_lines.push(format!("| big agency's year table by SQL, covering index | {} |", ms(with)));
         pg_lines.push(format!("| big agency's year table by SQL, no covering index | {} |", ms(without)));
-        pg_lines.push(format!("| SQL table equals the service's (agency-00, {YEAR}, every cell) | {} |", if equal { "yes" } else { "NO" }));
+        pg_lines.push(format!(
+            "| SQL table equals the service's (agency-00, {YEAR}, every cell) | {} |",
+            if equal { "yes" } else { "NO" }
+        ));
         pg_lines.push(format!("| COPY of the data set | {:.1} s |", copy_time.as_secs_f64()));
         pg_lines.push(format!("| database size | {:.0} MiB |", db_size as f64 / 1048576.0));
     }
@@ -639,10 +711,21 @@ async fn main() {
     say(format!("| measure | service |\n|---|---:|"));
     say(format!("| section 三 + 四, big agency (agency-00), {YEAR}, median of 21 | {} |", ms(big_ms)));
     say(format!("| section 三 + 四, small agency ({small}), {YEAR}, median of 21 | {} |", ms(small_ms)));
-    say(format!("| drill-down of cell 1 (予以公开) × 总计, big agency, {drill_count} applications, median of 5 | {} |", ms(drill_ms)));
-    say(format!("| full replay (`verify`): {} events, {} subjects | {:.2} s = {:.0} events/s |", v.events_replayed, v.subjects, v.seconds, v.events_replayed as f64 / v.seconds));
+    say(format!(
+        "| drill-down of cell 1 (予以公开) × 总计, big agency, {drill_count} applications, median of 5 | {} |",
+        ms(drill_ms)
+    ));
+    say(format!(
+        "| full replay (`verify`): {} events, {} subjects | {:.2} s = {:.0} events/s |",
+        v.events_replayed,
+        v.subjects,
+        v.seconds,
+        v.events_replayed as f64 / v.seconds
+    ));
     say(format!("| data directory after the load | {:.0} MiB |", size as f64 / 1048576.0));
-    say(format!("| server resident memory: peak during the load / at rest / after restart | {peak_load_mib:.0} / {rest_mib:.0} / {restart_mib:.0} MiB |"));
+    say(format!(
+        "| server resident memory: peak during the load / at rest / after restart | {peak_load_mib:.0} / {rest_mib:.0} / {restart_mib:.0} MiB |"
+    ));
     say(format!("| start to SERVING on the loaded directory | {} |", ms(to_serving)));
     if !pg_lines.is_empty() {
         say("\n## PostgreSQL on the same data set\n\n| measure | PostgreSQL |\n|---|---:|".into());
@@ -658,18 +741,38 @@ async fn main() {
             _ => None,
         };
         if let Some(goal) = goal {
-            say(format!("| ingest {clients} clients × {batch}: ≥ {goal}× PostgreSQL | {r:.2}× | {} |", if *r >= goal { "yes" } else { "no" }));
+            say(format!(
+                "| ingest {clients} clients × {batch}: ≥ {goal}× PostgreSQL | {r:.2}× | {} |",
+                if *r >= goal { "yes" } else { "no" }
+            ));
         }
     }
-    say(format!("| big agency's table < 10 ms | {} | {} |", ms(big_ms), if big_ms < Duration::from_millis(10) { "yes" } else { "no" }));
+    say(format!(
+        "| big agency's table < 10 ms | {} | {} |",
+        ms(big_ms),
+        if big_ms < Duration::from_millis(10) { "yes" } else { "no" }
+    ));
     if let Some(best) = pg_best {
         let r = best.as_secs_f64() / big_ms.as_secs_f64();
-        say(format!("| big agency's table ≥ 30× faster than PostgreSQL's best | {r:.0}× | {} |", if r >= 30.0 { "yes" } else { "no" }));
+        say(format!(
+            "| big agency's table ≥ 30× faster than PostgreSQL's best | {r:.0}× | {} |",
+            if r >= 30.0 { "yes" } else { "no" }
+        ));
     }
     let replay_rate = v.events_replayed as f64 / v.seconds;
-    say(format!("| full replay ≥ 1,000,000 events/s | {replay_rate:.0} | {} |", if replay_rate >= 1e6 { "yes" } else { "no" }));
-    say(format!("| resident memory < 300 MB with the data set loaded | peak {peak_load_mib:.0} MiB | {} |", if peak_load_mib * 1.048576 < 300.0 { "yes" } else { "no" }));
-    say(format!("| start to SERVING < 2 s | {} | {} |", ms(to_serving), if to_serving < Duration::from_secs(2) { "yes" } else { "no" }));
+    say(format!(
+        "| full replay ≥ 1,000,000 events/s | {replay_rate:.0} | {} |",
+        if replay_rate >= 1e6 { "yes" } else { "no" }
+    ));
+    say(format!(
+        "| resident memory < 300 MB with the data set loaded | peak {peak_load_mib:.0} MiB | {} |",
+        if peak_load_mib * 1.048576 < 300.0 { "yes" } else { "no" }
+    ));
+    say(format!(
+        "| start to SERVING < 2 s | {} | {} |",
+        ms(to_serving),
+        if to_serving < Duration::from_secs(2) { "yes" } else { "no" }
+    ));
 
     if let Some(path) = &args.out {
         std::fs::write(path, out).expect("write the results");

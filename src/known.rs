@@ -8,17 +8,25 @@
 //! event (sled costs ~10 µs per key; see BENCHMARKS.md). The stream hashes
 //! are a filter: a miss means "certainly not stored", which lets the writer
 //! skip the sled lookup for a new application; a hit still reads the store.
+//! The filter is built by a background thread after open (a large store
+//! has a million streams), so start-up does not wait for it; until it
+//! arrives every lookup goes to the store.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 
 use crate::ids::{EventId, StreamId};
 use crate::store::{Store, StoreError, keys};
 
-#[derive(Default)]
 pub struct Known {
     ids: HashMap<EventId, u64>,
-    streams: HashSet<u64>,
+    /// `None` until the background scan delivers it.
+    streams: Option<HashSet<u64>>,
+    /// Streams added while the scan runs (it may or may not see them).
+    added_while_loading: Vec<u64>,
+    loading: Option<Receiver<HashSet<u64>>>,
 }
 
 fn hash(bytes: &[u8]) -> u64 {
@@ -26,17 +34,39 @@ fn hash(bytes: &[u8]) -> u64 {
 }
 
 impl Known {
-    /// Reads every id run and stream key of the store.
-    pub fn load(store: &Store) -> Result<Self, StoreError> {
-        let mut known = Self::default();
+    /// Reads every id run of the store, and starts the scan of its streams.
+    pub fn load(store: &Arc<Store>) -> Result<Self, StoreError> {
+        let mut ids = HashMap::new();
         for run in store.id_runs() {
-            let (first, ids) = run?;
-            known.ids.extend(ids.into_iter().zip(first..));
+            let (first, run) = run?;
+            ids.extend(run.into_iter().zip(first..));
         }
-        for key in store.keys_with_prefix(keys::SUBJECTS) {
-            known.streams.insert(hash(&key?[..]));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let scanned = Arc::clone(store);
+        std::thread::Builder::new().name("stream-filter".into()).spawn(move || {
+            let mut streams = HashSet::new();
+            for key in scanned.keys_with_prefix(keys::SUBJECTS) {
+                match key {
+                    Ok(key) => streams.insert(hash(&key[..])),
+                    Err(e) => {
+                        // Without the filter every lookup reads the store: slower, still exact.
+                        tracing::error!(error = %e, "cannot build the stream filter");
+                        return;
+                    }
+                };
+            }
+            let _ = tx.send(streams);
+        })?;
+        Ok(Self { ids, streams: None, added_while_loading: Vec::new(), loading: Some(rx) })
+    }
+
+    /// Takes the stream filter if the background scan has finished.
+    pub fn poll(&mut self) {
+        if let Some(Ok(mut streams)) = self.loading.as_ref().map(Receiver::try_recv) {
+            streams.extend(self.added_while_loading.drain(..));
+            self.streams = Some(streams);
+            self.loading = None;
         }
-        Ok(known)
     }
 
     /// Where an event id was recorded, if it was.
@@ -45,12 +75,16 @@ impl Known {
     }
 
     pub fn may_hold_stream(&self, stream: &StreamId) -> bool {
-        self.streams.contains(&hash(&keys::subject(stream)))
+        self.streams.as_ref().is_none_or(|s| s.contains(&hash(&keys::subject(stream))))
     }
 
     /// Records what a durable group added.
     pub fn add(&mut self, ids: impl IntoIterator<Item = (EventId, u64)>, streams: impl IntoIterator<Item = StreamId>) {
         self.ids.extend(ids);
-        self.streams.extend(streams.into_iter().map(|s| hash(&keys::subject(&s))));
+        let hashes = streams.into_iter().map(|s| hash(&keys::subject(&s)));
+        match &mut self.streams {
+            Some(set) => set.extend(hashes),
+            None => self.added_while_loading.extend(hashes),
+        }
     }
 }

@@ -1,16 +1,15 @@
 //! Replay: folds the raw log, in order, into every subject's state, as of
-//! any position. It is the reference the maintained tallies are checked
-//! against, and how a table is reproduced as it stood at an earlier
-//! position.
+//! any position: how a table is reproduced as it stood at an earlier
+//! position, counted subject by subject (the reference the maintained
+//! tallies are checked against in the property tests).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use crate::event::{Event, Payload, Recorded};
 use crate::ids::{AgencyId, StreamId};
 use crate::report::{ReviewDating, YearCells};
 use crate::store::{Store, StoreError};
-use crate::subject::{SplitOrigin, SubjectRecord, SubjectState, fold};
-use crate::tally::{Contribution, YearTally};
+use crate::subject::{SplitOrigin, SubjectState, fold};
 
 /// One subject as replayed: its state and how many events it has so far.
 /// (Its positions are not kept: a correction reads them from the stored
@@ -61,10 +60,11 @@ impl Replay {
                     .positions
                     .iter()
                     .take_while(|p| **p <= recorded.position)
-                    .map(|p| store.event_at(*p)?.map(|r| r.event).ok_or_else(|| broken(format!("position {p} missing"))))
+                    .map(|p| {
+                        store.event_at(*p)?.map(|r| r.event).ok_or_else(|| broken(format!("position {p} missing")))
+                    })
                     .collect::<Result<Vec<Event>, _>>()?;
-                record.state =
-                    fold(&events, record.origin.as_deref()).map_err(|(_, b)| broken(b.to_string()))?;
+                record.state = fold(&events, record.origin.as_deref()).map_err(|(_, b)| broken(b.to_string()))?;
                 record.revision += 1;
                 record
             }
@@ -98,13 +98,6 @@ impl Replay {
         Ok(())
     }
 
-    /// Whether a stored record is what the replay arrived at.
-    pub fn matches(replayed: &Replayed, stored: &SubjectRecord) -> bool {
-        replayed.state == stored.state
-            && replayed.origin.as_deref() == stored.origin.as_ref()
-            && replayed.revision == stored.revision()
-    }
-
     /// The cells of `year` for the given agencies, counted subject by
     /// subject.
     pub fn cells(&self, agencies: &HashSet<AgencyId>, year: i32, dating: ReviewDating) -> YearCells {
@@ -115,18 +108,5 @@ impl Replay {
             }
         }
         cells
-    }
-
-    /// The tallies the replayed subjects add up to.
-    pub fn tallies(&self) -> BTreeMap<(AgencyId, i32), YearTally> {
-        let mut out: BTreeMap<(AgencyId, i32), YearTally> = BTreeMap::new();
-        for (stream, record) in &self.subjects {
-            let c = Contribution::of(&record.state);
-            for year in c.years() {
-                c.apply(year, out.entry((stream.agency.clone(), year)).or_default(), 1);
-            }
-        }
-        out.retain(|_, t| !t.is_zero());
-        out
     }
 }

@@ -126,11 +126,7 @@ impl Store {
         std::fs::create_dir_all(dir)?;
         // We flush ourselves, once per group: no background flusher racing
         // the writer.
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_capacity)
-            .flush_every_ms(None)
-            .open()?;
+        let db = sled::Config::new().path(dir).cache_capacity(cache_capacity).flush_every_ms(None).open()?;
         let data_file = File::open(dir.join("db"))?;
         // Make the files' directory entries durable once, for a new store.
         data_file.sync_all()?;
@@ -148,6 +144,14 @@ impl Store {
             Some((k, v)) => Ok(Some((log_position(&k)?, v))),
             None => Ok(None),
         }
+    }
+
+    /// The chunk holding `position`: its first position and its encoded
+    /// events.
+    pub fn chunk_entries(&self, position: u64) -> Result<Option<(u64, Vec<Vec<u8>>)>, StoreError> {
+        let Some((first, chunk)) = self.chunk_at(position)? else { return Ok(None) };
+        let entries = chunk::entries(&chunk).map(|e| e.map(<[u8]>::to_vec)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((first, entries)))
     }
 
     /// The last position in the log (0 when empty).
@@ -321,7 +325,12 @@ impl Store {
         self.db.flush()?;
         let t2 = std::time::Instant::now();
         self.data_file.sync_data()?;
-        tracing::debug!(apply = (t1 - t0).as_micros() as u64, flush = (t2 - t1).as_micros() as u64, fsync = t2.elapsed().as_micros() as u64, "commit");
+        tracing::debug!(
+            apply = (t1 - t0).as_micros() as u64,
+            flush = (t2 - t1).as_micros() as u64,
+            fsync = t2.elapsed().as_micros() as u64,
+            "commit"
+        );
         Ok(())
     }
 

@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::event::{Event, Payload, Recorded};
 use crate::ids::AgencyId;
-use crate::known::Known;
 use crate::ids::{EventId, StreamId};
+use crate::known::Known;
 use crate::rejection::Rejection;
 use crate::rule::Broken;
 use crate::store::{CHUNK, Store, StoreError, chunk, encode_record, encode_tally, keys};
@@ -60,6 +60,7 @@ pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, h
             let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
             continue;
         }
+        known.poll();
         let mut group = Group::new(&store, &known, next);
         let mut waiting: Vec<(oneshot::Sender<Reply>, Vec<Appended>)> = Vec::new();
         let mut job = Some(first);
