@@ -373,8 +373,8 @@ async fn pg_table(client: &tokio_postgres::Client, agency: &str, year: i32) -> (
     let mut outcomes = [[0i64; 6]; 21];
     for row in rows {
         let col = row.get::<_, i32>(0) as usize;
-        for k in 0..3 {
-            counts[k][col] += row.get::<_, i64>(k + 1);
+        for (k, count) in counts.iter_mut().enumerate() {
+            count[col] += row.get::<_, i64>(k + 1);
         }
         if let Some(leaf) = row.get::<_, Option<i32>>(4) {
             outcomes[leaf as usize][col] += row.get::<_, i64>(5);
@@ -708,7 +708,7 @@ async fn main() {
         pg_lines.push(format!("| database size | {:.0} MiB |", db_size as f64 / 1048576.0));
     }
 
-    say(format!("| measure | service |\n|---|---:|"));
+    say("| measure | service |\n|---|---:|".to_string());
     say(format!("| section 三 + 四, big agency (agency-00), {YEAR}, median of 21 | {} |", ms(big_ms)));
     say(format!("| section 三 + 四, small agency ({small}), {YEAR}, median of 21 | {} |", ms(small_ms)));
     say(format!(

@@ -10,7 +10,7 @@ use crate::event::Recorded;
 use crate::ids::{AgencyId, StreamId, SubjectId};
 use crate::replay::{Replay, Replayed};
 use crate::report::{Report, ReviewDating, YearCells};
-use crate::store::{Store, StoreError};
+use crate::store::{DecodedChunk, Store, StoreError};
 use crate::subject::fold;
 use crate::subject::{SubjectRecord, SubjectState};
 use crate::tally::{Contribution, YearTally};
@@ -192,7 +192,7 @@ pub struct Verification {
 /// subject's events usually sit in a few recent chunks).
 struct ChunkReader<'s> {
     store: &'s Store,
-    chunks: HashMap<u64, (u64, Vec<Vec<u8>>)>,
+    chunks: HashMap<u64, DecodedChunk>,
     order: VecDeque<u64>,
 }
 

@@ -14,7 +14,8 @@
 //!   [`tally`] (per-year counts kept by the writer), [`report`] (the tables
 //!   and their checks), [`replay`] (the log folded as of any position),
 //!   [`derivation`] (a report from the store), [`render`] (TSV to HTML);
-//! - how it is served: [`rejection`] (errors as gRPC statuses), [`service`]
+//! - how it is served: [`rejection`] (errors as gRPC statuses), [`page`]
+//!   (AIP-158 page tokens), [`service`]
 //!   and [`report_service`] (the gRPC API), [`server`] (health, reflection,
 //!   drain), [`config`], [`telemetry`];
 //! - the command line: [`cli`], [`client`].
@@ -32,6 +33,7 @@ pub mod event;
 pub mod ids;
 pub mod known;
 pub mod ledger;
+pub mod page;
 pub mod proto;
 pub mod rejection;
 pub mod render;

@@ -135,3 +135,26 @@ impl From<Rejection> for Status {
         Status::with_error_details(rejection.code(), message, details)
     }
 }
+
+/// Logs a refusal once, where the RPC answers, at a level fitting whose
+/// fault it is, and turns it into a status.
+pub fn refuse(rejection: Rejection) -> Status {
+    match &rejection {
+        Rejection::Internal(_) => tracing::error!(code = ?rejection.code(), "{rejection}"),
+        Rejection::Unavailable(_) => tracing::warn!(code = ?rejection.code(), "{rejection}"),
+        _ => tracing::info!(code = ?rejection.code(), "{rejection}"),
+    }
+    rejection.into()
+}
+
+/// A storage or runtime failure, reported as INTERNAL.
+pub fn internal(e: impl fmt::Display) -> Rejection {
+    Rejection::Internal(e.to_string())
+}
+
+/// Runs blocking store reads off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Rejection> + Send + 'static,
+) -> Result<T, Rejection> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?
+}

@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
@@ -13,12 +10,13 @@ use tracing::Instrument;
 use crate::codes::ReviewKind;
 use crate::date::CivilDate;
 use crate::derivation::{self, Cell, CellPage, DeriveError, ReportQuery};
-use crate::ids::{AgencyId, SubjectId};
+use crate::ids::AgencyId;
 use crate::ledger::Ledger;
+use crate::page;
 use crate::proto::{self, report_service_server::ReportService as ReportServiceApi};
-use crate::rejection::{FieldIssue, Rejection};
+use crate::rejection::{FieldIssue, Rejection, blocking, internal, refuse};
 use crate::report::{Report, ReviewDating};
-use crate::service::{DEFAULT_PAGE, MAX_PAGE, application_to_proto};
+use crate::service::application_to_proto;
 use crate::store::Store;
 use crate::template::{RESULTS_BLOCK, REVIEW_BLOCKS, Row, Template};
 
@@ -43,29 +41,11 @@ impl ReportService {
     }
 }
 
-fn refuse(rejection: Rejection) -> Status {
-    match &rejection {
-        Rejection::Internal(_) => tracing::error!(code = ?rejection.code(), "{rejection}"),
-        _ => tracing::info!(code = ?rejection.code(), "{rejection}"),
-    }
-    rejection.into()
-}
-
-fn internal(e: impl std::fmt::Display) -> Rejection {
-    Rejection::Internal(e.to_string())
-}
-
 fn derive_error(e: DeriveError, field: &str) -> Rejection {
     match e {
         DeriveError::BeyondHead { .. } => Rejection::invalid(field, e.to_string()),
         DeriveError::Store(e) => internal(e),
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Rejection> + Send + 'static,
-) -> Result<T, Rejection> {
-    tokio::task::spawn_blocking(f).await.map_err(internal)?
 }
 
 fn year(y: i32) -> Result<i32, FieldIssue> {
@@ -235,13 +215,6 @@ fn changes(from: &Report, to: &Report) -> Vec<proto::CellChange> {
     out
 }
 
-/// Where a drill-down page stopped, and the cell it belongs to.
-#[derive(Serialize, Deserialize, PartialEq)]
-struct CellToken {
-    cell: (String, i32, String, i32, u64),
-    after: SubjectId,
-}
-
 fn scope_label(scope: Option<&proto::ReportScope>) -> String {
     use proto::report_scope::Scope;
     match scope.and_then(|s| s.scope.as_ref()) {
@@ -332,45 +305,23 @@ impl ReportServiceApi for ReportService {
                         format!("{} is not a column (0-5 applicants, 6 总计)", r.column),
                     ));
                 }
-                let page_size = match r.page_size {
-                    0 => DEFAULT_PAGE,
-                    n if n < 0 => {
-                        issues.push(FieldIssue::new("page_size", "must not be negative"));
-                        0
-                    }
-                    n => (n as usize).min(MAX_PAGE),
-                };
+                let page_size = page::size(r.page_size).map_err(|i| issues.push(i)).unwrap_or(0);
                 let (Some(agency), Some(y), Some(row), true) = (agency, y, row, issues.is_empty()) else {
                     return Err(Rejection::Invalid(issues));
                 };
                 let token_cell = (r.agency_id.clone(), y, r.row.clone(), r.column, r.as_of_position);
-                let after = if r.page_token.is_empty() {
-                    None
-                } else {
-                    let token: CellToken = URL_SAFE_NO_PAD
-                        .decode(&r.page_token)
-                        .ok()
-                        .and_then(|b| postcard::from_bytes(&b).ok())
-                        .ok_or_else(|| Rejection::invalid("page_token", "is not a token this service issued"))?;
-                    if token.cell != token_cell {
-                        return Err(Rejection::invalid("page_token", "belongs to another cell"));
-                    }
-                    Some(token.after)
-                };
+                let after = page::after(&r.page_token, &token_cell)?;
                 let as_of = (r.as_of_position > 0).then_some(r.as_of_position);
                 let cell = Cell { agency, year: y, row, column: r.column as usize };
-                let CellPage { position, applications: page, more } =
+                let CellPage { position, applications: found, more } =
                     derivation::cell_applications(&store, &cell, as_of, after.as_ref(), page_size)
                         .map_err(|e| derive_error(e, "as_of_position"))?;
-                let next_page_token = match page.last() {
-                    Some((last, _)) if more => URL_SAFE_NO_PAD.encode(
-                        postcard::to_stdvec(&CellToken { cell: token_cell, after: last.subject.clone() })
-                            .map_err(internal)?,
-                    ),
+                let next_page_token = match found.last() {
+                    Some((last, _)) if more => page::token(&token_cell, &last.subject),
                     _ => String::new(),
                 };
                 Ok(proto::ListCellApplicationsResponse {
-                    applications: page.iter().map(|(s, rec)| application_to_proto(s, rec)).collect(),
+                    applications: found.iter().map(|(s, rec)| application_to_proto(s, rec)).collect(),
                     next_page_token,
                     log_position: position,
                 })

@@ -7,8 +7,6 @@ use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, mpsc};
 use tokio_stream::Stream;
@@ -22,16 +20,14 @@ use crate::date::CivilDate;
 use crate::event::Event;
 use crate::ids::{AgencyId, StreamId, SubjectId};
 use crate::ledger::Ledger;
+use crate::page;
 use crate::proto::{self, ledger_service_server::LedgerService as LedgerServiceApi};
-use crate::rejection::{FieldIssue, Rejection};
+use crate::rejection::{FieldIssue, Rejection, blocking, internal, refuse};
 use crate::subject::{SubjectRecord, SubjectState};
 use crate::writer::AppendBatch;
 
 /// Most events in one append.
 pub const MAX_BATCH: usize = 1000;
-/// Default and largest page of a list.
-pub const DEFAULT_PAGE: usize = 100;
-pub const MAX_PAGE: usize = 1000;
 /// Most subjects one list call reads before it returns a short page.
 const MAX_SCAN: usize = 100_000;
 /// Log entries read per step of ReadLog.
@@ -56,28 +52,6 @@ impl LedgerService {
             .cloned()
             .ok_or_else(|| Rejection::Unavailable("the store is still opening; retry shortly".into()))
     }
-}
-
-/// Logs a refusal once, at a level fitting whose fault it is, and turns it
-/// into a status.
-fn refuse(rejection: Rejection) -> Status {
-    match &rejection {
-        Rejection::Internal(_) => tracing::error!(code = ?rejection.code(), "{rejection}"),
-        Rejection::Unavailable(_) => tracing::warn!(code = ?rejection.code(), "{rejection}"),
-        _ => tracing::info!(code = ?rejection.code(), "{rejection}"),
-    }
-    rejection.into()
-}
-
-fn internal(e: impl std::fmt::Display) -> Rejection {
-    Rejection::Internal(e.to_string())
-}
-
-/// Runs blocking store reads off the async runtime.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Rejection> + Send + 'static,
-) -> Result<T, Rejection> {
-    tokio::task::spawn_blocking(f).await.map_err(internal)?
 }
 
 #[tonic::async_trait]
@@ -388,13 +362,6 @@ struct ListQuery {
     after: Option<SubjectId>,
 }
 
-/// The page token: the filters and where the last page stopped.
-#[derive(Serialize, Deserialize)]
-struct PageToken {
-    filters: Filters,
-    after: SubjectId,
-}
-
 impl ListQuery {
     fn from_proto(request: &proto::ListApplicationsRequest) -> Result<Self, Rejection> {
         let mut issues = Vec::new();
@@ -412,30 +379,12 @@ impl ListQuery {
         let concluded = DateRange::from_proto(request.concluded.as_ref(), "concluded")
             .map_err(|i| issues.push(i))
             .unwrap_or_default();
-        let page_size = match request.page_size {
-            0 => DEFAULT_PAGE,
-            n if n < 0 => {
-                issues.push(FieldIssue::new("page_size", "must not be negative"));
-                DEFAULT_PAGE
-            }
-            n => (n as usize).min(MAX_PAGE),
-        };
+        let page_size = page::size(request.page_size).map_err(|i| issues.push(i)).unwrap_or(page::DEFAULT_SIZE);
         let (Some(agency), true) = (agency, issues.is_empty()) else {
             return Err(Rejection::Invalid(issues));
         };
         let filters = Filters { agency, status, received, concluded };
-        let mut after = None;
-        if !request.page_token.is_empty() {
-            let token: PageToken = URL_SAFE_NO_PAD
-                .decode(&request.page_token)
-                .ok()
-                .and_then(|b| postcard::from_bytes(&b).ok())
-                .ok_or_else(|| Rejection::invalid("page_token", "is not a token this service issued"))?;
-            if token.filters != filters {
-                return Err(Rejection::invalid("page_token", "belongs to a request with other filters"));
-            }
-            after = Some(token.after);
-        }
+        let after = page::after(&request.page_token, &filters)?;
         Ok(Self { filters, page_size, after })
     }
 
@@ -470,8 +419,7 @@ impl ListQuery {
             last_seen = Some(id);
         }
         let next_page_token = match (more, last_seen) {
-            (true, Some(after)) => URL_SAFE_NO_PAD
-                .encode(postcard::to_stdvec(&PageToken { filters: self.filters.clone(), after }).map_err(internal)?),
+            (true, Some(after)) => page::token(&self.filters, &after),
             _ => String::new(),
         };
         Ok(proto::ListApplicationsResponse { applications, next_page_token })

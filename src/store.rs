@@ -35,6 +35,9 @@ use crate::ids::{AgencyId, EventId, StreamId, SubjectId};
 use crate::subject::SubjectRecord;
 use crate::tally::YearTally;
 
+/// A log chunk read back: its first position and its encoded events.
+pub type DecodedChunk = (u64, Vec<Vec<u8>>);
+
 /// Most events stored under one log key.
 pub const CHUNK: usize = 64;
 
@@ -148,7 +151,7 @@ impl Store {
 
     /// The chunk holding `position`: its first position and its encoded
     /// events.
-    pub fn chunk_entries(&self, position: u64) -> Result<Option<(u64, Vec<Vec<u8>>)>, StoreError> {
+    pub fn chunk_entries(&self, position: u64) -> Result<Option<DecodedChunk>, StoreError> {
         let Some((first, chunk)) = self.chunk_at(position)? else { return Ok(None) };
         let entries = chunk::entries(&chunk).map(|e| e.map(<[u8]>::to_vec)).collect::<Result<Vec<_>, _>>()?;
         Ok(Some((first, entries)))
