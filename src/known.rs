@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, TryRecvError};
 
 use crate::ids::{EventId, StreamId};
 use crate::store::{Store, StoreError, keys};
@@ -60,12 +60,20 @@ impl Known {
         Ok(Self { ids, streams: None, added_while_loading: Vec::new(), loading: Some(rx) })
     }
 
-    /// Takes the stream filter if the background scan has finished.
+    /// Takes the stream filter if the background scan has finished (or
+    /// gives up on it if the scan failed: lookups then always read).
     pub fn poll(&mut self) {
-        if let Some(Ok(mut streams)) = self.loading.as_ref().map(Receiver::try_recv) {
-            streams.extend(self.added_while_loading.drain(..));
-            self.streams = Some(streams);
-            self.loading = None;
+        match self.loading.as_ref().map(Receiver::try_recv) {
+            Some(Ok(mut streams)) => {
+                streams.extend(self.added_while_loading.drain(..));
+                self.streams = Some(streams);
+                self.loading = None;
+            }
+            Some(Err(TryRecvError::Disconnected)) => {
+                self.added_while_loading = Vec::new();
+                self.loading = None;
+            }
+            Some(Err(TryRecvError::Empty)) | None => {}
         }
     }
 
@@ -82,9 +90,10 @@ impl Known {
     pub fn add(&mut self, ids: impl IntoIterator<Item = (EventId, u64)>, streams: impl IntoIterator<Item = StreamId>) {
         self.ids.extend(ids);
         let hashes = streams.into_iter().map(|s| hash(&keys::subject(&s)));
-        match &mut self.streams {
-            Some(set) => set.extend(hashes),
-            None => self.added_while_loading.extend(hashes),
+        match (&mut self.streams, &self.loading) {
+            (Some(set), _) => set.extend(hashes),
+            (None, Some(_)) => self.added_while_loading.extend(hashes),
+            (None, None) => {}
         }
     }
 }

@@ -54,9 +54,14 @@ impl Ledger {
 
     /// Waits until `position` is durable (it was written by a group that is
     /// committing now), so that reads never show what may still be lost.
-    pub async fn wait_durable(&self, position: u64) {
+    /// Gives up after a few seconds: a group that does not become durable
+    /// by then has failed, and the writer refuses appends until restart.
+    pub async fn wait_durable(&self, position: u64) -> Result<(), Rejection> {
         let mut head = self.head.clone();
-        let _ = head.wait_for(|h| *h >= position).await;
+        match tokio::time::timeout(std::time::Duration::from_secs(5), head.wait_for(|h| *h >= position)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(Rejection::Unavailable(format!("position {position} is not durable; the store may have failed"))),
+        }
     }
 
     /// Appends a batch; answers once it is durable, or refused.

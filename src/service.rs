@@ -111,7 +111,7 @@ impl LedgerServiceApi for LedgerService {
                 .ok_or_else(not_found)
                 .map_err(refuse)?;
             // Show only what is durable: wait for the group being committed.
-            ledger.wait_durable(record.positions.last().copied().unwrap_or(0)).await;
+            ledger.wait_durable(record.positions.last().copied().unwrap_or(0)).await.map_err(refuse)?;
             let store = Arc::clone(ledger.store());
             let positions = record.positions.clone();
             let history = blocking(move || {
