@@ -69,14 +69,16 @@ impl LedgerServiceApi for LedgerService {
         );
         async move {
             let batch = append_batch(&request).map_err(refuse)?;
+            // Answer with the canonical form of each id (as stored).
+            let ids: Vec<String> = batch.events.iter().map(|e| e.id.to_string()).collect();
             let ledger = self.ledger().map_err(refuse)?;
             let results = ledger.append(batch).await.map_err(refuse)?;
             let response = proto::AppendEventsResponse {
                 results: results
                     .iter()
-                    .zip(&request.events)
-                    .map(|(r, e)| proto::AppendResult {
-                        event_id: e.event_id.to_lowercase(),
+                    .zip(ids)
+                    .map(|(r, event_id)| proto::AppendResult {
+                        event_id,
                         position: r.position,
                         stream_revision: r.revision,
                         duplicate: r.duplicate,
