@@ -24,11 +24,6 @@ impl EventId {
         Uuid::try_parse(s).map(Self).map_err(|e| format!("{s:?} is not a UUID: {e}"))
     }
 
-    /// A new random id (v4), for clients that have none of their own.
-    pub fn random() -> Self {
-        Self(Uuid::new_v4())
-    }
-
     /// A deterministic id derived from a name (v5), for imports that must be
     /// repeatable.
     pub fn from_name(name: &str) -> Self {

@@ -25,7 +25,7 @@
 //! sled read and an append no extra sled key per event.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{RwLock, RwLockReadGuard};
 
 use std::collections::BTreeMap;
@@ -116,7 +116,6 @@ pub struct Store {
     /// sled 0.34's flush uses sync_file_range, which is not durable through
     /// power loss.
     data_file: File,
-    dir: PathBuf,
     /// Held for writing from a group's apply until it is durable, and for
     /// reading by whoever must see several keys as of one durable position
     /// (a year's tallies): sled's scans are not snapshots.
@@ -134,11 +133,7 @@ impl Store {
         // Make the files' directory entries durable once, for a new store.
         data_file.sync_all()?;
         File::open(dir)?.sync_all()?;
-        Ok(Self { db, data_file, dir: dir.to_owned(), commit_lock: RwLock::new(()) })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
+        Ok(Self { db, data_file, commit_lock: RwLock::new(()) })
     }
 
     /// The chunk holding `position`, if any: its first position and bytes.
@@ -348,11 +343,6 @@ impl Store {
         self.db.flush()?;
         self.data_file.sync_data()?;
         Ok(())
-    }
-
-    /// Bytes the store takes on disk.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
     }
 }
 
