@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod application;
+pub mod calendar;
 pub mod cli;
 pub mod client;
 pub mod codes;
