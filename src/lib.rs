@@ -29,6 +29,7 @@ pub mod client;
 pub mod codes;
 pub mod config;
 pub mod date;
+pub mod deadline;
 pub mod derivation;
 pub mod event;
 pub mod ids;
