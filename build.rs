@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "proto/disclosure/v1/application.proto",
     "proto/disclosure/v1/ledger_service.proto",
     "proto/disclosure/v1/report_service.proto",
+    "proto/disclosure/v1/deadline_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

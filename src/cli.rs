@@ -40,6 +40,10 @@ pub enum Command {
         /// Seconds a shutdown waits for in-flight requests before closing them.
         #[arg(long, env = "DISCLOSURE_DRAIN_SECS", default_value_t = Config::DEFAULT_DRAIN_SECS)]
         drain_secs: u64,
+        /// A holiday schedule (the shape of data/calendar/cn.toml) whose
+        /// years are added to or replace the shipped ones.
+        #[arg(long, env = "DISCLOSURE_CALENDAR")]
+        calendar: Option<PathBuf>,
     },
     /// Append events from a JSON Lines file (one `disclosure.v1.Event` per
     /// line, proto3 JSON mapping); `-` reads standard input.
@@ -114,6 +118,26 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArg,
     },
+    /// Open applications with their statutory deadlines: due soon and
+    /// overdue ones as of a date (default today, China Standard Time).
+    Deadlines {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        /// YYYY-MM-DD; default today in China Standard Time.
+        #[arg(long)]
+        as_of: Option<crate::date::CivilDate>,
+        /// The warning window in working days.
+        #[arg(long, default_value_t = crate::deadline_service::DEFAULT_WITHIN)]
+        within: u32,
+        /// Only overdue applications.
+        #[arg(long, conflicts_with = "all")]
+        overdue: bool,
+        /// Every open application, not only the due-soon and overdue ones.
+        #[arg(long)]
+        all: bool,
+    },
     /// Register (or replace) a group of agencies for consolidated tables.
     SetGroup {
         #[command(flatten)]
@@ -164,12 +188,13 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         telemetry::init(self.log_format);
         match self.command {
-            Command::Serve { listen, data_dir, cache_mib, drain_secs } => {
+            Command::Serve { listen, data_dir, cache_mib, drain_secs, calendar } => {
                 let config = Config {
                     listen,
                     data_dir,
                     cache_capacity: cache_mib << 20,
                     drain_timeout: std::time::Duration::from_secs(drain_secs),
+                    calendar,
                 };
                 crate::server::Server::build(config).await?.run_until_stopped().await
             }
@@ -185,6 +210,9 @@ impl Cli {
                 crate::client::cell(&server.server, &agency, year, &row, column, as_of).await
             }
             Command::Verify { server } => crate::client::verify(&server.server).await,
+            Command::Deadlines { server, agency, as_of, within, overdue, all } => {
+                crate::client::deadlines(&server.server, &agency, as_of, within, overdue, all).await
+            }
             Command::SetGroup { server, group, agencies } => {
                 crate::client::set_group(&server.server, &group, agencies).await
             }

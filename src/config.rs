@@ -17,6 +17,8 @@ pub struct Config {
     /// How long a drain waits for in-flight requests and open connections
     /// before it closes them.
     pub drain_timeout: Duration,
+    /// A holiday schedule to merge over the shipped one (newer years).
+    pub calendar: Option<PathBuf>,
 }
 
 impl Config {
@@ -32,6 +34,7 @@ impl Config {
             data_dir: data_dir.into(),
             cache_capacity: 16 << 20,
             drain_timeout: Duration::from_secs(5),
+            calendar: None,
         }
     }
 }

@@ -187,7 +187,11 @@ mod tests {
     fn a_running_consultation_keeps_the_clock_paused() {
         let c = Calendar::builtin();
         let mut app = received("2024-03-01");
-        app.consultations.push(Consultation { party: ConsultationParty::OtherAgency, started_on: d("2024-03-20"), ended_on: None });
+        app.consultations.push(Consultation {
+            party: ConsultationParty::OtherAgency,
+            started_on: d("2024-03-20"),
+            ended_on: None,
+        });
         let dl = deadline(&app, &c, d("2024-03-27"), 5).unwrap();
         assert_eq!(dl.standing, Standing::Paused);
         assert_eq!(dl.paused_days, 5);

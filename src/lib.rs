@@ -30,6 +30,7 @@ pub mod codes;
 pub mod config;
 pub mod date;
 pub mod deadline;
+pub mod deadline_service;
 pub mod derivation;
 pub mod event;
 pub mod ids;

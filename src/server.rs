@@ -12,8 +12,11 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::server::TcpIncoming;
 
+use crate::calendar::Calendar;
 use crate::config::Config;
+use crate::deadline_service::DeadlineService;
 use crate::ledger::Ledger;
+use crate::proto::deadline_service_server::DeadlineServiceServer;
 use crate::proto::{self, ledger_service_server::LedgerServiceServer, report_service_server::ReportServiceServer};
 use crate::report_service::ReportService;
 use crate::service::LedgerService;
@@ -22,14 +25,20 @@ use crate::service::LedgerService;
 pub struct Server {
     config: Config,
     listener: TcpListener,
+    calendar: Arc<Calendar>,
 }
 
 impl Server {
     /// Binds the listen address (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let mut calendar = Calendar::builtin();
+        if let Some(path) = &config.calendar {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            calendar.merge(Calendar::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+        }
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { config, listener })
+        Ok(Self { config, listener, calendar: Arc::new(calendar) })
     }
 
     /// The address actually bound.
@@ -49,6 +58,7 @@ impl Server {
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
         health.set_not_serving::<ReportServiceServer<ReportService>>().await;
+        health.set_not_serving::<DeadlineServiceServer<DeadlineService>>().await;
         health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
 
         let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -64,6 +74,8 @@ impl Server {
         let draining = CancellationToken::new();
         let service = LedgerService::new(Arc::clone(&cell), draining.clone());
         let reports = ReportService::new(Arc::clone(&cell));
+        let deadlines = DeadlineService::new(Arc::clone(&cell), Arc::clone(&self.calendar));
+        tracing::info!(years = %self.calendar.known(), "working-day calendar");
 
         // Open (and recover) the store while already answering health.
         let opener = {
@@ -81,6 +93,7 @@ impl Server {
                         if !draining.is_cancelled() {
                             health.set_serving::<LedgerServiceServer<LedgerService>>().await;
                             health.set_serving::<ReportServiceServer<ReportService>>().await;
+                            health.set_serving::<DeadlineServiceServer<DeadlineService>>().await;
                             health.set_service_status("", tonic_health::ServingStatus::Serving).await;
                         }
                         Ok(())
@@ -100,6 +113,7 @@ impl Server {
                 tracing::info!("draining: refusing new connections, finishing in-flight requests");
                 health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
                 health.set_not_serving::<ReportServiceServer<ReportService>>().await;
+                health.set_not_serving::<DeadlineServiceServer<DeadlineService>>().await;
                 health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
                 draining.cancel();
             }
@@ -112,6 +126,7 @@ impl Server {
             .add_service(reflection_v1alpha)
             .add_service(LedgerServiceServer::new(service))
             .add_service(ReportServiceServer::new(reports))
+            .add_service(DeadlineServiceServer::new(deadlines))
             // No Nagle: small responses (a report, an append's answer) must
             // not wait for the client's delayed ACK (~40 ms).
             .serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), {

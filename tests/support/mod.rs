@@ -30,7 +30,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server on an existing directory.
 pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
-    let server = Server::build(Config::for_tests(dir.path())).await.expect("bind");
+    spawn_app_with(dir, |_| {}).await
+}
+
+/// Starts a server on a directory, with settings changed by `tweak`.
+pub async fn spawn_app_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config::for_tests(dir.path());
+    tweak(&mut config);
+    let server = Server::build(config).await.expect("bind");
     let addr = server.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(server.run_until(async move {

@@ -1,0 +1,153 @@
+//! The `disclosure.v1.DeadlineService` gRPC service: open applications with
+//! their statutory deadlines, due soon or overdue, as of a date.
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::application::Status as AppStatus;
+use crate::calendar::Calendar;
+use crate::date::CivilDate;
+use crate::deadline::{self, Deadline, Standing};
+use crate::ids::{AgencyId, StreamId};
+use crate::ledger::Ledger;
+use crate::page;
+use crate::proto::{self, deadline_service_server::DeadlineService as DeadlineServiceApi};
+use crate::rejection::{FieldIssue, Rejection, blocking, internal, refuse};
+use crate::service::application_to_proto;
+
+/// Default warning window, in working days.
+pub const DEFAULT_WITHIN: u32 = 5;
+/// Most subjects one call reads before it returns a short page.
+const MAX_SCAN: usize = 100_000;
+
+#[derive(Clone)]
+pub struct DeadlineService {
+    ledger: Arc<OnceCell<Arc<Ledger>>>,
+    calendar: Arc<Calendar>,
+}
+
+impl DeadlineService {
+    pub fn new(ledger: Arc<OnceCell<Arc<Ledger>>>, calendar: Arc<Calendar>) -> Self {
+        Self { ledger, calendar }
+    }
+}
+
+/// The wire form of a deadline (or of why there is none).
+pub fn deadline_to_proto(d: Result<Deadline, String>) -> proto::Deadline {
+    let d = match d {
+        Ok(d) => d,
+        Err(calendar_error) => return proto::Deadline { calendar_error, ..Default::default() },
+    };
+    let standing = match d.standing {
+        Standing::AwaitingSupplement => proto::DeadlineStanding::AwaitingSupplement,
+        Standing::Paused => proto::DeadlineStanding::Paused,
+        Standing::OnTime => proto::DeadlineStanding::OnTime,
+        Standing::DueSoon => proto::DeadlineStanding::DueSoon,
+        Standing::Overdue => proto::DeadlineStanding::Overdue,
+        Standing::AnsweredOnTime => proto::DeadlineStanding::AnsweredOnTime,
+        Standing::AnsweredLate => proto::DeadlineStanding::AnsweredLate,
+    };
+    proto::Deadline {
+        clock_starts: Some(d.clock_starts.to_proto()),
+        paused_working_days: d.paused_days,
+        extension_working_days: d.extension_days,
+        due: d.due.map(CivilDate::to_proto),
+        remaining_working_days: d.remaining.unwrap_or(0),
+        standing: standing as i32,
+        supplement_request_by: Some(d.supplement_request_by.to_proto()),
+        supplement_request_late: d.supplement_request_late,
+        calendar_error: String::new(),
+    }
+}
+
+/// The parameters a page token is bound to.
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Query {
+    agency: AgencyId,
+    as_of: CivilDate,
+    within: u32,
+    filter: i32,
+}
+
+#[tonic::async_trait]
+impl DeadlineServiceApi for DeadlineService {
+    async fn list_deadlines(
+        &self,
+        request: Request<proto::ListDeadlinesRequest>,
+    ) -> Result<Response<proto::ListDeadlinesResponse>, Status> {
+        let r = request.into_inner();
+        let span = tracing::info_span!("ListDeadlines", agency = %r.agency_id);
+        async move {
+            let mut issues = Vec::new();
+            let agency = AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
+            let as_of = match &r.as_of {
+                None => Some(CivilDate::today_in_china()),
+                Some(d) => CivilDate::from_proto(d).map_err(|e| issues.push(FieldIssue::new("as_of", e))).ok(),
+            };
+            if proto::DeadlineFilter::try_from(r.filter).is_err() {
+                issues.push(FieldIssue::new("filter", format!("{} is not a known DeadlineFilter", r.filter)));
+            }
+            let page_size = page::size(r.page_size).map_err(|i| issues.push(i)).unwrap_or(0);
+            let (Some(agency), Some(as_of), true) = (agency, as_of, issues.is_empty()) else {
+                return Err(refuse(Rejection::Invalid(issues)));
+            };
+            let within = if r.within_working_days == 0 { DEFAULT_WITHIN } else { r.within_working_days };
+            let query = Query { agency, as_of, within, filter: r.filter };
+            let after = page::after(&r.page_token, &query).map_err(refuse)?;
+            let store =
+                self.ledger.get().map(|l| Arc::clone(l.store())).ok_or_else(|| {
+                    refuse(Rejection::Unavailable("the store is still opening; retry shortly".into()))
+                })?;
+            let calendar = Arc::clone(&self.calendar);
+            let response = blocking(move || {
+                let mut entries = Vec::new();
+                let mut last_seen = None;
+                let mut more = false;
+                for (scanned, item) in store.subjects(&query.agency, after.as_ref()).enumerate() {
+                    let (id, record) = item.map_err(internal)?;
+                    if entries.len() == page_size || scanned == MAX_SCAN {
+                        more = true;
+                        break;
+                    }
+                    last_seen = Some(id.clone());
+                    // Open now and already received on the as-of date.
+                    let Some(app) =
+                        record.application().filter(|a| a.status() == AppStatus::Open && a.received_on <= query.as_of)
+                    else {
+                        continue;
+                    };
+                    let d = deadline::deadline(app, &calendar, query.as_of, query.within).map_err(|e| e.to_string());
+                    let wanted = match proto::DeadlineFilter::try_from(query.filter) {
+                        Ok(proto::DeadlineFilter::DueSoon) => {
+                            d.as_ref().is_ok_and(|d| matches!(d.standing, Standing::DueSoon | Standing::Overdue))
+                        }
+                        Ok(proto::DeadlineFilter::Overdue) => d.as_ref().is_ok_and(|d| d.standing == Standing::Overdue),
+                        _ => true,
+                    };
+                    // A date outside the calendar is listed with its error
+                    // under every filter: it must not silently drop out.
+                    if wanted || d.is_err() {
+                        let stream = StreamId { agency: query.agency.clone(), subject: id };
+                        entries.push(proto::ApplicationDeadline {
+                            application: Some(application_to_proto(&stream, &record)),
+                            deadline: Some(deadline_to_proto(d)),
+                        });
+                    }
+                }
+                let next_page_token = match (more, last_seen) {
+                    (true, Some(after)) => page::token(&query, &after),
+                    _ => String::new(),
+                };
+                Ok(proto::ListDeadlinesResponse { entries, next_page_token, as_of: Some(query.as_of.to_proto()) })
+            })
+            .await
+            .map_err(refuse)?;
+            Ok(Response::new(response))
+        }
+        .instrument(span)
+        .await
+    }
+}

@@ -1,0 +1,86 @@
+//! Due-soon and overdue lists over gRPC, on the working-day calendar.
+
+mod support;
+
+use disclosure_ledger::proto::{self, deadline_service_client::DeadlineServiceClient, event::Payload};
+use support::*;
+
+async fn list(app: &TestApp, as_of: &str, filter: proto::DeadlineFilter) -> Vec<(String, proto::Deadline)> {
+    let d: disclosure_ledger::date::CivilDate = as_of.parse().unwrap();
+    let mut client = DeadlineServiceClient::connect(format!("http://{}", app.addr)).await.unwrap();
+    client
+        .list_deadlines(proto::ListDeadlinesRequest {
+            agency_id: AGENCY.into(),
+            as_of: Some(d.to_proto()),
+            filter: filter as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries
+        .into_iter()
+        .map(|e| (e.application.unwrap().application_id, e.deadline.unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn overdue_and_due_soon_lists_follow_the_official_calendar() {
+    let mut app = spawn_app().await;
+    app.ok(vec![
+        // Due 11 March 2024 (across the Spring Festival).
+        person("before-festival", date(2024, 2, 6)),
+        // Due 29 March 2024.
+        person("march", date(2024, 3, 1)),
+        // Waiting for a supplement: no clock.
+        person("waiting", date(2024, 2, 1)),
+        event("waiting", date(2024, 2, 2), Payload::SupplementRequested(proto::SupplementRequested {})),
+        // Concluded: never listed as open.
+        person("done", date(2024, 1, 2)),
+        concluded("done", date(2024, 1, 10), proto::Outcome::Disclosed),
+    ])
+    .await;
+
+    let due_soon = list(&app, "2024-03-05", proto::DeadlineFilter::DueSoon).await;
+    assert_eq!(due_soon.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), vec!["before-festival"]);
+    let d = &due_soon[0].1;
+    assert_eq!(d.due, date(2024, 3, 11));
+    assert_eq!(d.remaining_working_days, 4);
+    assert_eq!(d.standing(), proto::DeadlineStanding::DueSoon);
+
+    let overdue = list(&app, "2024-03-12", proto::DeadlineFilter::Overdue).await;
+    assert_eq!(overdue.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), vec!["before-festival"]);
+    assert_eq!(overdue[0].1.remaining_working_days, -1);
+
+    let all = list(&app, "2024-03-12", proto::DeadlineFilter::Unspecified).await;
+    let ids: Vec<_> = all.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, vec!["before-festival", "march", "waiting"]);
+    let waiting = &all[2].1;
+    assert_eq!(waiting.standing(), proto::DeadlineStanding::AwaitingSupplement);
+    assert_eq!(waiting.due, None);
+}
+
+#[tokio::test]
+async fn a_date_outside_the_calendar_is_an_explicit_error_until_its_year_is_loaded() {
+    let mut app = spawn_app().await;
+    app.ok(vec![person("old", date(2024, 3, 1))]).await;
+    // Overdue since 29 March 2024; counting how long, into 2027, needs 2027's schedule.
+    let listed = list(&app, "2027-02-01", proto::DeadlineFilter::Overdue).await;
+    assert_eq!(listed.len(), 1, "listed with its error even under a filter");
+    assert!(listed[0].1.calendar_error.contains("outside the working-day calendar"), "{}", listed[0].1.calendar_error);
+    let dir = app.stop().await;
+
+    // An operator loads the 2027 schedule at start-up, without a release.
+    let file = dir.path().join("calendar-2027.toml");
+    std::fs::write(
+        &file,
+        "[years.2027]\nnotice = \"test\"\nholidays = [[\"2027-01-01\", \"2027-01-01\"]]\nworkdays = []\n",
+    )
+    .unwrap();
+    let app = spawn_app_with(dir, |c| c.calendar = Some(file.clone())).await;
+    let listed = list(&app, "2027-02-01", proto::DeadlineFilter::Overdue).await;
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].1.calendar_error.is_empty());
+    assert_eq!(listed[0].1.standing(), proto::DeadlineStanding::Overdue);
+    assert!(listed[0].1.remaining_working_days < -600);
+}
