@@ -138,6 +138,16 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// How promptly an agency answered in a year: on time against late,
+    /// median and 90th percentile working days.
+    Timeliness {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+    },
     /// Register (or replace) a group of agencies for consolidated tables.
     SetGroup {
         #[command(flatten)]
@@ -210,6 +220,9 @@ impl Cli {
                 crate::client::cell(&server.server, &agency, year, &row, column, as_of).await
             }
             Command::Verify { server } => crate::client::verify(&server.server).await,
+            Command::Timeliness { server, agency, year } => {
+                crate::client::timeliness(&server.server, &agency, year).await
+            }
             Command::Deadlines { server, agency, as_of, within, overdue, all } => {
                 crate::client::deadlines(&server.server, &agency, as_of, within, overdue, all).await
             }

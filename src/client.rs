@@ -117,6 +117,20 @@ pub async fn show(server: &str, agency: &str, application: &str, json: bool) -> 
     if !app.split_from.is_empty() {
         println!("  split from  {}", app.split_from);
     }
+    if let Some(d) = &response.deadline {
+        if d.calendar_error.is_empty() {
+            println!(
+                "  deadline    {} ({}; clock from {}, {} paused, {} extension working days)",
+                date(&d.due),
+                d.standing().as_str_name().trim_start_matches("DEADLINE_STANDING_"),
+                date(&d.clock_starts),
+                d.paused_working_days,
+                d.extension_working_days
+            );
+        } else {
+            println!("  deadline    unknown: {}", d.calendar_error);
+        }
+    }
     println!("history ({} events):", response.history.len());
     for r in &response.history {
         let e = r.event.clone().unwrap_or_default();
@@ -387,4 +401,24 @@ pub async fn deadlines(
         }
         token = page.next_page_token;
     }
+}
+
+/// Prints how promptly an agency answered in a year.
+pub async fn timeliness(server: &str, agency: &str, year: i32) -> anyhow::Result<()> {
+    use crate::proto::deadline_service_client::DeadlineServiceClient;
+    let t = DeadlineServiceClient::connect(server.to_owned())
+        .await
+        .with_context(|| format!("cannot reach the server at {server}"))?
+        .get_timeliness(proto::GetTimelinessRequest { agency_id: agency.into(), year })
+        .await
+        .map_err(status)?
+        .into_inner();
+    println!(
+        "{year}: {} answered, {} on time, {} late; working days to answer: median {}, 90th percentile {}",
+        t.answered, t.answered_on_time, t.answered_late, t.median_working_days, t.p90_working_days
+    );
+    if t.without_deadline > 0 {
+        println!("{} more fall outside the known working-day calendar (load that year's schedule)", t.without_deadline);
+    }
+    Ok(())
 }

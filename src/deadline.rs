@@ -108,6 +108,53 @@ pub fn deadline(
     Ok(Deadline { due: Some(due), remaining: Some(remaining), standing, ..base })
 }
 
+/// How promptly the applications concluded in a year were answered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeliness {
+    pub on_time: i64,
+    pub late: i64,
+    pub without_deadline: i64,
+    /// Working days each took, as the deadline counts them.
+    pub days: Vec<u32>,
+}
+
+impl Timeliness {
+    /// Counts one application in, if it was answered (not withdrawn, not
+    /// split) in `year`.
+    pub fn count(&mut self, app: &Application, calendar: &Calendar, year: i32) {
+        let Some(c) = app.conclusion.filter(|c| c.on.year() == year && !c.withdrawn) else { return };
+        if !app.split_into.is_empty() {
+            return;
+        }
+        let taken = deadline(app, calendar, c.on, 0).and_then(|d| {
+            let days = calendar.working_days_between(d.clock_starts, c.on)?.saturating_sub(d.paused_days);
+            Ok((d.standing, days))
+        });
+        match taken {
+            Ok((standing, days)) => {
+                if standing == Standing::AnsweredOnTime {
+                    self.on_time += 1;
+                } else {
+                    self.late += 1;
+                }
+                self.days.push(days);
+            }
+            Err(_) => self.without_deadline += 1,
+        }
+    }
+
+    /// The nearest-rank percentile `p` (0-100) of the working days taken.
+    pub fn percentile(&self, p: usize) -> u32 {
+        let mut days = self.days.clone();
+        days.sort_unstable();
+        if days.is_empty() {
+            return 0;
+        }
+        let rank = (p * days.len()).div_ceil(100).max(1);
+        days[rank - 1]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +242,30 @@ mod tests {
         let dl = deadline(&app, &c, d("2024-03-27"), 5).unwrap();
         assert_eq!(dl.standing, Standing::Paused);
         assert_eq!(dl.paused_days, 5);
+    }
+
+    #[test]
+    fn timeliness_counts_answers_of_the_year() {
+        let c = Calendar::builtin();
+        let mut t = Timeliness::default();
+        for (on, answered) in [("2024-02-06", "2024-03-11"), ("2024-03-01", "2024-03-08"), ("2024-03-01", "2024-04-30")]
+        {
+            let mut app = received(on);
+            app.conclusion = Some(Conclusion { on: d(answered), outcome: Outcome::Disclosed, withdrawn: false });
+            t.count(&app, &c, 2024);
+        }
+        // A withdrawal and an answer of another year are not counted.
+        let mut withdrawn = received("2024-03-01");
+        withdrawn.conclusion = Some(Conclusion { on: d("2024-03-02"), outcome: Outcome::Other, withdrawn: true });
+        t.count(&withdrawn, &c, 2024);
+        let mut other_year = received("2023-03-01");
+        other_year.conclusion = Some(Conclusion { on: d("2023-03-02"), outcome: Outcome::Disclosed, withdrawn: false });
+        t.count(&other_year, &c, 2024);
+        assert_eq!((t.on_time, t.late), (2, 1));
+        assert_eq!(t.percentile(50), 20);
+        // 20, 5 and 42 working days (the last across Qingming and two make-up Sundays).
+        assert_eq!(t.percentile(90), 42);
+        assert_eq!(t.percentile(0), 5);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tracing::Instrument;
 use crate::application::Status as AppStatus;
 use crate::calendar::Calendar;
 use crate::date::CivilDate;
-use crate::deadline::{self, Deadline, Standing};
+use crate::deadline::{self, Deadline, Standing, Timeliness};
 use crate::ids::{AgencyId, StreamId};
 use crate::ledger::Ledger;
 use crate::page;
@@ -74,6 +74,50 @@ struct Query {
 
 #[tonic::async_trait]
 impl DeadlineServiceApi for DeadlineService {
+    async fn get_timeliness(
+        &self,
+        request: Request<proto::GetTimelinessRequest>,
+    ) -> Result<Response<proto::GetTimelinessResponse>, Status> {
+        let r = request.into_inner();
+        let span = tracing::info_span!("GetTimeliness", agency = %r.agency_id, year = r.year);
+        async move {
+            let agency = AgencyId::parse(&r.agency_id).map_err(|e| refuse(Rejection::invalid("agency_id", e)))?;
+            let max = CivilDate::today_in_china().year();
+            if !(2008..=max).contains(&r.year) {
+                return Err(refuse(Rejection::invalid("year", format!("{} is not a year from 2008 to {max}", r.year))));
+            }
+            let store =
+                self.ledger.get().map(|l| Arc::clone(l.store())).ok_or_else(|| {
+                    refuse(Rejection::Unavailable("the store is still opening; retry shortly".into()))
+                })?;
+            let calendar = Arc::clone(&self.calendar);
+            let year = r.year;
+            let t = blocking(move || {
+                let mut t = Timeliness::default();
+                for item in store.subjects(&agency, None) {
+                    let (_, record) = item.map_err(internal)?;
+                    if let Some(app) = record.application() {
+                        t.count(app, &calendar, year);
+                    }
+                }
+                Ok(t)
+            })
+            .await
+            .map_err(refuse)?;
+            Ok(Response::new(proto::GetTimelinessResponse {
+                year,
+                answered: t.on_time + t.late,
+                answered_on_time: t.on_time,
+                answered_late: t.late,
+                without_deadline: t.without_deadline,
+                median_working_days: t.percentile(50),
+                p90_working_days: t.percentile(90),
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
     async fn list_deadlines(
         &self,
         request: Request<proto::ListDeadlinesRequest>,

@@ -72,7 +72,7 @@ impl Server {
 
         let cell: Arc<OnceCell<Arc<Ledger>>> = Arc::new(OnceCell::new());
         let draining = CancellationToken::new();
-        let service = LedgerService::new(Arc::clone(&cell), draining.clone());
+        let service = LedgerService::new(Arc::clone(&cell), Arc::clone(&self.calendar), draining.clone());
         let reports = ReportService::new(Arc::clone(&cell));
         let deadlines = DeadlineService::new(Arc::clone(&cell), Arc::clone(&self.calendar));
         tracing::info!(years = %self.calendar.known(), "working-day calendar");

@@ -16,7 +16,10 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::application::{Application, Status as AppStatus};
+use crate::calendar::Calendar;
 use crate::date::CivilDate;
+use crate::deadline;
+use crate::deadline_service::{DEFAULT_WITHIN, deadline_to_proto};
 use crate::event::Event;
 use crate::ids::{AgencyId, StreamId, SubjectId};
 use crate::ledger::Ledger;
@@ -38,12 +41,13 @@ const READ_CHUNK: u64 = 512;
 #[derive(Clone)]
 pub struct LedgerService {
     ledger: Arc<OnceCell<Arc<Ledger>>>,
+    calendar: Arc<Calendar>,
     shutdown: CancellationToken,
 }
 
 impl LedgerService {
-    pub fn new(ledger: Arc<OnceCell<Arc<Ledger>>>, shutdown: CancellationToken) -> Self {
-        Self { ledger, shutdown }
+    pub fn new(ledger: Arc<OnceCell<Arc<Ledger>>>, calendar: Arc<Calendar>, shutdown: CancellationToken) -> Self {
+        Self { ledger, calendar, shutdown }
     }
 
     fn ledger(&self) -> Result<Arc<Ledger>, Rejection> {
@@ -129,7 +133,13 @@ impl LedgerServiceApi for LedgerService {
             .await
             .map_err(refuse)?;
             let application = application_to_proto(&stream, &record);
-            Ok(Response::new(proto::GetApplicationResponse { application: Some(application), history }))
+            let deadline = record.application().filter(|a| a.split_into.is_empty()).map(|a| {
+                let today = CivilDate::today_in_china();
+                deadline_to_proto(
+                    deadline::deadline(a, &self.calendar, today, DEFAULT_WITHIN).map_err(|e| e.to_string()),
+                )
+            });
+            Ok(Response::new(proto::GetApplicationResponse { application: Some(application), history, deadline }))
         }
         .instrument(span)
         .await

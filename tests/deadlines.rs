@@ -84,3 +84,44 @@ async fn a_date_outside_the_calendar_is_an_explicit_error_until_its_year_is_load
     assert_eq!(listed[0].1.standing(), proto::DeadlineStanding::Overdue);
     assert!(listed[0].1.remaining_working_days < -600);
 }
+
+#[tokio::test]
+async fn the_application_view_carries_its_deadline() {
+    let mut app = spawn_app().await;
+    app.ok(vec![
+        person("a1", date(2024, 2, 6)),
+        event("a1", date(2024, 2, 7), Payload::DeadlineExtended(proto::DeadlineExtended { working_days: 10 })),
+        concluded("a1", date(2024, 3, 20), proto::Outcome::Disclosed),
+    ])
+    .await;
+    let d = app.application(AGENCY, "a1").await.deadline.expect("a deadline");
+    // 11 March 2024 plus 10 working days.
+    assert_eq!(d.due, date(2024, 3, 25));
+    assert_eq!(d.extension_working_days, 10);
+    assert_eq!(d.clock_starts, date(2024, 2, 6));
+    assert_eq!(d.standing(), proto::DeadlineStanding::AnsweredOnTime);
+}
+
+#[tokio::test]
+async fn yearly_timeliness_counts_on_time_and_late_answers() {
+    let mut app = spawn_app().await;
+    app.ok(vec![
+        person("a1", date(2024, 2, 6)),
+        concluded("a1", date(2024, 3, 11), proto::Outcome::Disclosed),
+        person("a2", date(2024, 3, 1)),
+        concluded("a2", date(2024, 3, 8), proto::Outcome::Disclosed),
+        person("a3", date(2024, 3, 1)),
+        concluded("a3", date(2024, 4, 30), proto::Outcome::PartlyDisclosed),
+        person("w1", date(2024, 3, 1)),
+        event("w1", date(2024, 3, 4), Payload::ApplicationWithdrawn(proto::ApplicationWithdrawn {})),
+    ])
+    .await;
+    let mut client = DeadlineServiceClient::connect(format!("http://{}", app.addr)).await.unwrap();
+    let t = client
+        .get_timeliness(proto::GetTimelinessRequest { agency_id: AGENCY.into(), year: 2024 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((t.answered, t.answered_on_time, t.answered_late), (3, 2, 1));
+    assert_eq!((t.median_working_days, t.p90_working_days), (20, 42));
+}
