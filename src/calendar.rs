@@ -1,7 +1,7 @@
 //! The working-day calendar: statutory deadlines count working days on the
 //! State Council's yearly holiday schedule, make-up working days (调休)
 //! included; a plain weekday count is wrong around every Spring Festival and
-//! National Day. The schedule is data (`data/calendar/cn.toml`), and a newer
+//! National Day. The schedule is data (`src/calendar/cn.toml`), and a newer
 //! year can be merged in from a file of the same shape. A date outside the
 //! known years is an explicit error, never a guess.
 
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::date::CivilDate;
 
 /// The schedule shipped with this release.
-pub const BUILTIN: &str = include_str!("../data/calendar/cn.toml");
+pub const BUILTIN: &str = include_str!("calendar/cn.toml");
 
 /// The holiday schedule of each known year.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -40,7 +40,7 @@ pub enum Command {
         /// Seconds a shutdown waits for in-flight requests before closing them.
         #[arg(long, env = "DISCLOSURE_DRAIN_SECS", default_value_t = Config::DEFAULT_DRAIN_SECS)]
         drain_secs: u64,
-        /// A holiday schedule (the shape of data/calendar/cn.toml) whose
+        /// A holiday schedule (the shape of src/calendar/cn.toml) whose
         /// years are added to or replace the shipped ones.
         #[arg(long, env = "DISCLOSURE_CALENDAR")]
         calendar: Option<PathBuf>,
