@@ -8,15 +8,18 @@
 //! - what is recorded: [`event`], and the rules it must obey: [`rule`],
 //!   [`application`], [`review`], [`subject`] (a stream folded with its
 //!   corrections);
-//! - how it is stored: [`store`] (the sled layout), [`writer`] (validation
+//! - how it is stored: [`store`] (the sled layout), [`known`] (the
+//!   in-memory idempotency index and stream filter), [`writer`] (validation
 //!   and group commit on one thread), [`ledger`] (the two together);
 //! - the annual report: [`template`] (rows and labels of each version),
 //!   [`tally`] (per-year counts kept by the writer), [`report`] (the tables
 //!   and their checks), [`replay`] (the log folded as of any position),
 //!   [`derivation`] (a report from the store), [`render`] (TSV to HTML);
+//! - deadlines: [`calendar`] (the official working-day calendar),
+//!   [`deadline`] (an application's statutory deadline, yearly timeliness);
 //! - how it is served: [`rejection`] (errors as gRPC statuses), [`page`]
-//!   (AIP-158 page tokens), [`service`]
-//!   and [`report_service`] (the gRPC API), [`server`] (health, reflection,
+//!   (AIP-158 page tokens), [`service`], [`report_service`] and
+//!   [`deadline_service`] (the gRPC API), [`server`] (health, reflection,
 //!   drain), [`config`], [`telemetry`];
 //! - the command line: [`cli`], [`client`].
 
