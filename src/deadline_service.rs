@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
@@ -12,7 +11,7 @@ use crate::calendar::Calendar;
 use crate::date::CivilDate;
 use crate::deadline::{self, Deadline, Standing, Timeliness};
 use crate::ids::{AgencyId, StreamId};
-use crate::ledger::Ledger;
+use crate::ledger::OpeningLedger;
 use crate::page;
 use crate::proto::{self, deadline_service_server::DeadlineService as DeadlineServiceApi};
 use crate::rejection::{FieldIssue, Rejection, blocking, internal, refuse};
@@ -25,12 +24,12 @@ const MAX_SCAN: usize = 100_000;
 
 #[derive(Clone)]
 pub struct DeadlineService {
-    ledger: Arc<OnceCell<Arc<Ledger>>>,
+    ledger: OpeningLedger,
     calendar: Arc<Calendar>,
 }
 
 impl DeadlineService {
-    pub fn new(ledger: Arc<OnceCell<Arc<Ledger>>>, calendar: Arc<Calendar>) -> Self {
+    pub fn new(ledger: OpeningLedger, calendar: Arc<Calendar>) -> Self {
         Self { ledger, calendar }
     }
 }
@@ -86,10 +85,7 @@ impl DeadlineServiceApi for DeadlineService {
             if !(2008..=max).contains(&r.year) {
                 return Err(refuse(Rejection::invalid("year", format!("{} is not a year from 2008 to {max}", r.year))));
             }
-            let store =
-                self.ledger.get().map(|l| Arc::clone(l.store())).ok_or_else(|| {
-                    refuse(Rejection::Unavailable("the store is still opening; retry shortly".into()))
-                })?;
+            let store = self.ledger.store().map_err(refuse)?;
             let calendar = Arc::clone(&self.calendar);
             let year = r.year;
             let t = blocking(move || {
@@ -141,10 +137,7 @@ impl DeadlineServiceApi for DeadlineService {
             let within = if r.within_working_days == 0 { DEFAULT_WITHIN } else { r.within_working_days };
             let query = Query { agency, as_of, within, filter: r.filter };
             let after = page::after(&r.page_token, &query).map_err(refuse)?;
-            let store =
-                self.ledger.get().map(|l| Arc::clone(l.store())).ok_or_else(|| {
-                    refuse(Rejection::Unavailable("the store is still opening; retry shortly".into()))
-                })?;
+            let store = self.ledger.store().map_err(refuse)?;
             let calendar = Arc::clone(&self.calendar);
             let response = blocking(move || {
                 let mut entries = Vec::new();

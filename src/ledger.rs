@@ -89,6 +89,33 @@ impl Ledger {
     }
 }
 
+/// The ledger as the services see it: set once the store is open and
+/// recovered; until then every use answers UNAVAILABLE.
+#[derive(Clone, Default)]
+pub struct OpeningLedger(Arc<tokio::sync::OnceCell<Arc<Ledger>>>);
+
+impl OpeningLedger {
+    /// Makes the opened ledger available (once).
+    pub fn set(&self, ledger: Ledger) {
+        let _ = self.0.set(Arc::new(ledger));
+    }
+
+    /// The ledger, if it is open.
+    pub fn opened(&self) -> Option<Arc<Ledger>> {
+        self.0.get().cloned()
+    }
+
+    /// The ledger, or UNAVAILABLE while the store is still opening.
+    pub fn get(&self) -> Result<Arc<Ledger>, Rejection> {
+        self.opened().ok_or_else(|| Rejection::Unavailable("the store is still opening; retry shortly".into()))
+    }
+
+    /// The store, or UNAVAILABLE while it is still opening.
+    pub fn store(&self) -> Result<Arc<Store>, Rejection> {
+        self.get().map(|l| Arc::clone(l.store()))
+    }
+}
+
 impl Drop for Ledger {
     fn drop(&mut self) {
         self.close();

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
@@ -11,7 +10,7 @@ use crate::codes::ReviewKind;
 use crate::date::CivilDate;
 use crate::derivation::{self, Cell, CellPage, DeriveError, ReportQuery};
 use crate::ids::AgencyId;
-use crate::ledger::Ledger;
+use crate::ledger::OpeningLedger;
 use crate::page;
 use crate::proto::{self, report_service_server::ReportService as ReportServiceApi};
 use crate::rejection::{FieldIssue, Rejection, blocking, internal, refuse};
@@ -25,19 +24,16 @@ pub const MAX_AGENCIES: usize = 1000;
 
 #[derive(Clone)]
 pub struct ReportService {
-    ledger: Arc<OnceCell<Arc<Ledger>>>,
+    ledger: OpeningLedger,
 }
 
 impl ReportService {
-    pub fn new(ledger: Arc<OnceCell<Arc<Ledger>>>) -> Self {
+    pub fn new(ledger: OpeningLedger) -> Self {
         Self { ledger }
     }
 
     fn store(&self) -> Result<Arc<Store>, Rejection> {
-        self.ledger
-            .get()
-            .map(|l| Arc::clone(l.store()))
-            .ok_or_else(|| Rejection::Unavailable("the store is still opening; retry shortly".into()))
+        self.ledger.store()
     }
 }
 

@@ -8,14 +8,13 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::server::TcpIncoming;
 
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::deadline_service::DeadlineService;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, OpeningLedger};
 use crate::proto::deadline_service_server::DeadlineServiceServer;
 use crate::proto::{self, ledger_service_server::LedgerServiceServer, report_service_server::ReportServiceServer};
 use crate::report_service::ReportService;
@@ -70,16 +69,16 @@ impl Server {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
 
-        let cell: Arc<OnceCell<Arc<Ledger>>> = Arc::new(OnceCell::new());
+        let cell = OpeningLedger::default();
         let draining = CancellationToken::new();
-        let service = LedgerService::new(Arc::clone(&cell), Arc::clone(&self.calendar), draining.clone());
-        let reports = ReportService::new(Arc::clone(&cell));
-        let deadlines = DeadlineService::new(Arc::clone(&cell), Arc::clone(&self.calendar));
+        let service = LedgerService::new(cell.clone(), Arc::clone(&self.calendar), draining.clone());
+        let reports = ReportService::new(cell.clone());
+        let deadlines = DeadlineService::new(cell.clone(), Arc::clone(&self.calendar));
         tracing::info!(years = %self.calendar.known(), "working-day calendar");
 
         // Open (and recover) the store while already answering health.
         let opener = {
-            let cell = Arc::clone(&cell);
+            let cell = cell.clone();
             let health = health.clone();
             let draining = draining.clone();
             let config = self.config.clone();
@@ -89,7 +88,7 @@ impl Server {
                 match opened {
                     Ok(Ok(ledger)) => {
                         tracing::info!(head = ledger.head(), dir = %config.data_dir.display(), "store open");
-                        let _ = cell.set(Arc::new(ledger));
+                        cell.set(ledger);
                         if !draining.is_cancelled() {
                             health.set_serving::<LedgerServiceServer<LedgerService>>().await;
                             health.set_serving::<ReportServiceServer<ReportService>>().await;
@@ -172,7 +171,7 @@ impl Server {
         if let Some(Err(e)) = open_result {
             return Err(e);
         }
-        if let Some(ledger) = cell.get().cloned() {
+        if let Some(ledger) = cell.opened() {
             tokio::task::spawn_blocking(move || ledger.close()).await?;
         }
         tracing::info!("stopped; every acknowledged event is on disk");

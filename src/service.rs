@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OnceCell, mpsc};
+use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -22,7 +22,7 @@ use crate::deadline;
 use crate::deadline_service::{DEFAULT_WITHIN, deadline_to_proto};
 use crate::event::Event;
 use crate::ids::{AgencyId, StreamId, SubjectId};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, OpeningLedger};
 use crate::page;
 use crate::proto::{self, ledger_service_server::LedgerService as LedgerServiceApi};
 use crate::rejection::{FieldIssue, Rejection, blocking, internal, refuse};
@@ -40,21 +40,18 @@ const READ_CHUNK: u64 = 512;
 /// until then every RPC answers UNAVAILABLE.
 #[derive(Clone)]
 pub struct LedgerService {
-    ledger: Arc<OnceCell<Arc<Ledger>>>,
+    ledger: OpeningLedger,
     calendar: Arc<Calendar>,
     shutdown: CancellationToken,
 }
 
 impl LedgerService {
-    pub fn new(ledger: Arc<OnceCell<Arc<Ledger>>>, calendar: Arc<Calendar>, shutdown: CancellationToken) -> Self {
+    pub fn new(ledger: OpeningLedger, calendar: Arc<Calendar>, shutdown: CancellationToken) -> Self {
         Self { ledger, calendar, shutdown }
     }
 
     fn ledger(&self) -> Result<Arc<Ledger>, Rejection> {
-        self.ledger
-            .get()
-            .cloned()
-            .ok_or_else(|| Rejection::Unavailable("the store is still opening; retry shortly".into()))
+        self.ledger.get()
     }
 }
 

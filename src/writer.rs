@@ -252,8 +252,8 @@ impl Scratch<'_, '_> {
 
     /// Stages a subject's new record, moving its contribution in the
     /// tallies from what the old record counted to what the new one counts.
-    fn put_subject(&mut self, stream: StreamId, record: SubjectRecord) -> Result<(), Rejection> {
-        let old = self.subject(&stream)?.map(|r| Contribution::of(&r.state)).unwrap_or_default();
+    /// `old` is what the subject counted before (its record was just read).
+    fn put_subject(&mut self, stream: StreamId, old: Contribution, record: SubjectRecord) -> Result<(), Rejection> {
         let new = Contribution::of(&record.state);
         if old != new {
             let mut years = old.years();
@@ -313,7 +313,9 @@ impl Scratch<'_, '_> {
         let at = |b: Broken| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description);
         let stream = e.stream();
         let position = self.next;
-        let mut record = match (&e.payload, self.subject(&stream)?) {
+        let stored = self.subject(&stream)?;
+        let old = stored.as_ref().map(|r| Contribution::of(&r.state)).unwrap_or_default();
+        let mut record = match (&e.payload, stored) {
             (Payload::EventAmended(_) | Payload::EventVoided { .. }, record) => self.correct(i, e, record)?,
             (_, None) => {
                 SubjectRecord { positions: Vec::new(), origin: None, state: SubjectState::start(e).map_err(at)? }
@@ -330,7 +332,7 @@ impl Scratch<'_, '_> {
         let revision = record.revision();
         self.events.insert(position, Recorded { position, revision, recorded_at: self.group.now, event: e.clone() });
         self.ids.insert(e.id, position);
-        self.put_subject(stream, record)?;
+        self.put_subject(stream, old, record)?;
         self.next += 1;
         Ok(Appended { position, revision, duplicate: false })
     }
@@ -365,7 +367,9 @@ impl Scratch<'_, '_> {
                 channel: app.channel,
             };
             let state = fold(&[], Some(&origin)).expect("a part with no events of its own always folds");
-            self.put_subject(stream, SubjectRecord { positions: vec![position], origin: Some(origin), state })?;
+            // A part is new (checked above): it counted nothing before.
+            let record = SubjectRecord { positions: vec![position], origin: Some(origin), state };
+            self.put_subject(stream, Contribution::default(), record)?;
         }
         Ok(())
     }
