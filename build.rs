@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "proto/disclosure/v1/ledger_service.proto",
     "proto/disclosure/v1/report_service.proto",
     "proto/disclosure/v1/deadline_service.proto",
+    "proto/disclosure/v1/admin_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -58,7 +58,19 @@ impl Server {
         let started = Instant::now();
         let bin = env!("CARGO_BIN_EXE_disclosure-ledger");
         let mut child = Command::new(bin)
-            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "--log-format",
+                "json",
+                "serve",
+                "--no-auth",
+                "--metrics-listen",
+                "off",
+                "--rate-limit",
+                "0",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
             .arg(dir)
             .stderr(Stdio::piped())
             .spawn()

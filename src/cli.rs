@@ -44,6 +44,52 @@ pub enum Command {
         /// years are added to or replace the shipped ones.
         #[arg(long, env = "DISCLOSURE_CALENDAR")]
         calendar: Option<PathBuf>,
+        #[command(flatten)]
+        security: ServeSecurity,
+        /// Where Prometheus metrics are served (`/metrics`); `off` for none.
+        #[arg(long, env = "DISCLOSURE_METRICS_LISTEN", default_value = Config::DEFAULT_METRICS_LISTEN)]
+        metrics_listen: String,
+    },
+    /// Create, revoke and list access tokens (needs an admin token).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write an online backup of the log (and of groups and tokens) to a
+    /// file, while the service goes on taking appends.
+    Backup {
+        #[command(flatten)]
+        server: ServerArg,
+        /// The backup file (written to FILE.partial, then renamed).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Restore a backup file into an empty data directory (the service
+    /// must not be running on it).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Export the log as JSON Lines of events, which `append` (on another
+    /// instance) imports: a migration between instances.
+    Export {
+        #[command(flatten)]
+        server: ServerArg,
+        /// Only this agency's events.
+        #[arg(long)]
+        agency: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Create a new admin token directly in a data directory, with the
+    /// service stopped: the way back in when every admin token is lost.
+    RecoverAdmin {
+        #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// Where to write the token (readable by its owner only).
+        #[arg(long)]
+        output: PathBuf,
     },
     /// Append events from a JSON Lines file (one `disclosure.v1.Event` per
     /// line, proto3 JSON mapping); `-` reads standard input.
@@ -158,6 +204,82 @@ pub enum Command {
     },
 }
 
+/// Who may call the service, and over what.
+#[derive(Debug, clap::Args)]
+pub struct ServeSecurity {
+    /// Development only: accept every request without a token.
+    #[arg(long, env = "DISCLOSURE_NO_AUTH")]
+    pub no_auth: bool,
+    /// Where the first admin token is written when the store has none
+    /// (default: admin.token in the data directory).
+    #[arg(long, env = "DISCLOSURE_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Requests per second per token (the burst is twice this); 0: no limit.
+    #[arg(long, env = "DISCLOSURE_RATE_LIMIT", default_value_t = Config::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+    /// Largest request message, in MiB.
+    #[arg(long, env = "DISCLOSURE_MAX_MESSAGE_MIB", default_value_t = Config::DEFAULT_MAX_MESSAGE_MIB)]
+    pub max_message_mib: usize,
+    /// PEM certificate chain: serve TLS (with --tls-key).
+    #[arg(long, env = "DISCLOSURE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, env = "DISCLOSURE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates: require client certificates signed by them.
+    #[arg(long, env = "DISCLOSURE_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Serve plaintext on a non-loopback address (when something in front
+    /// terminates TLS).
+    #[arg(long, env = "DISCLOSURE_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
+}
+
+/// Token administration.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints its secret, which is shown only once.
+    Create {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// An agency it covers; repeat for several.
+        #[arg(long = "agency")]
+        agencies: Vec<String>,
+        /// A reader of every agency.
+        #[arg(long)]
+        all_agencies: bool,
+        /// A group whose consolidated tables a reader may see; repeat.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Who holds it.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Write the secret to this file (owner-only) instead of printing it.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        #[command(flatten)]
+        server: ServerArg,
+        token_id: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        server: ServerArg,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    Writer,
+    Reader,
+    Admin,
+}
+
 /// Whose tables, for which year.
 #[derive(Debug, clap::Args)]
 pub struct TableArgs {
@@ -186,11 +308,31 @@ pub enum ReviewDatingArg {
     Decided,
 }
 
+/// Which server, and the caller's credentials.
 #[derive(Debug, clap::Args)]
 pub struct ServerArg {
-    /// The server's address.
+    /// The server's address (`https://` for TLS).
     #[arg(long, env = "DISCLOSURE_SERVER", default_value = "http://127.0.0.1:50051")]
     pub server: String,
+    /// The bearer token (prefer the environment variable or a file: a flag
+    /// is visible to other users in the process list).
+    #[arg(long, env = "DISCLOSURE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A file holding the bearer token.
+    #[arg(long, env = "DISCLOSURE_TOKEN_FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA certificate to trust for the server's certificate.
+    #[arg(long, env = "DISCLOSURE_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate, for servers that require one (mutual TLS).
+    #[arg(long, env = "DISCLOSURE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    #[arg(long, env = "DISCLOSURE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The name to check in the server's certificate (default: the host).
+    #[arg(long, env = "DISCLOSURE_TLS_DOMAIN")]
+    pub tls_domain: Option<String>,
 }
 
 impl Cli {
@@ -198,37 +340,57 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         telemetry::init(self.log_format);
         match self.command {
-            Command::Serve { listen, data_dir, cache_mib, drain_secs, calendar } => {
+            Command::Serve { listen, data_dir, cache_mib, drain_secs, calendar, security, metrics_listen } => {
+                let metrics_listen = match metrics_listen.as_str() {
+                    "off" | "" => None,
+                    a => Some(a.parse().map_err(|e| anyhow::anyhow!("--metrics-listen {a}: {e}"))?),
+                };
+                let tls = match (security.tls_cert, security.tls_key) {
+                    (Some(cert), Some(key)) => {
+                        Some(crate::config::Tls { cert, key, client_ca: security.tls_client_ca })
+                    }
+                    _ => None,
+                };
                 let config = Config {
                     listen,
                     data_dir,
                     cache_capacity: cache_mib << 20,
                     drain_timeout: std::time::Duration::from_secs(drain_secs),
                     calendar,
+                    auth: !security.no_auth,
+                    admin_token_file: security.admin_token_file,
+                    rate_limit: std::num::NonZeroU32::new(security.rate_limit),
+                    max_message_bytes: security.max_message_mib << 20,
+                    tls,
+                    allow_plaintext: security.allow_plaintext,
+                    metrics_listen,
                 };
                 crate::server::Server::build(config).await?.run_until_stopped().await
             }
-            Command::Append { server, file, batch } => crate::client::append(&server.server, &file, batch.into()).await,
+            Command::Append { server, file, batch } => crate::client::append(&server, &file, batch.into()).await,
             Command::Show { server, agency, application, json } => {
-                crate::client::show(&server.server, &agency, &application, json).await
+                crate::client::show(&server, &agency, &application, json).await
             }
             Command::Report { server, table, as_of, format, output } => {
-                crate::client::report(&server.server, &table, as_of, format, output.as_deref()).await
+                crate::client::report(&server, &table, as_of, format, output.as_deref()).await
             }
-            Command::Diff { server, table, from, to } => crate::client::diff(&server.server, &table, from, to).await,
+            Command::Diff { server, table, from, to } => crate::client::diff(&server, &table, from, to).await,
             Command::Cell { server, agency, year, row, column, as_of } => {
-                crate::client::cell(&server.server, &agency, year, &row, column, as_of).await
+                crate::client::cell(&server, &agency, year, &row, column, as_of).await
             }
-            Command::Verify { server } => crate::client::verify(&server.server).await,
-            Command::Timeliness { server, agency, year } => {
-                crate::client::timeliness(&server.server, &agency, year).await
-            }
+            Command::Verify { server } => crate::client::verify(&server).await,
+            Command::Timeliness { server, agency, year } => crate::client::timeliness(&server, &agency, year).await,
             Command::Deadlines { server, agency, as_of, within, overdue, all } => {
-                crate::client::deadlines(&server.server, &agency, as_of, within, overdue, all).await
+                crate::client::deadlines(&server, &agency, as_of, within, overdue, all).await
             }
-            Command::SetGroup { server, group, agencies } => {
-                crate::client::set_group(&server.server, &group, agencies).await
+            Command::Token(command) => crate::client::token(command).await,
+            Command::Backup { server, output } => crate::client::backup(&server, &output).await,
+            Command::Restore { file, data_dir } => crate::client::restore(&file, &data_dir).await,
+            Command::Export { server, agency, output } => {
+                crate::client::export(&server, agency.as_deref(), output.as_deref()).await
             }
+            Command::RecoverAdmin { data_dir, output } => crate::client::recover_admin(&data_dir, &output),
+            Command::SetGroup { server, group, agencies } => crate::client::set_group(&server, &group, agencies).await,
         }
     }
 }

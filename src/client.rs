@@ -5,17 +5,99 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use tonic::transport::Channel;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+use crate::access::bearer_metadata;
+use crate::cli::ServerArg;
+use crate::proto::{admin_service_client::AdminServiceClient, deadline_service_client::DeadlineServiceClient};
 
 use crate::cli::{ReviewDatingArg, TableArgs};
 use crate::proto::{self, ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient};
 use crate::render::{self, Format};
 
-/// Connects to a running server.
-pub async fn connect(server: &str) -> anyhow::Result<LedgerServiceClient<Channel>> {
-    LedgerServiceClient::connect(server.to_owned())
-        .await
-        .with_context(|| format!("cannot reach the server at {server} (is `disclosure-ledger serve` running?)"))
+/// Adds the bearer token, if any, to every call.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    pub fn new(token: Option<MetadataValue<Ascii>>) -> Self {
+        Self(token)
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(token) = &self.0 {
+            request.metadata_mut().insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel that carries the caller's token.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// A connection to a running server, with the caller's credentials.
+pub struct Remote {
+    channel: Channel,
+    bearer: Bearer,
+}
+
+impl Remote {
+    /// Connects (over TLS for an `https://` address).
+    pub async fn connect(server: &ServerArg) -> anyhow::Result<Self> {
+        let address = &server.server;
+        let mut endpoint = Endpoint::from_shared(address.clone()).with_context(|| format!("{address} is not a URL"))?;
+        if address.starts_with("https://") || server.tls_ca.is_some() {
+            let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+            let mut tls = ClientTlsConfig::new();
+            if let Some(ca) = &server.tls_ca {
+                tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
+            }
+            if let (Some(cert), Some(key)) = (&server.tls_cert, &server.tls_key) {
+                tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+            }
+            if let Some(domain) = &server.tls_domain {
+                tls = tls.domain_name(domain.clone());
+            }
+            endpoint = endpoint.tls_config(tls).context("invalid TLS settings")?;
+        }
+        let channel = endpoint
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach the server at {address} (is `disclosure-ledger serve` running?)"))?;
+        let token = match (&server.token, &server.token_file) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(f)) => Some(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read the token file {}", f.display()))?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        let bearer = token.map(|t| bearer_metadata(&t)).transpose().map_err(anyhow::Error::msg)?;
+        Ok(Self { channel, bearer: Bearer(bearer) })
+    }
+
+    pub fn ledger(&self) -> LedgerServiceClient<Authed> {
+        LedgerServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn reports(&self) -> ReportServiceClient<Authed> {
+        ReportServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn deadlines(&self) -> DeadlineServiceClient<Authed> {
+        DeadlineServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn admin(&self) -> AdminServiceClient<Authed> {
+        AdminServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
 }
 
 /// Reads events, one proto3-JSON `Event` per line (blank lines and lines
@@ -38,14 +120,14 @@ pub fn read_events(reader: impl BufRead) -> anyhow::Result<Vec<(usize, proto::Ev
 /// Appends the file's events in batches; stops at the first refused batch
 /// (earlier batches stay appended; re-running the file is safe, since
 /// event ids make retries idempotent).
-pub async fn append(server: &str, file: &Path, batch: usize) -> anyhow::Result<()> {
+pub async fn append(server: &ServerArg, file: &Path, batch: usize) -> anyhow::Result<()> {
     let events = if file == Path::new("-") {
         read_events(std::io::stdin().lock())?
     } else {
         let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
         read_events(std::io::BufReader::new(f))?
     };
-    let mut client = connect(server).await?;
+    let mut client = Remote::connect(server).await?.ledger();
     let (mut new, mut duplicate) = (0usize, 0usize);
     for chunk in events.chunks(batch) {
         let request = proto::AppendEventsRequest {
@@ -84,8 +166,8 @@ fn relabel(message: &str, lines: impl Iterator<Item = usize>) -> String {
 }
 
 /// Prints an application's state and history.
-pub async fn show(server: &str, agency: &str, application: &str, json: bool) -> anyhow::Result<()> {
-    let mut client = connect(server).await?;
+pub async fn show(server: &ServerArg, agency: &str, application: &str, json: bool) -> anyhow::Result<()> {
+    let mut client = Remote::connect(server).await?.ledger();
     let response = client
         .get_application(proto::GetApplicationRequest {
             agency_id: agency.to_owned(),
@@ -153,10 +235,8 @@ pub async fn show(server: &str, agency: &str, application: &str, json: bool) -> 
     Ok(())
 }
 
-async fn reports(server: &str) -> anyhow::Result<ReportServiceClient<Channel>> {
-    ReportServiceClient::connect(server.to_owned())
-        .await
-        .with_context(|| format!("cannot reach the server at {server} (is `disclosure-ledger serve` running?)"))
+async fn reports(server: &ServerArg) -> anyhow::Result<ReportServiceClient<Authed>> {
+    Ok(Remote::connect(server).await?.reports())
 }
 
 fn status(s: tonic::Status) -> anyhow::Error {
@@ -190,7 +270,7 @@ fn dating(t: &TableArgs) -> i32 {
 
 /// Prints (or writes) a year's tables.
 pub async fn report(
-    server: &str,
+    server: &ServerArg,
     t: &TableArgs,
     as_of: Option<u64>,
     format: Format,
@@ -225,7 +305,7 @@ pub async fn report(
 }
 
 /// Prints the cells that changed between two positions.
-pub async fn diff(server: &str, t: &TableArgs, from: u64, to: Option<u64>) -> anyhow::Result<()> {
+pub async fn diff(server: &ServerArg, t: &TableArgs, from: u64, to: Option<u64>) -> anyhow::Result<()> {
     let d = reports(server)
         .await?
         .diff_report(proto::DiffReportRequest {
@@ -249,7 +329,7 @@ pub async fn diff(server: &str, t: &TableArgs, from: u64, to: Option<u64>) -> an
 
 /// Lists every application counted in a cell, page by page.
 pub async fn cell(
-    server: &str,
+    server: &ServerArg,
     agency: &str,
     year: i32,
     row: &str,
@@ -296,7 +376,7 @@ pub async fn cell(
 }
 
 /// Rebuilds everything from the raw log on the server and compares.
-pub async fn verify(server: &str) -> anyhow::Result<()> {
+pub async fn verify(server: &ServerArg) -> anyhow::Result<()> {
     let v = reports(server).await?.verify_tallies(proto::VerifyTalliesRequest {}).await.map_err(status)?.into_inner();
     println!(
         "replayed {} events ({} subjects) up to log position {} in {:.2} s ({:.0} events/s)",
@@ -317,7 +397,7 @@ pub async fn verify(server: &str) -> anyhow::Result<()> {
 }
 
 /// Registers a group of agencies.
-pub async fn set_group(server: &str, group: &str, agencies: Vec<String>) -> anyhow::Result<()> {
+pub async fn set_group(server: &ServerArg, group: &str, agencies: Vec<String>) -> anyhow::Result<()> {
     let r = reports(server)
         .await?
         .set_group(proto::SetGroupRequest {
@@ -333,17 +413,14 @@ pub async fn set_group(server: &str, group: &str, agencies: Vec<String>) -> anyh
 
 /// Prints open applications with their deadlines, page by page.
 pub async fn deadlines(
-    server: &str,
+    server: &ServerArg,
     agency: &str,
     as_of: Option<crate::date::CivilDate>,
     within: u32,
     overdue: bool,
     all: bool,
 ) -> anyhow::Result<()> {
-    use crate::proto::deadline_service_client::DeadlineServiceClient;
-    let mut client = DeadlineServiceClient::connect(server.to_owned())
-        .await
-        .with_context(|| format!("cannot reach the server at {server} (is `disclosure-ledger serve` running?)"))?;
+    let mut client = Remote::connect(server).await?.deadlines();
     let filter = if overdue {
         proto::DeadlineFilter::Overdue
     } else if all {
@@ -404,11 +481,10 @@ pub async fn deadlines(
 }
 
 /// Prints how promptly an agency answered in a year.
-pub async fn timeliness(server: &str, agency: &str, year: i32) -> anyhow::Result<()> {
-    use crate::proto::deadline_service_client::DeadlineServiceClient;
-    let t = DeadlineServiceClient::connect(server.to_owned())
-        .await
-        .with_context(|| format!("cannot reach the server at {server}"))?
+pub async fn timeliness(server: &ServerArg, agency: &str, year: i32) -> anyhow::Result<()> {
+    let t = Remote::connect(server)
+        .await?
+        .deadlines()
         .get_timeliness(proto::GetTimelinessRequest { agency_id: agency.into(), year })
         .await
         .map_err(status)?
@@ -420,5 +496,203 @@ pub async fn timeliness(server: &str, agency: &str, year: i32) -> anyhow::Result
     if t.without_deadline > 0 {
         println!("{} more fall outside the known working-day calendar (load that year's schedule)", t.without_deadline);
     }
+    Ok(())
+}
+
+/// Token administration.
+pub async fn token(command: crate::cli::TokenCommand) -> anyhow::Result<()> {
+    use crate::cli::{RoleArg, TokenCommand};
+    match command {
+        TokenCommand::Create { server, role, agencies, all_agencies, groups, label, output } => {
+            let role = match role {
+                RoleArg::Writer => proto::Role::Writer,
+                RoleArg::Reader => proto::Role::Reader,
+                RoleArg::Admin => proto::Role::Admin,
+            };
+            let created = Remote::connect(&server)
+                .await?
+                .admin()
+                .create_token(proto::CreateTokenRequest {
+                    role: role.into(),
+                    agency_ids: agencies,
+                    all_agencies,
+                    group_ids: groups,
+                    label,
+                })
+                .await
+                .map_err(status)?
+                .into_inner();
+            let token = created.token.unwrap_or_default();
+            match output {
+                Some(path) => {
+                    crate::server::write_secret(&path, &created.secret)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("token {} created; its secret is in {}", token.token_id, path.display());
+                }
+                None => {
+                    eprintln!("token {} created; the secret below is shown only now:", token.token_id);
+                    println!("{}", created.secret);
+                }
+            }
+        }
+        TokenCommand::Revoke { server, token_id } => {
+            Remote::connect(&server)
+                .await?
+                .admin()
+                .revoke_token(proto::RevokeTokenRequest { token_id: token_id.clone() })
+                .await
+                .map_err(status)?;
+            println!("token {token_id} revoked");
+        }
+        TokenCommand::List { server } => {
+            let mut admin = Remote::connect(&server).await?.admin();
+            let mut page_token = String::new();
+            println!("{:<17} {:<7} {:<8} {:<20} scope", "id", "role", "state", "label");
+            loop {
+                let page = admin
+                    .list_tokens(proto::ListTokensRequest { page_size: 1000, page_token })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                for t in &page.tokens {
+                    let role = proto::Role::try_from(t.role).map(|r| r.as_str_name()).unwrap_or("?");
+                    let role = role.trim_start_matches("ROLE_").to_lowercase();
+                    let state = if t.revoke_time.is_some() { "revoked" } else { "active" };
+                    let mut scope: Vec<String> = t.agency_ids.clone();
+                    scope.extend(t.group_ids.iter().map(|g| format!("group:{g}")));
+                    if t.all_agencies {
+                        scope.push("all agencies".into());
+                    }
+                    println!("{:<17} {:<7} {:<8} {:<20} {}", t.token_id, role, state, t.label, scope.join(","));
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Streams an online backup into a file: written beside it, synced, then
+/// renamed, so a file under the final name is always a whole backup.
+pub async fn backup(server: &ServerArg, output: &Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stream =
+        Remote::connect(server).await?.admin().backup(proto::BackupRequest {}).await.map_err(status)?.into_inner();
+    let partial = output.with_extension("partial");
+    let file = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut head = None;
+    let mut events = 0u64;
+    let bar = indicatif::ProgressBar::hidden();
+    while let Some(item) = stream.message().await.map_err(status)? {
+        match &item.item {
+            Some(proto::backup_response::Item::Header(h)) => {
+                head = Some(h.head_position);
+                bar.set_length(h.head_position);
+                bar.set_style(progress_style());
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            Some(proto::backup_response::Item::Event(_)) => {
+                events += 1;
+                if events.is_multiple_of(1024) {
+                    bar.set_position(events);
+                }
+            }
+            None => {}
+        }
+        crate::backup::write_item(&mut out, &item)?;
+    }
+    bar.finish_and_clear();
+    let head = head.context("the server sent no backup header")?;
+    if events != head {
+        bail!("the backup stream ended after {events} of {head} events; {} is incomplete", partial.display());
+    }
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&partial, output)?;
+    let _ = std::io::stdout().flush();
+    println!("backup of log positions 1-{head} written to {}", output.display());
+    Ok(())
+}
+
+fn progress_style() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} eta {eta}")
+        .expect("a valid template")
+}
+
+/// Restores a backup file into an empty data directory.
+pub async fn restore(file: &Path, data_dir: &Path) -> anyhow::Result<()> {
+    let bar = indicatif::ProgressBar::new(0).with_style(progress_style());
+    let restored =
+        crate::backup::restore(file, data_dir, crate::config::Config::DEFAULT_CACHE_MIB << 20, |done, of| {
+            bar.set_length(of);
+            bar.set_position(done);
+        })
+        .await
+        .with_context(|| {
+            format!("restore failed; remove {} before trying again, it may hold part of the backup", data_dir.display())
+        })?;
+    bar.finish_and_clear();
+    println!(
+        "restored log positions 1-{}, {} groups and {} tokens into {}",
+        restored.head,
+        restored.groups,
+        restored.tokens,
+        data_dir.display()
+    );
+    Ok(())
+}
+
+/// Writes the log (or one agency's part) as JSON Lines of events.
+pub async fn export(server: &ServerArg, agency: Option<&str>, output: Option<&Path>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stream = Remote::connect(server)
+        .await?
+        .ledger()
+        .read_log(proto::ReadLogRequest {
+            from_position: 1,
+            agency_id: agency.unwrap_or_default().to_owned(),
+            follow: false,
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    let mut out: Box<dyn std::io::Write> = match output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut n = 0u64;
+    while let Some(r) = stream.message().await.map_err(status)? {
+        if let Some(event) = r.event.and_then(|e| e.event) {
+            serde_json::to_writer(&mut out, &event)?;
+            out.write_all(b"\n")?;
+            n += 1;
+        }
+    }
+    out.flush()?;
+    eprintln!("{n} events exported");
+    Ok(())
+}
+
+/// Adds an admin token to a stopped service's data directory.
+pub fn recover_admin(data_dir: &Path, output: &Path) -> anyhow::Result<()> {
+    use crate::access::{Role, Scope, Token, Tokens};
+    if !data_dir.join("db").exists() {
+        bail!("{} holds no store", data_dir.display());
+    }
+    let store = crate::store::Store::open(data_dir, 8 << 20)
+        .with_context(|| format!("cannot open {} (is the service still running on it?)", data_dir.display()))?;
+    let tokens = Tokens::load(&store)?;
+    let (token, secret) = Token::issue(Role::Admin, Scope::default(), "recovered admin token".into());
+    let id = token.id.clone();
+    crate::server::write_secret(output, &secret).with_context(|| format!("cannot write {}", output.display()))?;
+    tokens.put(&store, token)?;
+    println!("admin token {id} created; its secret is in {}", output.display());
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
+use crate::access::Principal;
 use crate::application::Status as AppStatus;
 use crate::calendar::Calendar;
 use crate::date::CivilDate;
@@ -77,9 +78,11 @@ impl DeadlineServiceApi for DeadlineService {
         &self,
         request: Request<proto::GetTimelinessRequest>,
     ) -> Result<Response<proto::GetTimelinessResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let r = request.into_inner();
         let span = tracing::info_span!("GetTimeliness", agency = %r.agency_id, year = r.year);
         async move {
+            caller.may_read_id(&r.agency_id).map_err(refuse)?;
             let agency = AgencyId::parse(&r.agency_id).map_err(|e| refuse(Rejection::invalid("agency_id", e)))?;
             let max = CivilDate::today_in_china().year();
             if !(2008..=max).contains(&r.year) {
@@ -118,9 +121,11 @@ impl DeadlineServiceApi for DeadlineService {
         &self,
         request: Request<proto::ListDeadlinesRequest>,
     ) -> Result<Response<proto::ListDeadlinesResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let r = request.into_inner();
         let span = tracing::info_span!("ListDeadlines", agency = %r.agency_id);
         async move {
+            caller.may_read_id(&r.agency_id).map_err(refuse)?;
             let mut issues = Vec::new();
             let agency = AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
             let as_of = match &r.as_of {

@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::access::Tokens;
 use crate::known::Known;
 use crate::rejection::Rejection;
 use crate::store::{Store, StoreError};
@@ -17,6 +18,7 @@ const QUEUE: usize = 4096;
 
 pub struct Ledger {
     store: Arc<Store>,
+    tokens: Tokens,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     head: watch::Receiver<u64>,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -29,17 +31,23 @@ impl Ledger {
         let store = Arc::new(Store::open(dir, cache_capacity)?);
         let last = store.last_position()?;
         let known = Known::load(&store)?;
+        let tokens = Tokens::load(&store)?;
         let (head_tx, head) = watch::channel(last);
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer_store = Arc::clone(&store);
         let writer = std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer::run(writer_store, known, rx, head_tx))?;
-        Ok(Self { store, jobs: Mutex::new(Some(tx)), head, writer: Mutex::new(Some(writer)) })
+        Ok(Self { store, tokens, jobs: Mutex::new(Some(tx)), head, writer: Mutex::new(Some(writer)) })
     }
 
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// The access tokens.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
     }
 
     /// The last durable position.
@@ -66,6 +74,15 @@ impl Ledger {
 
     /// Appends a batch; answers once it is durable, or refused.
     pub async fn append(&self, batch: AppendBatch) -> Reply {
+        match self.submit(batch).await {
+            Ok(answer) => answer.await,
+            Err(rejection) => Err(rejection),
+        }
+    }
+
+    /// Queues a batch behind those queued before it and returns its answer
+    /// to come: batches submitted one after another are applied in order.
+    pub async fn submit(&self, batch: AppendBatch) -> Result<impl Future<Output = Reply> + use<>, Rejection> {
         let sender = self.jobs.lock().expect("lock").clone();
         let Some(sender) = sender else {
             return Err(Rejection::Unavailable("the service is shutting down".into()));
@@ -74,7 +91,7 @@ impl Ledger {
         if sender.send(Job { batch, reply }).await.is_err() {
             return Err(Rejection::Unavailable("the writer has stopped".into()));
         }
-        answer.await.unwrap_or_else(|_| Err(Rejection::Unavailable("the writer has stopped".into())))
+        Ok(async move { answer.await.unwrap_or_else(|_| Err(Rejection::Unavailable("the writer has stopped".into()))) })
     }
 
     /// Stops taking appends, lets the writer finish what is queued, and

@@ -25,7 +25,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod admin_service;
 pub mod application;
+pub mod backup;
 pub mod calendar;
 pub mod cli;
 pub mod client;
@@ -40,6 +43,7 @@ pub mod ids;
 pub mod known;
 pub mod ledger;
 pub mod page;
+pub mod prometheus;
 pub mod proto;
 pub mod rejection;
 pub mod render;

@@ -47,6 +47,12 @@ pub enum Rejection {
     Unavailable(String),
     /// INTERNAL: a storage error; logged where it happens.
     Internal(String),
+    /// UNAUTHENTICATED: no token, or not a valid one.
+    Unauthenticated(String),
+    /// PERMISSION_DENIED: the token's role or scope does not cover it.
+    Denied(String),
+    /// RESOURCE_EXHAUSTED: a limit was reached; try again after a while.
+    Exhausted { what: String, retry_after: std::time::Duration },
 }
 
 impl Rejection {
@@ -68,6 +74,9 @@ impl Rejection {
             Self::NotFound { .. } => Code::NotFound,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Denied(_) => Code::PermissionDenied,
+            Self::Exhausted { .. } => Code::ResourceExhausted,
         }
     }
 }
@@ -93,6 +102,11 @@ impl fmt::Display for Rejection {
             Self::NotFound { resource, name } => write!(f, "{resource} {name} not found"),
             Self::Unavailable(why) => write!(f, "unavailable: {why}"),
             Self::Internal(why) => write!(f, "internal error: {why}"),
+            Self::Unauthenticated(why) => write!(f, "unauthenticated: {why}"),
+            Self::Denied(why) => write!(f, "permission denied: {why}"),
+            Self::Exhausted { what, retry_after } => {
+                write!(f, "limit reached: {what}; retry after {} ms", retry_after.as_millis().max(1))
+            }
         }
     }
 }
@@ -128,6 +142,15 @@ impl From<Rejection> for Status {
             Rejection::NotFound { resource, name } => {
                 details.set_resource_info(*resource, name.clone(), "", "not found");
             }
+            Rejection::Unauthenticated(why) | Rejection::Denied(why) => {
+                let reason =
+                    if matches!(rejection, Rejection::Denied(_)) { "PERMISSION_DENIED" } else { "UNAUTHENTICATED" };
+                details.set_error_info(reason, "disclosure-ledger", [("why".to_owned(), why.clone())]);
+            }
+            Rejection::Exhausted { what, retry_after } => {
+                details.set_retry_info(Some(*retry_after));
+                details.add_quota_failure_violation(what.clone(), "limit reached");
+            }
             Rejection::Unavailable(_) | Rejection::Internal(_) => {
                 return Status::new(rejection.code(), message);
             }
@@ -141,7 +164,9 @@ impl From<Rejection> for Status {
 pub fn refuse(rejection: Rejection) -> Status {
     match &rejection {
         Rejection::Internal(_) => tracing::error!(code = ?rejection.code(), "{rejection}"),
-        Rejection::Unavailable(_) => tracing::warn!(code = ?rejection.code(), "{rejection}"),
+        Rejection::Unavailable(_) | Rejection::Exhausted { .. } => {
+            tracing::warn!(code = ?rejection.code(), "{rejection}")
+        }
         _ => tracing::info!(code = ?rejection.code(), "{rejection}"),
     }
     rejection.into()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
+use crate::access::Principal;
 use crate::codes::ReviewKind;
 use crate::date::CivilDate;
 use crate::derivation::{self, Cell, CellPage, DeriveError, ReportQuery};
@@ -66,6 +67,18 @@ fn dating(d: i32) -> Result<ReviewDating, FieldIssue> {
         Ok(proto::ReviewDating::Unspecified | proto::ReviewDating::FiledInYear) => Ok(ReviewDating::FiledInYear),
         Ok(proto::ReviewDating::DecidedInYear) => Ok(ReviewDating::DecidedInYear),
         Err(_) => Err(FieldIssue::new("review_dating", format!("{d} is not a known ReviewDating"))),
+    }
+}
+
+/// Whether the caller may see the tables of a scope (checked before the
+/// scope is looked up, so that nothing is revealed).
+fn may_see(caller: &Principal, scope: Option<&proto::ReportScope>) -> Result<(), Rejection> {
+    use proto::report_scope::Scope;
+    match scope.and_then(|s| s.scope.as_ref()) {
+        None => Ok(()), // refused as invalid next
+        Some(Scope::AgencyId(id)) => caller.may_read_id(id),
+        Some(Scope::Agencies(list)) => list.agency_ids.iter().try_for_each(|id| caller.may_read_id(id)),
+        Some(Scope::GroupId(id)) => caller.may_read_group(id),
     }
 }
 
@@ -227,9 +240,11 @@ impl ReportServiceApi for ReportService {
         &self,
         request: Request<proto::GetReportRequest>,
     ) -> Result<Response<proto::GetReportResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let r = request.into_inner();
         let span = tracing::info_span!("GetReport", agency = %scope_label(r.scope.as_ref()), year = r.year, as_of = r.as_of_position);
         async move {
+            may_see(&caller, r.scope.as_ref()).map_err(refuse)?;
             let store = self.store().map_err(refuse)?;
             let report = blocking(move || {
                 let q = query(&store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.as_of_position)?;
@@ -251,9 +266,11 @@ impl ReportServiceApi for ReportService {
         &self,
         request: Request<proto::DiffReportRequest>,
     ) -> Result<Response<proto::DiffReportResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let r = request.into_inner();
         let span = tracing::info_span!("DiffReport", agency = %scope_label(r.scope.as_ref()), year = r.year, from = r.from_position, to = r.to_position);
         async move {
+            may_see(&caller, r.scope.as_ref()).map_err(refuse)?;
             let store = self.store().map_err(refuse)?;
             let (from, to) = blocking(move || {
                 if r.from_position == 0 {
@@ -281,9 +298,11 @@ impl ReportServiceApi for ReportService {
         &self,
         request: Request<proto::ListCellApplicationsRequest>,
     ) -> Result<Response<proto::ListCellApplicationsResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let r = request.into_inner();
         let span = tracing::info_span!("ListCellApplications", agency = %r.agency_id, year = r.year, row = %r.row, column = r.column);
         async move {
+            caller.may_read_id(&r.agency_id).map_err(refuse)?;
             let store = self.store().map_err(refuse)?;
             let response = blocking(move || {
                 let mut issues = Vec::new();
@@ -332,9 +351,11 @@ impl ReportServiceApi for ReportService {
 
     async fn verify_tallies(
         &self,
-        _request: Request<proto::VerifyTalliesRequest>,
+        request: Request<proto::VerifyTalliesRequest>,
     ) -> Result<Response<proto::VerifyTalliesResponse>, Status> {
+        let caller = Principal::of(&request)?;
         async move {
+            caller.must_be_admin("verify the tallies").map_err(refuse)?;
             let store = self.store().map_err(refuse)?;
             let v = blocking(move || derivation::verify(&store).map_err(internal)).await.map_err(refuse)?;
             if v.differences.is_empty() {
@@ -359,10 +380,12 @@ impl ReportServiceApi for ReportService {
         &self,
         request: Request<proto::SetGroupRequest>,
     ) -> Result<Response<proto::SetGroupResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let r = request.into_inner();
         let group = r.group.unwrap_or_default();
         let span = tracing::info_span!("SetGroup", group = %group.group_id);
         async move {
+            caller.must_be_admin("set groups").map_err(refuse)?;
             let store = self.store().map_err(refuse)?;
             let mut issues = Vec::new();
             if let Err(e) = AgencyId::parse(&group.group_id) {
@@ -399,7 +422,9 @@ impl ReportServiceApi for ReportService {
         &self,
         request: Request<proto::GetGroupRequest>,
     ) -> Result<Response<proto::GetGroupResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let r = request.into_inner();
+        caller.may_read_group(&r.group_id).map_err(refuse)?;
         let store = self.store().map_err(refuse)?;
         let id = r.group_id.clone();
         let members = blocking(move || store.group(&id).map_err(internal)).await.map_err(refuse)?;

@@ -9,7 +9,15 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+
+use crate::access::{Gate, Role, Scope, Token};
+use crate::admin_service::AdminService;
+use crate::config::Tls;
+use crate::prometheus::{Endpoint, RpcMetricsLayer};
+use crate::proto::admin_service_server::AdminServiceServer;
 
 use crate::calendar::Calendar;
 use crate::config::Config;
@@ -25,6 +33,8 @@ pub struct Server {
     config: Config,
     listener: TcpListener,
     calendar: Arc<Calendar>,
+    tls: Option<ServerTlsConfig>,
+    metrics: Option<Endpoint>,
 }
 
 impl Server {
@@ -35,9 +45,26 @@ impl Server {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             calendar.merge(Calendar::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
         }
+        if config.tls.is_none() && !config.listen.ip().is_loopback() && !config.allow_plaintext {
+            anyhow::bail!(
+                "refusing to serve plaintext on {}, which is not a loopback address: give --tls-cert and --tls-key, \
+                 or --allow-plaintext if something in front terminates TLS",
+                config.listen
+            );
+        }
+        let tls = config.tls.as_ref().map(tls_config).transpose()?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(Endpoint::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr}"))?),
+            None => None,
+        };
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { config, listener, calendar: Arc::new(calendar) })
+        Ok(Self { config, listener, calendar: Arc::new(calendar), tls, metrics })
+    }
+
+    /// Where metrics are served, if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(Endpoint::local_addr)
     }
 
     /// The address actually bound.
@@ -53,7 +80,7 @@ impl Server {
     /// Serves until `stop` completes: then health turns NOT_SERVING, live
     /// subscriptions end, new connections are refused, in-flight RPCs
     /// finish, the writer commits what it was given, and the store syncs.
-    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(mut self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
         health.set_not_serving::<ReportServiceServer<ReportService>>().await;
@@ -71,9 +98,30 @@ impl Server {
 
         let cell = OpeningLedger::default();
         let draining = CancellationToken::new();
+        let gate = Gate::new(cell.clone(), self.config.auth, self.config.rate_limit);
+        if !self.config.auth {
+            tracing::warn!(
+                addr = %self.local_addr(),
+                "AUTHENTICATION IS OFF (--no-auth): anyone who can reach this port can read and write every agency's log"
+            );
+        }
+        let stopped = CancellationToken::new();
+        if let Some(metrics) = self.metrics.take() {
+            tracing::info!(addr = %metrics.local_addr(), "metrics on /metrics");
+            tokio::spawn(metrics.serve(stopped.clone()));
+        } else {
+            crate::prometheus::install();
+        }
+        tokio::spawn(crate::prometheus::refresh_gauges(
+            cell.clone(),
+            Arc::clone(&self.calendar),
+            GAUGE_REFRESH,
+            stopped.clone(),
+        ));
         let service = LedgerService::new(cell.clone(), Arc::clone(&self.calendar), draining.clone());
         let reports = ReportService::new(cell.clone());
         let deadlines = DeadlineService::new(cell.clone(), Arc::clone(&self.calendar));
+        let admin = AdminService::new(cell.clone());
         tracing::info!(years = %self.calendar.known(), "working-day calendar");
 
         // Open (and recover) the store while already answering health.
@@ -83,8 +131,15 @@ impl Server {
             let draining = draining.clone();
             let config = self.config.clone();
             tokio::spawn(async move {
-                let dir = config.data_dir.clone();
-                let opened = tokio::task::spawn_blocking(move || Ledger::open(&dir, config.cache_capacity)).await;
+                let opening = config.clone();
+                let opened = tokio::task::spawn_blocking(move || {
+                    let ledger = Ledger::open(&opening.data_dir, opening.cache_capacity)?;
+                    if opening.auth {
+                        first_admin_token(&ledger, &opening)?;
+                    }
+                    anyhow::Ok(ledger)
+                })
+                .await;
                 match opened {
                     Ok(Ok(ledger)) => {
                         tracing::info!(head = ledger.head(), dir = %config.data_dir.display(), "store open");
@@ -119,13 +174,31 @@ impl Server {
         };
         // If the store cannot open there is nothing to serve: stop at once.
         let open_failed = CancellationToken::new();
-        let served = tonic::transport::Server::builder()
+        let max = self.config.max_message_bytes;
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = self.tls.take() {
+            builder = builder.tls_config(tls).context("invalid TLS configuration")?;
+        }
+        let served = builder
+            // Bounds what one client connection can have in flight.
+            .concurrency_limit_per_connection(256)
+            .layer(RpcMetricsLayer)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(LedgerServiceServer::new(service))
-            .add_service(ReportServiceServer::new(reports))
-            .add_service(DeadlineServiceServer::new(deadlines))
+            .add_service(InterceptedService::new(
+                LedgerServiceServer::new(service).max_decoding_message_size(max),
+                gate.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                ReportServiceServer::new(reports).max_decoding_message_size(max),
+                gate.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                DeadlineServiceServer::new(deadlines).max_decoding_message_size(max),
+                gate.clone(),
+            ))
+            .add_service(InterceptedService::new(AdminServiceServer::new(admin).max_decoding_message_size(max), gate))
             // No Nagle: small responses (a report, an append's answer) must
             // not wait for the client's delayed ACK (~40 ms).
             .serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), {
@@ -167,6 +240,7 @@ impl Server {
                 }
             }
         };
+        stopped.cancel();
         served.context("the gRPC server failed")?;
         if let Some(Err(e)) = open_result {
             return Err(e);
@@ -177,6 +251,52 @@ impl Server {
         tracing::info!("stopped; every acknowledged event is on disk");
         Ok(())
     }
+}
+
+/// How often the gauges that need a scan of the store are refreshed.
+const GAUGE_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reads the certificate files.
+fn tls_config(tls: &Tls) -> anyhow::Result<ServerTlsConfig> {
+    let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?));
+    if let Some(ca) = &tls.client_ca {
+        config = config.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    Ok(config)
+}
+
+/// With auth on and no token at all (a new store), creates an admin token
+/// and writes it, readable by the owner only, to the admin token file: the
+/// way in for the first `token create`.
+fn first_admin_token(ledger: &Ledger, config: &Config) -> anyhow::Result<()> {
+    if !ledger.tokens().is_empty() {
+        return Ok(());
+    }
+    let path = config.admin_token_file.clone().unwrap_or_else(|| config.data_dir.join("admin.token"));
+    let (token, secret) = Token::issue(Role::Admin, Scope::default(), "first admin token".into());
+    let id = token.id.clone();
+    write_secret(&path, &secret)
+        .with_context(|| format!("cannot write the first admin token to {}", path.display()))?;
+    ledger.tokens().put(ledger.store(), token)?;
+    tracing::warn!(
+        token = %id,
+        file = %path.display(),
+        "created the first admin token; keep it somewhere safe and delete the file"
+    );
+    Ok(())
+}
+
+/// Writes a secret to a new file only its owner can read.
+pub fn write_secret(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    writeln!(f, "{secret}")?;
+    f.sync_all()
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

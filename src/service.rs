@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
+use crate::access::Principal;
 use crate::application::{Application, Status as AppStatus};
 use crate::calendar::Calendar;
 use crate::date::CivilDate;
@@ -61,6 +62,7 @@ impl LedgerServiceApi for LedgerService {
         &self,
         request: Request<proto::AppendEventsRequest>,
     ) -> Result<Response<proto::AppendEventsResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let request = request.into_inner();
         let span = tracing::info_span!(
             "AppendEvents",
@@ -69,6 +71,14 @@ impl LedgerServiceApi for LedgerService {
             events = request.events.len(),
         );
         async move {
+            // Scope first: a caller learns nothing about agencies it may not write.
+            let agencies: HashSet<&str> = request
+                .events
+                .iter()
+                .map(|e| e.agency_id.as_str())
+                .chain(request.expected_revisions.iter().map(|r| r.agency_id.as_str()))
+                .collect();
+            agencies.into_iter().try_for_each(|a| caller.may_write_id(a)).map_err(refuse)?;
             let batch = append_batch(&request).map_err(refuse)?;
             // Answer with the canonical form of each id (as stored).
             let ids: Vec<String> = batch.events.iter().map(|e| e.id.to_string()).collect();
@@ -98,10 +108,12 @@ impl LedgerServiceApi for LedgerService {
         &self,
         request: Request<proto::GetApplicationRequest>,
     ) -> Result<Response<proto::GetApplicationResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let request = request.into_inner();
         let span =
             tracing::info_span!("GetApplication", agency = %request.agency_id, subject = %request.application_id);
         async move {
+            caller.may_read_id(&request.agency_id).map_err(refuse)?;
             let stream = stream_id(&request.agency_id, "agency_id", &request.application_id, "application_id")
                 .map_err(refuse)?;
             let ledger = self.ledger().map_err(refuse)?;
@@ -146,9 +158,11 @@ impl LedgerServiceApi for LedgerService {
         &self,
         request: Request<proto::ListApplicationsRequest>,
     ) -> Result<Response<proto::ListApplicationsResponse>, Status> {
+        let caller = Principal::of(&request)?;
         let request = request.into_inner();
         let span = tracing::info_span!("ListApplications", agency = %request.agency_id);
         async move {
+            caller.may_read_id(&request.agency_id).map_err(refuse)?;
             let query = ListQuery::from_proto(&request).map_err(refuse)?;
             let ledger = self.ledger().map_err(refuse)?;
             let store = Arc::clone(ledger.store());
@@ -162,9 +176,12 @@ impl LedgerServiceApi for LedgerService {
     type ReadLogStream = Pin<Box<dyn Stream<Item = Result<proto::ReadLogResponse, Status>> + Send>>;
 
     async fn read_log(&self, request: Request<proto::ReadLogRequest>) -> Result<Response<Self::ReadLogStream>, Status> {
+        let caller = Principal::of(&request)?;
         let request = request.into_inner();
         let span = tracing::info_span!("ReadLog", agency = %request.agency_id, from = request.from_position, follow = request.follow);
         let _enter = span.enter();
+        if request.agency_id.is_empty() { caller.may_read_all() } else { caller.may_read_id(&request.agency_id) }
+            .map_err(refuse)?;
         let agency = if request.agency_id.is_empty() {
             None
         } else {
@@ -235,7 +252,8 @@ async fn tail(
     }
 }
 
-fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rejection> {
+/// The edge: a request checked field by field and converted to domain types.
+pub fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rejection> {
     let n = request.events.len();
     if n == 0 || n > MAX_BATCH {
         return Err(Rejection::invalid("events", format!("has {n} events; a batch holds 1 to {MAX_BATCH}")));
@@ -274,7 +292,7 @@ fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch, Rej
     if !issues.is_empty() {
         return Err(Rejection::Invalid(issues));
     }
-    Ok(AppendBatch { events, expected })
+    Ok(AppendBatch::new(events, expected))
 }
 
 fn stream_id(agency: &str, agency_field: &str, subject: &str, subject_field: &str) -> Result<StreamId, Rejection> {

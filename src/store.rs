@@ -9,6 +9,8 @@
 //! | `S`    | agency `\0` subject          | the subject record (postcard)   |
 //! | `T`    | agency `\0` year (u16 BE)    | the year's tally (postcard)     |
 //! | `G`    | group id                     | the group's agencies (postcard) |
+//! | `K`    | token id                     | the access token (proto         |
+//! |        |                              | `StoredToken`: a salted hash)   |
 //!
 //! One tree, so that a group of batches is written atomically with
 //! `apply_batch`, which sled recovers all-or-nothing and which, unlike a
@@ -61,6 +63,7 @@ pub mod keys {
     pub const SUBJECTS: u8 = b'S';
     pub const TALLIES: u8 = b'T';
     pub const GROUPS: u8 = b'G';
+    pub const TOKENS: u8 = b'K';
 
     /// The key of the log chunk that starts at `position`.
     pub fn log(position: u64) -> [u8; 9] {
@@ -98,6 +101,12 @@ pub mod keys {
 
     pub fn group(id: &str) -> Vec<u8> {
         let mut k = vec![GROUPS];
+        k.extend_from_slice(id.as_bytes());
+        k
+    }
+
+    pub fn token(id: &str) -> Vec<u8> {
+        let mut k = vec![TOKENS];
         k.extend_from_slice(id.as_bytes());
         k
     }
@@ -286,6 +295,37 @@ impl Store {
         self.sync()
     }
 
+    /// Every group, in id order.
+    pub fn groups(&self) -> Result<Vec<(String, Vec<AgencyId>)>, StoreError> {
+        self.db
+            .scan_prefix([keys::GROUPS])
+            .map(|item| {
+                let (k, v) = item?;
+                let agencies = postcard::from_bytes(&v).map_err(|e| damaged(&format!("group: {e}")))?;
+                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), agencies))
+            })
+            .collect()
+    }
+
+    /// Every stored access token.
+    pub fn tokens(&self) -> Result<Vec<crate::proto::StoredToken>, StoreError> {
+        use prost::Message as _;
+        self.db
+            .scan_prefix([keys::TOKENS])
+            .map(|item| {
+                let (_, v) = item?;
+                crate::proto::StoredToken::decode(&*v).map_err(|e| damaged(&format!("token: {e}")))
+            })
+            .collect()
+    }
+
+    /// Stores a token, durably.
+    pub fn put_token(&self, id: &str, token: &crate::proto::StoredToken) -> Result<(), StoreError> {
+        use prost::Message as _;
+        self.db.insert(keys::token(id), token.encode_to_vec())?;
+        self.sync()
+    }
+
     /// The log from `from` to `to` inclusive: each position with its
     /// stored event bytes (a `RecordedEvent`).
     pub fn log_range(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + use<> {
@@ -336,6 +376,11 @@ impl Store {
     /// no group is half applied or not yet synced while it is held.
     pub fn consistent(&self) -> RwLockReadGuard<'_, ()> {
         self.commit_lock.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The store's size on disk, in bytes.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
     }
 
     /// Flushes and syncs what is written (also used on shutdown).

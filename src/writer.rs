@@ -32,6 +32,16 @@ const MAX_GROUP_EVENTS: usize = 20_000;
 pub struct AppendBatch {
     pub events: Vec<Event>,
     pub expected: Vec<(StreamId, u64)>,
+    /// When each event was recorded; empty means now. Only a restore sets
+    /// it, so that a restored log is the original one, timestamps and all.
+    pub recorded_at: Vec<DateTime<Utc>>,
+}
+
+impl AppendBatch {
+    /// New events, recorded now.
+    pub fn new(events: Vec<Event>, expected: Vec<(StreamId, u64)>) -> Self {
+        Self { events, expected, recorded_at: Vec::new() }
+    }
 }
 
 /// The outcome of one event of an accepted batch.
@@ -66,7 +76,11 @@ pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, h
         let mut job = Some(first);
         while let Some(Job { batch, reply }) = job.take() {
             match group.stage(batch) {
-                Ok(results) => waiting.push((reply, results)),
+                Ok(results) => {
+                    let duplicates = results.iter().filter(|r| r.duplicate).count();
+                    metrics::counter!("disclosure_duplicate_events_total").increment(duplicates as u64);
+                    waiting.push((reply, results))
+                }
                 Err(rejection) => {
                     let _ = reply.send(Err(rejection));
                 }
@@ -94,6 +108,10 @@ pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, h
                 known.add(added_ids, added_streams);
                 next = last + 1;
                 head.send_replace(last);
+                metrics::counter!("disclosure_appended_events_total").increment(count as u64);
+                metrics::histogram!("disclosure_group_events").record(count as f64);
+                metrics::histogram!("disclosure_commit_seconds").record(started.elapsed().as_secs_f64());
+                metrics::gauge!("disclosure_log_head_position").set(last as f64);
                 tracing::debug!(
                     events = count,
                     batches = waiting.len(),
@@ -272,7 +290,7 @@ impl Scratch<'_, '_> {
     }
 
     fn apply(&mut self, batch: AppendBatch) -> Reply {
-        let AppendBatch { events, expected } = batch;
+        let AppendBatch { events, expected, recorded_at } = batch;
         // Retries first: an id already recorded must carry the same event.
         let mut results: Vec<Option<Appended>> = vec![None; events.len()];
         for (i, e) in events.iter().enumerate() {
@@ -303,13 +321,13 @@ impl Scratch<'_, '_> {
         }
         for (i, e) in events.iter().enumerate() {
             if results[i].is_none() {
-                results[i] = Some(self.append(i, e)?);
+                results[i] = Some(self.append(i, e, recorded_at.get(i).copied())?);
             }
         }
         Ok(results.into_iter().flatten().collect())
     }
 
-    fn append(&mut self, i: usize, e: &Event) -> Result<Appended, Rejection> {
+    fn append(&mut self, i: usize, e: &Event, recorded_at: Option<DateTime<Utc>>) -> Result<Appended, Rejection> {
         let at = |b: Broken| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description);
         let stream = e.stream();
         let position = self.next;
@@ -330,7 +348,10 @@ impl Scratch<'_, '_> {
             self.create_parts(i, e, parts, &record, position)?;
         }
         let revision = record.revision();
-        self.events.insert(position, Recorded { position, revision, recorded_at: self.group.now, event: e.clone() });
+        self.events.insert(
+            position,
+            Recorded { position, revision, recorded_at: recorded_at.unwrap_or(self.group.now), event: e.clone() },
+        );
         self.ids.insert(e.id, position);
         self.put_subject(stream, old, record)?;
         self.next += 1;

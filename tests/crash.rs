@@ -12,7 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use disclosure_ledger::proto::{self, ledger_service_client::LedgerServiceClient};
+use disclosure_ledger::proto::{
+    self, ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient,
+};
 use support::*;
 use tokio_stream::StreamExt;
 
@@ -25,7 +27,19 @@ struct Process {
 impl Process {
     fn start(dir: &std::path::Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_disclosure-ledger"))
-            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "--log-format",
+                "json",
+                "serve",
+                "--no-auth",
+                "--metrics-listen",
+                "off",
+                "--rate-limit",
+                "0",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
             .arg(dir)
             .stderr(Stdio::piped())
             .spawn()
@@ -69,82 +83,147 @@ async fn whole_log(url: &str) -> Vec<proto::RecordedEvent> {
     out
 }
 
+/// Kill cycles per run: at least 50 in CI (`KILL_CYCLES` overrides).
+fn cycles() -> usize {
+    std::env::var("KILL_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(50)
+}
+
+/// A batch of 1 to 5 new applications from appender `t`.
+fn batch(cycle: usize, t: usize, i: usize) -> Vec<proto::Event> {
+    let n = 1 + (t + i) % 5;
+    (0..n).map(|k| person(&format!("c{cycle}-t{t}-{i}-{k}"), date(2024, 3, 1))).collect()
+}
+
+/// After a restart: the log is gapless, holds no event twice, holds every
+/// acknowledged event at its acknowledged position, holds each batch whole
+/// or not at all, and its tallies agree with a replay.
+async fn check(url: &str, cycle: usize, acked: &HashMap<String, (u64, proto::Event)>, batches: &[Vec<String>]) {
+    let log = whole_log(url).await;
+    let positions: Vec<u64> = log.iter().map(|r| r.position).collect();
+    assert_eq!(positions, (1..=log.len() as u64).collect::<Vec<_>>(), "cycle {cycle}: gapless after recovery");
+    let by_id: HashMap<String, u64> =
+        log.iter().map(|r| (r.event.as_ref().unwrap().event_id.clone(), r.position)).collect();
+    assert_eq!(by_id.len(), log.len(), "cycle {cycle}: no event twice");
+    for (id, (position, _)) in acked {
+        assert_eq!(by_id.get(id), Some(position), "cycle {cycle}: acknowledged event {id} lost or moved");
+    }
+    for ids in batches {
+        let present = ids.iter().filter(|id| by_id.contains_key(*id)).count();
+        assert!(
+            present == 0 || present == ids.len(),
+            "cycle {cycle}: a batch is half written ({present} of {})",
+            ids.len()
+        );
+    }
+    let verified = ReportServiceClient::connect(url.to_owned())
+        .await
+        .unwrap()
+        .verify_tallies(proto::VerifyTalliesRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(verified.consistent, "cycle {cycle}: verify found {:?}", verified.differences);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_events_survive_sigkill() {
+    use rand::Rng;
     let dir = tempfile::tempdir().unwrap();
     // Every acknowledged event: id -> (position, the event).
     let acked: Arc<Mutex<HashMap<String, (u64, proto::Event)>>> = Arc::default();
-    let mut sent_unacked: Vec<proto::Event> = Vec::new();
-    for cycle in 0..3 {
+    // Every batch sent, as its event ids (to check all-or-nothing).
+    let sent: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+    let mut unanswered: Vec<Vec<proto::Event>> = Vec::new();
+    let started = std::time::Instant::now();
+    let cycles = cycles();
+    for cycle in 0..cycles {
         let process = Process::start(dir.path());
         wait_serving(&process.url).await;
-        let mut tasks = Vec::new();
-        for t in 0..32 {
-            let url = process.url.clone();
-            let acked = Arc::clone(&acked);
-            tasks.push(tokio::spawn(async move {
-                let mut client = LedgerServiceClient::connect(url).await.unwrap();
-                let mut unacked = Vec::new();
-                for i in 0.. {
-                    let e = person(&format!("c{cycle}-t{t}-{i}"), date(2024, 3, 1));
-                    let request = proto::AppendEventsRequest { events: vec![e.clone()], expected_revisions: vec![] };
-                    match client.append_events(request).await {
-                        Ok(r) => {
-                            let position = r.into_inner().results[0].position;
-                            acked.lock().unwrap().insert(e.event_id.clone(), (position, e));
-                        }
-                        Err(_) => {
-                            unacked.push(e);
-                            break;
-                        }
-                    }
-                }
-                unacked
-            }));
-        }
-        tokio::time::sleep(Duration::from_millis(400 + 150 * cycle)).await;
-        process.kill9();
-        for t in tasks {
-            sent_unacked.extend(t.await.unwrap());
-        }
-
-        let process = Process::start(dir.path());
-        wait_serving(&process.url).await;
-        let log = whole_log(&process.url).await;
-        let positions: Vec<u64> = log.iter().map(|r| r.position).collect();
-        assert_eq!(positions, (1..=log.len() as u64).collect::<Vec<_>>(), "cycle {cycle}: gapless after recovery");
-        let by_id: HashMap<String, u64> =
-            log.iter().map(|r| (r.event.as_ref().unwrap().event_id.clone(), r.position)).collect();
-        assert_eq!(by_id.len(), log.len(), "cycle {cycle}: no event twice");
-        let acked_now = acked.lock().unwrap().clone();
-        assert!(!acked_now.is_empty());
-        for (id, (position, _)) in &acked_now {
-            assert_eq!(by_id.get(id), Some(position), "cycle {cycle}: acknowledged event {id} lost or moved");
-        }
+        let (acked_now, sent_now) = (acked.lock().unwrap().clone(), sent.lock().unwrap().clone());
+        check(&process.url, cycle, &acked_now, &sent_now).await;
         // Retrying acknowledged events writes nothing new.
         let mut client = LedgerServiceClient::connect(process.url.clone()).await.unwrap();
-        for (position, e) in acked_now.values().take(50) {
+        let sample: Vec<_> = acked.lock().unwrap().values().take(20).cloned().collect();
+        for (position, e) in sample {
             let r = client
                 .append_events(proto::AppendEventsRequest { events: vec![e.clone()], expected_revisions: vec![] })
                 .await
                 .unwrap()
                 .into_inner();
-            assert!(r.results[0].duplicate);
-            assert_eq!(r.results[0].position, *position);
+            assert!(r.results[0].duplicate, "cycle {cycle}: a retry was written again");
+            assert_eq!(r.results[0].position, position);
         }
-        // Events whose answer was lost in the crash can be retried safely:
-        // each ends up recorded exactly once.
-        for e in sent_unacked.drain(..) {
+        // Batches whose answer was lost in the crash are retried: each
+        // event ends up recorded exactly once (checked next cycle).
+        for events in unanswered.drain(..) {
             let r = client
-                .append_events(proto::AppendEventsRequest { events: vec![e.clone()], expected_revisions: vec![] })
+                .append_events(proto::AppendEventsRequest { events: events.clone(), expected_revisions: vec![] })
                 .await
                 .unwrap()
                 .into_inner();
-            acked.lock().unwrap().insert(e.event_id.clone(), (r.results[0].position, e));
+            for (e, result) in events.into_iter().zip(r.results) {
+                acked.lock().unwrap().insert(e.event_id.clone(), (result.position, e));
+            }
         }
-        assert_eq!(whole_log(&process.url).await.len(), acked.lock().unwrap().len());
+
+        let mut tasks = Vec::new();
+        for t in 0..16 {
+            let url = process.url.clone();
+            let acked = Arc::clone(&acked);
+            let sent = Arc::clone(&sent);
+            tasks.push(tokio::spawn(async move {
+                let mut client = LedgerServiceClient::connect(url).await.unwrap();
+                for i in 0.. {
+                    let events = batch(cycle, t, i);
+                    sent.lock().unwrap().push(events.iter().map(|e| e.event_id.clone()).collect());
+                    let request = proto::AppendEventsRequest { events: events.clone(), expected_revisions: vec![] };
+                    match client.append_events(request).await {
+                        Ok(r) => {
+                            let mut acked = acked.lock().unwrap();
+                            for (e, result) in events.into_iter().zip(r.into_inner().results) {
+                                acked.insert(e.event_id.clone(), (result.position, e));
+                            }
+                        }
+                        Err(_) => return Some(events),
+                    }
+                }
+                None
+            }));
+        }
+        // Kill at a random moment while the appenders are busy.
+        let wait = rand::rng().random_range(30..300);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
         process.kill9();
+        for t in tasks {
+            unanswered.extend(t.await.unwrap());
+        }
     }
+    let process = Process::start(dir.path());
+    wait_serving(&process.url).await;
+    let (acked_now, sent_now) = (acked.lock().unwrap().clone(), sent.lock().unwrap().clone());
+    check(&process.url, cycles, &acked_now, &sent_now).await;
+    // The last cycle's unanswered batches, retried, complete the log:
+    // every event in it was acknowledged exactly once.
+    let mut client = LedgerServiceClient::connect(process.url.clone()).await.unwrap();
+    for events in unanswered.drain(..) {
+        let r = client
+            .append_events(proto::AppendEventsRequest { events: events.clone(), expected_revisions: vec![] })
+            .await
+            .unwrap()
+            .into_inner();
+        for (e, result) in events.into_iter().zip(r.results) {
+            acked.lock().unwrap().insert(e.event_id.clone(), (result.position, e));
+        }
+    }
+    let total = whole_log(&process.url).await.len();
+    assert_eq!(total, acked.lock().unwrap().len(), "every logged event was acknowledged once");
+    process.kill9();
+    println!(
+        "{cycles} SIGKILL cycles, {total} events in the log, {} acknowledged, {} batches sent, {:.1} s",
+        acked.lock().unwrap().len(),
+        sent.lock().unwrap().len(),
+        started.elapsed().as_secs_f64()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -243,3 +243,17 @@ pub fn one(column: usize, n: i64) -> Vec<i64> {
 pub fn zeros() -> Vec<i64> {
     vec![0; 7]
 }
+
+/// A channel that sends `token` as a bearer token on every call.
+pub type Authed = tonic::service::interceptor::InterceptedService<Channel, disclosure_ledger::client::Bearer>;
+
+/// A plain channel to the app.
+pub async fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}")).expect("url").connect().await.expect("connect")
+}
+
+/// Wraps a channel so that it carries a token (None: no credentials).
+pub fn with_token(channel: Channel, token: Option<&str>) -> Authed {
+    let bearer = token.map(|t| disclosure_ledger::access::bearer_metadata(t).expect("ascii token"));
+    tonic::service::interceptor::InterceptedService::new(channel, disclosure_ledger::client::Bearer::new(bearer))
+}
