@@ -82,6 +82,12 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Check the server's gRPC health (exit 0 when SERVING): for container
+    /// and Kubernetes probes, which cannot speak TLS themselves.
+    Health {
+        #[command(flatten)]
+        server: ServerArg,
+    },
     /// Create a new admin token directly in a data directory, with the
     /// service stopped: the way back in when every admin token is lost.
     RecoverAdmin {
@@ -389,6 +395,7 @@ impl Cli {
             Command::Export { server, agency, output } => {
                 crate::client::export(&server, agency.as_deref(), output.as_deref()).await
             }
+            Command::Health { server } => crate::client::health(&server).await,
             Command::RecoverAdmin { data_dir, output } => crate::client::recover_admin(&data_dir, &output),
             Command::SetGroup { server, group, agencies } => crate::client::set_group(&server, &group, agencies).await,
         }

@@ -83,6 +83,10 @@ impl Remote {
         Ok(Self { channel, bearer: Bearer(bearer) })
     }
 
+    pub fn health(&self) -> tonic_health::pb::health_client::HealthClient<Channel> {
+        tonic_health::pb::health_client::HealthClient::new(self.channel.clone())
+    }
+
     pub fn ledger(&self) -> LedgerServiceClient<Authed> {
         LedgerServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
@@ -695,4 +699,23 @@ pub fn recover_admin(data_dir: &Path, output: &Path) -> anyhow::Result<()> {
     tokens.put(&store, token)?;
     println!("admin token {id} created; its secret is in {}", output.display());
     Ok(())
+}
+
+/// Succeeds when the server says SERVING.
+pub async fn health(server: &ServerArg) -> anyhow::Result<()> {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+    let answer = Remote::connect(server)
+        .await?
+        .health()
+        .check(HealthCheckRequest { service: String::new() })
+        .await
+        .map_err(status)?
+        .into_inner();
+    match ServingStatus::try_from(answer.status) {
+        Ok(ServingStatus::Serving) => {
+            println!("SERVING");
+            Ok(())
+        }
+        other => bail!("not serving: {:?}", other.unwrap_or(ServingStatus::Unknown)),
+    }
 }
