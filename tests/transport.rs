@@ -166,3 +166,17 @@ async fn metrics_are_served_over_http() {
         assert!(body.contains(wanted), "{wanted} missing from\n{body}");
     }
 }
+
+#[tokio::test]
+async fn a_passed_deadline_ends_the_call() {
+    let app = spawn_app().await;
+    let mut request = tonic::Request::new(proto::VerifyTalliesRequest {});
+    request.set_timeout(std::time::Duration::from_micros(1));
+    let status = app.reports().await.verify_tallies(request).await.unwrap_err();
+    assert!(
+        matches!(status.code(), tonic::Code::DeadlineExceeded | tonic::Code::Cancelled),
+        "{:?}: {}",
+        status.code(),
+        status.message()
+    );
+}
