@@ -273,7 +273,14 @@ async fn service_ingest(server: &Server, clients: usize, batch: usize, seconds: 
                     })
                     .collect();
                 let t = Instant::now();
-                client.append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] }).await.unwrap();
+                client
+                    .append_events(proto::AppendEventsRequest {
+                        events,
+                        expected_revisions: vec![],
+                        validate_only: false,
+                    })
+                    .await
+                    .unwrap();
                 lat.push(t.elapsed());
                 n += batch;
             }
@@ -554,7 +561,11 @@ async fn main() {
                 if batch.len() + 2 > 1000 {
                     let events = std::mem::take(&mut batch);
                     client
-                        .append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] })
+                        .append_events(proto::AppendEventsRequest {
+                            events,
+                            expected_revisions: vec![],
+                            validate_only: false,
+                        })
                         .await
                         .unwrap();
                 }
@@ -562,7 +573,11 @@ async fn main() {
             }
             if !batch.is_empty() {
                 client
-                    .append_events(proto::AppendEventsRequest { events: batch, expected_revisions: vec![] })
+                    .append_events(proto::AppendEventsRequest {
+                        events: batch,
+                        expected_revisions: vec![],
+                        validate_only: false,
+                    })
                     .await
                     .unwrap();
             }

@@ -215,7 +215,7 @@ async fn replay(
         let last = events.is_empty();
         if !last {
             let first = expected - events.len() as u64;
-            let batch = AppendBatch { events, expected: Vec::new(), recorded_at: times };
+            let batch = AppendBatch { recorded_at: times, ..AppendBatch::new(events, Vec::new()) };
             let answer = ledger.submit(batch).await.map_err(|r| anyhow::anyhow!("{r}"))?;
             pending.push_back((first, answer));
         }

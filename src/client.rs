@@ -137,6 +137,7 @@ pub async fn append(server: &ServerArg, file: &Path, batch: usize) -> anyhow::Re
         let request = proto::AppendEventsRequest {
             events: chunk.iter().map(|(_, e)| e.clone()).collect(),
             expected_revisions: Vec::new(),
+            validate_only: false,
         };
         let first_line = chunk[0].0;
         let last_line = chunk[chunk.len() - 1].0;

@@ -292,7 +292,7 @@ pub fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch,
     if !issues.is_empty() {
         return Err(Rejection::Invalid(issues));
     }
-    Ok(AppendBatch::new(events, expected))
+    Ok(AppendBatch { validate_only: request.validate_only, ..AppendBatch::new(events, expected) })
 }
 
 fn stream_id(agency: &str, agency_field: &str, subject: &str, subject_field: &str) -> Result<StreamId, Rejection> {

@@ -35,12 +35,14 @@ pub struct AppendBatch {
     /// When each event was recorded; empty means now. Only a restore sets
     /// it, so that a restored log is the original one, timestamps and all.
     pub recorded_at: Vec<DateTime<Utc>>,
+    /// Check only: answer as an append would, write nothing.
+    pub validate_only: bool,
 }
 
 impl AppendBatch {
     /// New events, recorded now.
     pub fn new(events: Vec<Event>, expected: Vec<(StreamId, u64)>) -> Self {
-        Self { events, expected, recorded_at: Vec::new() }
+        Self { events, expected, recorded_at: Vec::new(), validate_only: false }
     }
 }
 
@@ -75,6 +77,11 @@ pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, h
         let mut waiting: Vec<(oneshot::Sender<Reply>, Vec<Appended>)> = Vec::new();
         let mut job = Some(first);
         while let Some(Job { batch, reply }) = job.take() {
+            if batch.validate_only {
+                let _ = reply.send(group.check(batch));
+                job = jobs.try_recv().ok();
+                continue;
+            }
             match group.stage(batch) {
                 Ok(results) => {
                     let duplicates = results.iter().filter(|r| r.duplicate).count();
@@ -197,6 +204,21 @@ impl<'s> Group<'s> {
         Ok(results)
     }
 
+    /// What staging `batch` would answer, staging nothing: new events get
+    /// position 0.
+    fn check(&self, batch: AppendBatch) -> Reply {
+        let mut scratch = Scratch {
+            group: self,
+            next: self.next,
+            events: HashMap::new(),
+            ids: HashMap::new(),
+            subjects: HashMap::new(),
+            tallies: HashMap::new(),
+        };
+        let results = scratch.apply(batch)?;
+        Ok(results.into_iter().map(|r| if r.duplicate { r } else { Appended { position: 0, ..r } }).collect())
+    }
+
     fn into_batch(self) -> sled::Batch {
         let mut batch = sled::Batch::default();
         let mut positions: Vec<u64> = self.events.keys().copied().collect();
@@ -290,7 +312,7 @@ impl Scratch<'_, '_> {
     }
 
     fn apply(&mut self, batch: AppendBatch) -> Reply {
-        let AppendBatch { events, expected, recorded_at } = batch;
+        let AppendBatch { events, expected, recorded_at, .. } = batch;
         // Retries first: an id already recorded must carry the same event.
         let mut results: Vec<Option<Appended>> = vec![None; events.len()];
         for (i, e) in events.iter().enumerate() {

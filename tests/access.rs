@@ -81,7 +81,7 @@ fn in_agency(mut e: proto::Event, agency: &str) -> proto::Event {
 }
 
 fn append(events: Vec<proto::Event>) -> proto::AppendEventsRequest {
-    proto::AppendEventsRequest { events, expected_revisions: vec![] }
+    proto::AppendEventsRequest { events, expected_revisions: vec![], validate_only: false }
 }
 
 #[tokio::test]

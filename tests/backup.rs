@@ -80,7 +80,11 @@ async fn backup_while_appending_then_restore_and_verify() {
             while !stop.load(Ordering::Relaxed) {
                 let e = person(&format!("live-{t}-{n}"), date(2024, 6, 1));
                 client
-                    .append_events(proto::AppendEventsRequest { events: vec![e], expected_revisions: vec![] })
+                    .append_events(proto::AppendEventsRequest {
+                        events: vec![e],
+                        expected_revisions: vec![],
+                        validate_only: false,
+                    })
                     .await
                     .expect("append");
                 n += 1;

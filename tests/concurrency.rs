@@ -36,7 +36,11 @@ async fn concurrent_appenders_get_gapless_unique_positions() {
                 };
                 let ids: Vec<_> = batch.iter().map(|e| e.event_id.clone()).collect();
                 let r = client
-                    .append_events(proto::AppendEventsRequest { events: batch, expected_revisions: vec![] })
+                    .append_events(proto::AppendEventsRequest {
+                        events: batch,
+                        expected_revisions: vec![],
+                        validate_only: false,
+                    })
                     .await
                     .expect("independent appends succeed")
                     .into_inner();
@@ -45,7 +49,11 @@ async fn concurrent_appenders_get_gapless_unique_positions() {
                     let c = concluded(&format!("shared-{i}"), date(2024, 3, 3), proto::Outcome::Disclosed);
                     let id = c.event_id.clone();
                     match client
-                        .append_events(proto::AppendEventsRequest { events: vec![c], expected_revisions: vec![] })
+                        .append_events(proto::AppendEventsRequest {
+                            events: vec![c],
+                            expected_revisions: vec![],
+                            validate_only: false,
+                        })
                         .await
                     {
                         Ok(r) => {

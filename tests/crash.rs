@@ -146,7 +146,11 @@ async fn acknowledged_events_survive_sigkill() {
         let sample: Vec<_> = acked.lock().unwrap().values().take(20).cloned().collect();
         for (position, e) in sample {
             let r = client
-                .append_events(proto::AppendEventsRequest { events: vec![e.clone()], expected_revisions: vec![] })
+                .append_events(proto::AppendEventsRequest {
+                    events: vec![e.clone()],
+                    expected_revisions: vec![],
+                    validate_only: false,
+                })
                 .await
                 .unwrap()
                 .into_inner();
@@ -157,7 +161,11 @@ async fn acknowledged_events_survive_sigkill() {
         // event ends up recorded exactly once (checked next cycle).
         for events in unanswered.drain(..) {
             let r = client
-                .append_events(proto::AppendEventsRequest { events: events.clone(), expected_revisions: vec![] })
+                .append_events(proto::AppendEventsRequest {
+                    events: events.clone(),
+                    expected_revisions: vec![],
+                    validate_only: false,
+                })
                 .await
                 .unwrap()
                 .into_inner();
@@ -176,7 +184,11 @@ async fn acknowledged_events_survive_sigkill() {
                 for i in 0.. {
                     let events = batch(cycle, t, i);
                     sent.lock().unwrap().push(events.iter().map(|e| e.event_id.clone()).collect());
-                    let request = proto::AppendEventsRequest { events: events.clone(), expected_revisions: vec![] };
+                    let request = proto::AppendEventsRequest {
+                        events: events.clone(),
+                        expected_revisions: vec![],
+                        validate_only: false,
+                    };
                     match client.append_events(request).await {
                         Ok(r) => {
                             let mut acked = acked.lock().unwrap();
@@ -207,7 +219,11 @@ async fn acknowledged_events_survive_sigkill() {
     let mut client = LedgerServiceClient::connect(process.url.clone()).await.unwrap();
     for events in unanswered.drain(..) {
         let r = client
-            .append_events(proto::AppendEventsRequest { events: events.clone(), expected_revisions: vec![] })
+            .append_events(proto::AppendEventsRequest {
+                events: events.clone(),
+                expected_revisions: vec![],
+                validate_only: false,
+            })
             .await
             .unwrap()
             .into_inner();
@@ -236,6 +252,7 @@ async fn sigterm_drains_and_exits_zero() {
         .append_events(proto::AppendEventsRequest {
             events: vec![person("a1", date(2024, 3, 1))],
             expected_revisions: vec![],
+            validate_only: false,
         })
         .await
         .unwrap();

@@ -94,7 +94,7 @@ fn event() -> impl Strategy<Value = proto::Event> {
 
 fn request() -> impl Strategy<Value = proto::AppendEventsRequest> {
     prop_oneof![1 => Just(Vec::new()), 6 => prop::collection::vec(event(), 1..3), 2 => prop::collection::vec(event(), 3..8)]
-        .prop_map(|events| proto::AppendEventsRequest { events, expected_revisions: vec![] })
+        .prop_map(|events| proto::AppendEventsRequest { events, expected_revisions: vec![], validate_only: false })
 }
 
 /// What may happen to the bytes of a message on the way.

@@ -28,6 +28,7 @@ async fn a_subscription_catches_up_then_follows_live_appends() {
         .append_events(proto::AppendEventsRequest {
             events: vec![other, person("a3", date(2024, 3, 2))],
             expected_revisions: vec![],
+            validate_only: false,
         })
         .await
         .unwrap();

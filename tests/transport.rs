@@ -56,6 +56,7 @@ async fn append_one(channel: Channel) -> Result<(), tonic::Status> {
         .append_events(proto::AppendEventsRequest {
             events: vec![person("A-1", date(2024, 3, 1))],
             expected_revisions: vec![],
+            validate_only: false,
         })
         .await
         .map(|_| ())

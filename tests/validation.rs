@@ -20,7 +20,7 @@ async fn refused_with(
     let before = app.log().await;
     let status = app
         .client
-        .append_events(proto::AppendEventsRequest { events, expected_revisions: expected })
+        .append_events(proto::AppendEventsRequest { events, expected_revisions: expected, validate_only: false })
         .await
         .expect_err("the append must be refused");
     assert_eq!(status.code(), code, "{}", status.message());
@@ -399,6 +399,7 @@ async fn a_wrong_expected_revision_aborts() {
         .append_events(proto::AppendEventsRequest {
             events: vec![concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed)],
             expected_revisions: vec![expected(1)],
+            validate_only: false,
         })
         .await
         .expect("right revision");
@@ -509,4 +510,34 @@ async fn every_violation_of_a_batch_is_reported() {
     let fields: Vec<_> =
         status.get_error_details().bad_request().unwrap().field_violations.iter().map(|v| v.field.clone()).collect();
     assert!(fields.contains(&"events[1].occurred_on".to_string()), "{fields:?}");
+}
+
+#[tokio::test]
+async fn validate_only_answers_as_an_append_would_and_writes_nothing() {
+    let mut app = spawn_app().await;
+    app.ok(vec![person("a1", date(2024, 3, 1))]).await;
+    let check = |events| proto::AppendEventsRequest { events, expected_revisions: vec![], validate_only: true };
+    let before = app.log().await;
+    // A batch that would be accepted.
+    let r = app
+        .client
+        .append_events(check(vec![
+            person("a2", date(2024, 3, 2)),
+            concluded("a1", date(2024, 3, 5), proto::Outcome::Disclosed),
+        ]))
+        .await
+        .expect("valid")
+        .into_inner();
+    assert!(r.results.iter().all(|r| r.position == 0 && !r.duplicate));
+    // A batch that breaks a rule gets the same refusal as an append.
+    let status = app
+        .client
+        .append_events(check(vec![concluded("a1", date(2024, 2, 1), proto::Outcome::Disclosed)]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().contains("events[0].occurred_on"), "{}", status.message());
+    assert_eq!(app.log().await, before, "validate_only writes nothing");
+    // And the real append still works afterwards.
+    app.ok(vec![person("a2", date(2024, 3, 2))]).await;
 }

@@ -80,7 +80,7 @@ impl TestApp {
 
     pub async fn append(&mut self, events: Vec<proto::Event>) -> Result<proto::AppendEventsResponse, tonic::Status> {
         self.client
-            .append_events(proto::AppendEventsRequest { events, expected_revisions: vec![] })
+            .append_events(proto::AppendEventsRequest { events, expected_revisions: vec![], validate_only: false })
             .await
             .map(tonic::Response::into_inner)
     }
