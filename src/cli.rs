@@ -82,6 +82,31 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Import a ledger (台账) of past applications from CSV, XLSX or JSON
+    /// Lines: one row per application. All or nothing unless --skip-bad;
+    /// importing the same file again changes nothing.
+    Import {
+        #[command(flatten)]
+        server: ServerArg,
+        /// The ledger file (.csv, .xlsx or .jsonl).
+        file: PathBuf,
+        /// The agency whose applications these are.
+        #[arg(long)]
+        agency: String,
+        /// A TOML file naming the columns, if the headers are not the
+        /// recognised ones (see the README).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Import the good rows and write the bad ones to --rejects.
+        #[arg(long)]
+        skip_bad: bool,
+        /// Where bad rows go, as CSV with their reasons (default: FILE.rejects.csv with --skip-bad).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// Events per append.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(10..=1000))]
+        batch: u16,
+    },
     /// Check the server's gRPC health (exit 0 when SERVING): for container
     /// and Kubernetes probes, which cannot speak TLS themselves.
     Health {
@@ -394,6 +419,10 @@ impl Cli {
             Command::Restore { file, data_dir } => crate::client::restore(&file, &data_dir).await,
             Command::Export { server, agency, output } => {
                 crate::client::export(&server, agency.as_deref(), output.as_deref()).await
+            }
+            Command::Import { server, file, agency, mapping, skip_bad, rejects, batch } => {
+                crate::client::import(&server, &file, &agency, mapping.as_deref(), skip_bad, rejects, batch.into())
+                    .await
             }
             Command::Health { server } => crate::client::health(&server).await,
             Command::RecoverAdmin { data_dir, output } => crate::client::recover_admin(&data_dir, &output),

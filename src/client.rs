@@ -720,3 +720,33 @@ pub async fn health(server: &ServerArg) -> anyhow::Result<()> {
         other => bail!("not serving: {:?}", other.unwrap_or(ServingStatus::Unknown)),
     }
 }
+
+/// Imports a ledger file.
+pub async fn import(
+    server: &ServerArg,
+    file: &Path,
+    agency: &str,
+    mapping: Option<&Path>,
+    skip_bad: bool,
+    rejects: Option<std::path::PathBuf>,
+    batch: usize,
+) -> anyhow::Result<()> {
+    use crate::import;
+    let agency = crate::ids::AgencyId::parse(agency).map_err(|e| anyhow::anyhow!("--agency: {e}"))?;
+    let mapping = mapping.map(import::Mapping::load).transpose()?.unwrap_or_default();
+    let table = import::read(file)?;
+    let rejects = rejects.or_else(|| skip_bad.then(|| file.with_extension("rejects.csv")));
+    let options = import::Options { agency, skip_bad, rejects: rejects.clone(), batch, progress: true };
+    let remote = Remote::connect(server).await?;
+    let done = import::run(&remote, &table, &mapping, &options).await?;
+    println!(
+        "{} rows: {} applications imported ({} events), {} already recorded, {} skipped",
+        done.rows, done.applications, done.events, done.already_recorded, done.skipped
+    );
+    if done.skipped > 0
+        && let Some(path) = rejects
+    {
+        println!("the skipped rows and their reasons are in {}", path.display());
+    }
+    Ok(())
+}

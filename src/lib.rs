@@ -21,6 +21,9 @@
 //!   (AIP-158 page tokens), [`service`], [`report_service`] and
 //!   [`deadline_service`] (the gRPC API), [`server`] (health, reflection,
 //!   drain), [`config`], [`telemetry`];
+//! - operations: [`access`] (tokens, roles, scopes), [`admin_service`],
+//!   [`backup`] (online backup and restore), [`prometheus`] (metrics),
+//!   [`import`] (a ledger of past applications turned into events);
 //! - the command line: [`cli`], [`client`].
 
 #![forbid(unsafe_code)]
@@ -40,6 +43,7 @@ pub mod deadline_service;
 pub mod derivation;
 pub mod event;
 pub mod ids;
+pub mod import;
 pub mod known;
 pub mod ledger;
 pub mod page;

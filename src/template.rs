@@ -136,7 +136,7 @@ impl RowSpec {
     const TOTAL: Self = Self { row: Row::Total, group: None, label: "（七）总计" };
     const CARRIED_OUT: Self = Self { row: Row::CarriedOut, group: None, label: "四、结转下年度继续办理" };
 
-    fn leaf(o: Outcome) -> Self {
+    pub fn leaf(o: Outcome) -> Self {
         use Outcome::*;
         let (group, label) = match o {
             Disclosed => (None, "（一）予以公开"),
