@@ -233,11 +233,20 @@ impl Application {
             Payload::ApplicationSplit { parts } => {
                 self.split_into = parts.clone();
             }
-            Payload::ReviewCaseFiled { .. } | Payload::ReviewCaseDecided { .. } => {
+            Payload::ReviewCaseFiled { .. }
+            | Payload::ReviewCaseDecided { .. }
+            | Payload::DocumentIssued { .. }
+            | Payload::DocumentPublished
+            | Payload::DocumentRepealed
+            | Payload::CatalogueItemAdded { .. }
+            | Payload::CatalogueItemRemoved
+            | Payload::DecisionsMade { .. }
+            | Payload::FeesCollected { .. }
+            | Payload::ProcurementRecorded { .. } => {
                 return Err(Broken::new(
                     "WRONG_SUBJECT_KIND",
                     "payload",
-                    "this subject is an application; a review case needs its own subject id",
+                    "this subject is an application; a review case or a section 二 fact needs its own subject id",
                 ));
             }
             Payload::EventAmended(_) | Payload::EventVoided { .. } => {

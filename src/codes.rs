@@ -184,3 +184,32 @@ mod tests {
         assert_eq!(ApplicantCategory::OtherOrganization.column(), 5);
     }
 }
+
+wire_enum! {
+    /// The documents of 第二十条第（一）项.
+    DocumentKind <=> DocumentKind {
+        Regulation = Regulation,
+        NormativeDocument = NormativeDocument,
+    }
+}
+
+wire_enum! {
+    /// The catalogues of 第二十条第（五）（六）（八）项.
+    CatalogueKind <=> CatalogueKind {
+        Licensing = Licensing,
+        OtherService = OtherService,
+        Penalty = Penalty,
+        Coercion = Coercion,
+        Fee = Fee,
+    }
+}
+
+wire_enum! {
+    /// Whose decisions are counted (处理决定数量).
+    DecisionKind <=> DecisionKind {
+        Licensing = Licensing,
+        OtherService = OtherService,
+        Penalty = Penalty,
+        Coercion = Coercion,
+    }
+}

@@ -5,7 +5,10 @@
 use chrono::{DateTime, Utc};
 use prost::Message;
 
-use crate::codes::{ApplicantCategory, Channel, ConsultationParty, Outcome, ReviewKind, ReviewResult};
+use crate::codes::{
+    ApplicantCategory, CatalogueKind, Channel, ConsultationParty, DecisionKind, DocumentKind, Outcome, ReviewKind,
+    ReviewResult,
+};
 use crate::date::CivilDate;
 use crate::ids::{AgencyId, EventId, StreamId, SubjectId};
 use crate::proto::{self, event::Payload as WirePayload};
@@ -21,6 +24,10 @@ pub const MAX_PARTS: usize = 100;
 pub const MAX_EXTENSION_DAYS: u8 = 20;
 /// Largest fee, in fen: far above any real fee, well inside i64.
 pub const MAX_FEE_FEN: i64 = 1_000_000_000;
+/// Most decisions one event may count.
+pub const MAX_DECISIONS: u32 = 1_000_000;
+/// Largest amount of money one section 二 event may record (10亿元).
+pub const MAX_MONEY_FEN: i64 = 100_000_000_000;
 
 /// A validated event, as sent by a client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +59,14 @@ pub enum Payload {
     ReviewCaseDecided { result: ReviewResult },
     EventAmended(Amendment),
     EventVoided { target: EventId, reason: String },
+    DocumentIssued { kind: DocumentKind },
+    DocumentPublished,
+    DocumentRepealed,
+    CatalogueItemAdded { kind: CatalogueKind },
+    CatalogueItemRemoved,
+    DecisionsMade { kind: DecisionKind, count: u32 },
+    FeesCollected { amount_fen: i64 },
+    ProcurementRecorded { amount_fen: i64 },
 }
 
 /// The corrected facts of an earlier event; `None` leaves a fact unchanged.
@@ -103,6 +118,14 @@ impl Payload {
             Self::ReviewCaseDecided { .. } => "review_case_decided",
             Self::EventAmended(_) => "event_amended",
             Self::EventVoided { .. } => "event_voided",
+            Self::DocumentIssued { .. } => "document_issued",
+            Self::DocumentPublished => "document_published",
+            Self::DocumentRepealed => "document_repealed",
+            Self::CatalogueItemAdded { .. } => "catalogue_item_added",
+            Self::CatalogueItemRemoved => "catalogue_item_removed",
+            Self::DecisionsMade { .. } => "decisions_made",
+            Self::FeesCollected { .. } => "fees_collected",
+            Self::ProcurementRecorded { .. } => "procurement_recorded",
         }
     }
 
@@ -341,6 +364,33 @@ fn payload_from_proto(wire: &WirePayload, at: &str) -> Result<Payload, Vec<Field
             f.take("result", ReviewResult::from_proto(m.result)).map(|result| Payload::ReviewCaseDecided { result })
         }
         W::EventAmended(m) => amendment_from_proto(m, &mut f).map(Payload::EventAmended),
+        W::DocumentIssued(m) => {
+            f.take("kind", DocumentKind::from_proto(m.kind)).map(|kind| Payload::DocumentIssued { kind })
+        }
+        W::DocumentPublished(_) => Some(Payload::DocumentPublished),
+        W::DocumentRepealed(_) => Some(Payload::DocumentRepealed),
+        W::CatalogueItemAdded(m) => {
+            f.take("kind", CatalogueKind::from_proto(m.kind)).map(|kind| Payload::CatalogueItemAdded { kind })
+        }
+        W::CatalogueItemRemoved(_) => Some(Payload::CatalogueItemRemoved),
+        W::DecisionsMade(m) => {
+            let kind = f.take("kind", DecisionKind::from_proto(m.kind));
+            let count = f.take(
+                "count",
+                if (1..=MAX_DECISIONS).contains(&m.count) {
+                    Ok(m.count)
+                } else {
+                    Err(format!("{} is out of range: 1 to {MAX_DECISIONS} decisions", m.count))
+                },
+            );
+            kind.zip(count).map(|(kind, count)| Payload::DecisionsMade { kind, count })
+        }
+        W::FeesCollected(m) => {
+            f.take("amount_fen", money(m.amount_fen)).map(|amount_fen| Payload::FeesCollected { amount_fen })
+        }
+        W::ProcurementRecorded(m) => {
+            f.take("amount_fen", money(m.amount_fen)).map(|amount_fen| Payload::ProcurementRecorded { amount_fen })
+        }
         W::EventVoided(m) => {
             let target = f.take("target_event_id", EventId::parse(&m.target_event_id));
             let why = f.take("reason", reason(&m.reason));
@@ -392,6 +442,13 @@ fn fee(amount: i64) -> Result<i64, String> {
     Ok(amount)
 }
 
+fn money(amount: i64) -> Result<i64, String> {
+    if amount <= 0 || amount > MAX_MONEY_FEN {
+        return Err(format!("{amount} is out of range: 1 to {MAX_MONEY_FEN} fen"));
+    }
+    Ok(amount)
+}
+
 fn split_parts(ids: &[String]) -> Result<Vec<SubjectId>, String> {
     if ids.len() < 2 || ids.len() > MAX_PARTS {
         return Err(format!("has {} ids; a split makes 2 to {MAX_PARTS} applications", ids.len()));
@@ -425,6 +482,14 @@ fn wire_kind(wire: &WirePayload) -> &'static str {
         W::ReviewCaseDecided(_) => "review_case_decided",
         W::EventAmended(_) => "event_amended",
         W::EventVoided(_) => "event_voided",
+        W::DocumentIssued(_) => "document_issued",
+        W::DocumentPublished(_) => "document_published",
+        W::DocumentRepealed(_) => "document_repealed",
+        W::CatalogueItemAdded(_) => "catalogue_item_added",
+        W::CatalogueItemRemoved(_) => "catalogue_item_removed",
+        W::DecisionsMade(_) => "decisions_made",
+        W::FeesCollected(_) => "fees_collected",
+        W::ProcurementRecorded(_) => "procurement_recorded",
     }
 }
 
@@ -474,6 +539,20 @@ fn payload_to_proto(payload: &Payload) -> WirePayload {
         }),
         Payload::EventVoided { target, reason } => {
             W::EventVoided(proto::EventVoided { target_event_id: target.to_string(), reason: reason.clone() })
+        }
+        Payload::DocumentIssued { kind } => W::DocumentIssued(proto::DocumentIssued { kind: kind.to_proto() as i32 }),
+        Payload::DocumentPublished => W::DocumentPublished(proto::DocumentPublished {}),
+        Payload::DocumentRepealed => W::DocumentRepealed(proto::DocumentRepealed {}),
+        Payload::CatalogueItemAdded { kind } => {
+            W::CatalogueItemAdded(proto::CatalogueItemAdded { kind: kind.to_proto() as i32 })
+        }
+        Payload::CatalogueItemRemoved => W::CatalogueItemRemoved(proto::CatalogueItemRemoved {}),
+        Payload::DecisionsMade { kind, count } => {
+            W::DecisionsMade(proto::DecisionsMade { kind: kind.to_proto() as i32, count: *count })
+        }
+        Payload::FeesCollected { amount_fen } => W::FeesCollected(proto::FeesCollected { amount_fen: *amount_fen }),
+        Payload::ProcurementRecorded { amount_fen } => {
+            W::ProcurementRecorded(proto::ProcurementRecorded { amount_fen: *amount_fen })
         }
     }
 }

@@ -6,13 +6,14 @@
 //!
 //! - the vocabulary: [`date`], [`ids`], [`codes`];
 //! - what is recorded: [`event`], and the rules it must obey: [`rule`],
-//!   [`application`], [`review`], [`subject`] (a stream folded with its
+//!   [`application`], [`review`], [`proactive`] (section 二), [`subject`] (a stream folded with its
 //!   corrections);
 //! - how it is stored: [`store`] (the sled layout), [`known`] (the
 //!   in-memory idempotency index and stream filter), [`writer`] (validation
 //!   and group commit on one thread), [`ledger`] (the two together);
 //! - the annual report: [`template`] (rows and labels of each version),
-//!   [`tally`] (per-year counts kept by the writer), [`report`] (the tables
+//!   [`tally`] (per-year counts kept by the writer), [`proactive_table`]
+//!   (section 二), [`report`] (the tables
 //!   and their checks), [`replay`] (the log folded as of any position),
 //!   [`derivation`] (a report from the store), [`render`] (TSV to HTML);
 //! - deadlines: [`calendar`] (the official working-day calendar),
@@ -47,6 +48,8 @@ pub mod import;
 pub mod known;
 pub mod ledger;
 pub mod page;
+pub mod proactive;
+pub mod proactive_table;
 pub mod prometheus;
 pub mod proto;
 pub mod rejection;

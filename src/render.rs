@@ -1,6 +1,6 @@
 //! Rendering a report for people: TSV laid out like a published report's
-//! section 三, CSV, JSON, Markdown, and printable HTML with the official
-//! merged header and label cells.
+//! sections 二 and 三, CSV (section 三), JSON, Markdown, and printable HTML
+//! with the official merged header and label cells.
 
 use std::fmt::Write as _;
 
@@ -52,8 +52,54 @@ fn flat_labels(rows: &[proto::ApplicationRow]) -> Vec<(String, String)> {
     out
 }
 
+/// A section 二 value as shown: money (fen) in 万元.
+fn proactive_value(block: &proto::ProactiveBlock, column: usize, value: i64) -> String {
+    if block.money.get(column).copied().unwrap_or(false) {
+        crate::proactive_table::wan_yuan(value)
+    } else {
+        value.to_string()
+    }
+}
+
+/// Section 二 as the published report lays it out: each block's title
+/// and header rows, padded to the width of its table.
+pub fn proactive_tsv(r: &proto::Report) -> String {
+    let mut out = String::new();
+    let mut tables: Vec<Vec<&proto::ProactiveBlock>> = Vec::new();
+    for b in &r.proactive_blocks {
+        match tables.last_mut() {
+            Some(t) if !b.new_table => t.push(b),
+            _ => tables.push(vec![b]),
+        }
+    }
+    for (i, table) in tables.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let width = 1 + table.iter().map(|b| b.columns.len()).max().unwrap_or(0);
+        let line = |out: &mut String, cells: Vec<String>| {
+            let mut cells = cells;
+            cells.resize(width, String::new());
+            let _ = writeln!(out, "{}", cells.join("\t"));
+        };
+        for b in table {
+            line(&mut out, vec![b.title.clone()]);
+            line(&mut out, std::iter::once("信息内容".to_owned()).chain(b.columns.iter().cloned()).collect());
+            for row in &b.rows {
+                let values = row.values.iter().enumerate().map(|(c, v)| proactive_value(b, c, *v));
+                line(&mut out, std::iter::once(row.label.clone()).chain(values).collect());
+            }
+        }
+    }
+    out
+}
+
 fn tsv(r: &proto::Report) -> String {
     let mut out = String::new();
+    if !r.proactive_blocks.is_empty() {
+        out.push_str(&proactive_tsv(r));
+        out.push('\n');
+    }
     let _ = writeln!(out, "{BALANCE_NOTE}\t\t{APPLICANT_HEADER}\t\t\t\t\t\t{}\t", COLUMNS[6]);
     let _ = writeln!(out, "\t\t{}\t{ORGANISATIONS_HEADER}\t\t\t\t\t\t", COLUMNS[0]);
     let _ = writeln!(out, "\t\t\t{}\t\t", COLUMNS[1..6].join("\t"));
@@ -79,6 +125,17 @@ fn csv(r: &proto::Report) -> anyhow::Result<String> {
 
 fn markdown(r: &proto::Report) -> String {
     let mut out = String::new();
+    let _ = writeln!(out, "## 二、主动公开政府信息情况\n");
+    for b in &r.proactive_blocks {
+        let _ = writeln!(out, "**{}**\n", b.title);
+        let _ = writeln!(out, "| 信息内容 | {} |", b.columns.join(" | "));
+        let _ = writeln!(out, "|---|{}", "---:|".repeat(b.columns.len()));
+        for row in &b.rows {
+            let values: Vec<String> = row.values.iter().enumerate().map(|(c, v)| proactive_value(b, c, *v)).collect();
+            let _ = writeln!(out, "| {} | {} |", row.label, values.join(" | "));
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "## 三、收到和处理政府信息公开申请情况\n");
     let _ = writeln!(out, "| {BALANCE_NOTE} | {} |", COLUMNS.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(7));
@@ -108,7 +165,55 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// Section 三 and 四 as printable HTML (A4, the official merged cells).
+/// Section 二 as HTML tables: one per table of the template, each block a
+/// title row, a header row and its rows.
+fn proactive_html(r: &proto::Report) -> String {
+    if r.proactive_blocks.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<h2>二、主动公开政府信息情况</h2>\n");
+    let width = |from: usize| {
+        1 + r.proactive_blocks[from..]
+            .iter()
+            .enumerate()
+            .take_while(|(i, b)| *i == 0 || !b.new_table)
+            .map(|(_, b)| b.columns.len())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut open = false;
+    let mut w = 0;
+    for (i, b) in r.proactive_blocks.iter().enumerate() {
+        if !open || b.new_table {
+            if open {
+                out.push_str("</table>\n");
+            }
+            w = width(i);
+            out.push_str("<table class=\"proactive\">\n");
+            open = true;
+        }
+        let _ = writeln!(out, "<tr><th class=\"block\" colspan=\"{w}\">{}</th></tr>", escape(&b.title));
+        let spare = w - 1 - b.columns.len();
+        let last_span = |i: usize| if i + 1 == b.columns.len() { 1 + spare } else { 1 };
+        let _ = write!(out, "<tr><th>信息内容</th>");
+        for (c, h) in b.columns.iter().enumerate() {
+            let _ = write!(out, "<th colspan=\"{}\">{}</th>", last_span(c), escape(h));
+        }
+        let _ = writeln!(out, "</tr>");
+        for row in &b.rows {
+            let _ = write!(out, "<tr><td class=\"label\">{}</td>", escape(&row.label));
+            for (c, v) in row.values.iter().enumerate() {
+                let _ =
+                    write!(out, "<td class=\"num\" colspan=\"{}\">{}</td>", last_span(c), proactive_value(b, c, *v));
+            }
+            let _ = writeln!(out, "</tr>");
+        }
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// Sections 二, 三 and 四 as printable HTML (A4, the official merged cells).
 fn html(r: &proto::Report) -> String {
     let mut out = String::new();
     let title = format!("{} 年政府信息公开工作年度报告（统计表）", r.year);
@@ -128,7 +233,7 @@ th.note {{ font-weight: normal; }}
 table.reviews {{ table-layout: fixed; }}
 p.meta {{ font-size: 9pt; color: #333; }}
 </style></head><body>
-<h2>三、收到和处理政府信息公开申请情况</h2>
+{proactive}<h2>三、收到和处理政府信息公开申请情况</h2>
 <table class="applications">
 <colgroup><col style="width:9%"><col style="width:9%"><col style="width:24%"><col span="7" style="width:8.28%"></colgroup>
 <tr><th class="note" colspan="3" rowspan="3">{note}</th><th colspan="7">{applicant}</th></tr>
@@ -145,6 +250,7 @@ p.meta {{ font-size: 9pt; color: #333; }}
         c4 = COLUMNS[4],
         c5 = COLUMNS[5],
         c6 = COLUMNS[6],
+        proactive = proactive_html(r),
     );
     let rows = &r.application_rows;
     let block_len = rows.iter().filter(|x| !x.block_label.is_empty()).count();
@@ -290,7 +396,11 @@ mod tests {
     #[test]
     fn tsv_follows_the_published_layout() {
         let tsv = render(&sample(Template::V2019), Format::Tsv).unwrap();
-        let lines: Vec<&str> = tsv.lines().collect();
+        let all: Vec<&str> = tsv.lines().collect();
+        assert_eq!(all[0], "第二十条第（一）项\t\t\t", "section 二 first");
+        let start = all.iter().position(|l| l.starts_with(BALANCE_NOTE)).expect("section 三");
+        assert_eq!(all[start - 1], "", "a blank line between the sections");
+        let lines = &all[start..];
         assert_eq!(lines.len(), 3 + 23);
         assert_eq!(lines[3], "一、本年新收政府信息公开申请数量\t\t3\t1\t0\t0\t2\t0\t6\t");
         assert!(lines[5].starts_with("三、本年度办理结果\t（一）予以公开\t2\t1\t"));

@@ -1,5 +1,6 @@
-//! A year's report tables for one agency or a sum of agencies: section 三
-//! (applications) and section 四 (review and litigation), with the checks
+//! A year's report tables for one agency or a sum of agencies: section 二
+//! (proactive disclosure), section 三 (applications) and section 四
+//! (review and litigation), with the checks
 //! every table must pass. The numbers come either from the maintained
 //! tallies (fast) or from counting replayed subjects one by one (the
 //! reference); both must agree.
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 use crate::codes::Outcome;
 use crate::date::CivilDate;
 use crate::ids::AgencyId;
+use crate::proactive_table::{Block, ProactiveCells, blocks};
 use crate::subject::SubjectState;
 use crate::tally::YearTally;
 use crate::template::{Row, RowSpec, Template};
@@ -35,6 +37,8 @@ pub struct YearCells {
     pub carried_out: [i64; 6],
     /// Section 四: kind × (upheld, corrected, other, pending).
     pub reviews: [[i64; 4]; 3],
+    /// Section 二.
+    pub proactive: ProactiveCells,
 }
 
 impl YearCells {
@@ -42,7 +46,7 @@ impl YearCells {
     /// the year's; what is carried is what was received and not concluded
     /// in all earlier years (a conclusion never precedes its receipt).
     pub fn from_tallies(tallies: &BTreeMap<i32, YearTally>, year: i32, dating: ReviewDating) -> Self {
-        let mut cells = Self::default();
+        let mut cells = Self { proactive: ProactiveCells::from_tallies(tallies, year), ..Self::default() };
         let zero = YearTally::default();
         let this = tallies.get(&year).unwrap_or(&zero);
         cells.new = this.new;
@@ -82,6 +86,7 @@ impl YearCells {
     /// Counts one subject into the cells of `year`, deciding each row from
     /// its own dates (the reference the tallies are checked against).
     pub fn count(&mut self, state: &SubjectState, year: i32, dating: ReviewDating) {
+        self.proactive.count(state, year);
         let jan1 = CivilDate::from_ymd(year, 1, 1).expect("valid");
         let dec31 = CivilDate::from_ymd(year, 12, 31).expect("valid");
         match state {
@@ -133,6 +138,7 @@ impl YearCells {
         for (a, b) in self.reviews.iter_mut().zip(&other.reviews) {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         }
+        self.proactive.add(&other.proactive);
     }
 }
 
@@ -247,6 +253,8 @@ pub struct Report {
     pub position: u64,
     pub applications: ApplicationTable,
     pub reviews: ReviewTable,
+    /// Section 二, in the template's blocks.
+    pub proactive: Vec<Block>,
     pub checks: Vec<Check>,
 }
 
@@ -264,8 +272,10 @@ impl Report {
     ) -> Self {
         let applications = ApplicationTable::build(cells, template);
         let reviews = ReviewTable::build(cells);
-        let checks = checks(&applications, &reviews, cells, previous);
-        Self { agencies, year, dating, position, applications, reviews, checks }
+        let mut checks = checks(&applications, &reviews, cells, previous);
+        checks.push(check("proactive_totals_not_negative", cells.proactive.negative_totals()));
+        let proactive = blocks(&cells.proactive, template);
+        Self { agencies, year, dating, position, applications, reviews, proactive, checks }
     }
 
     pub fn passed(&self) -> bool {

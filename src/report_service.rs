@@ -13,6 +13,7 @@ use crate::derivation::{self, Cell, CellPage, DeriveError, ReportQuery};
 use crate::ids::AgencyId;
 use crate::ledger::OpeningLedger;
 use crate::page;
+use crate::proactive_table::Value as ProactiveValue;
 use crate::proto::{self, report_service_server::ReportService as ReportServiceApi};
 use crate::rejection::{FieldIssue, Rejection, blocking, internal, refuse};
 use crate::report::{Report, ReviewDating};
@@ -188,6 +189,33 @@ pub fn report_to_proto(r: &Report) -> proto::Report {
             .map(|c| proto::Check { name: c.name.into(), passed: c.passed, detail: c.detail.clone() })
             .collect(),
         checks_passed: r.passed(),
+        proactive_blocks: r
+            .proactive
+            .iter()
+            .map(|b| proto::ProactiveBlock {
+                title: b.title.into(),
+                columns: b.columns.iter().map(|c| c.to_string()).collect(),
+                money: b
+                    .rows
+                    .first()
+                    .map(|(_, v)| v.iter().map(|v| matches!(v, ProactiveValue::Fen(_))).collect())
+                    .unwrap_or_default(),
+                rows: b
+                    .rows
+                    .iter()
+                    .map(|(label, values)| proto::ProactiveRow {
+                        label: label.to_string(),
+                        values: values
+                            .iter()
+                            .map(|v| match v {
+                                ProactiveValue::Count(n) | ProactiveValue::Fen(n) => *n,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                new_table: b.new_table,
+            })
+            .collect(),
     }
 }
 

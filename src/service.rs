@@ -122,7 +122,7 @@ impl LedgerServiceApi for LedgerService {
             let record = blocking(move || store.subject(&lookup).map_err(internal)).await.map_err(refuse)?;
             let not_found = || Rejection::NotFound { resource: "application", name: stream.to_string() };
             let record = record
-                .filter(|r| !matches!(r.state, SubjectState::ReviewCase(_)))
+                .filter(|r| matches!(r.state, SubjectState::Application(_) | SubjectState::Voided))
                 .ok_or_else(not_found)
                 .map_err(refuse)?;
             // Show only what is durable: wait for the group being committed.
@@ -419,7 +419,10 @@ impl ListQuery {
         let (status, received, concluded) = match &record.state {
             SubjectState::Application(a) => (wire_status(a), Some(a.received_on), a.conclusion.map(|c| c.on)),
             SubjectState::Voided => (proto::ApplicationStatus::Voided, None, None),
-            SubjectState::ReviewCase(_) => return false,
+            SubjectState::ReviewCase(_)
+            | SubjectState::Document(_)
+            | SubjectState::CatalogueItem(_)
+            | SubjectState::Record(_) => return false,
         };
         let f = &self.filters;
         let status_ok = f.status == 0 || f.status == status as i32;

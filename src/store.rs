@@ -231,7 +231,7 @@ impl Store {
     /// One year's tally of an agency.
     pub fn tally(&self, agency: &AgencyId, year: i32) -> Result<YearTally, StoreError> {
         match self.db.get(keys::tally(agency, year))? {
-            Some(v) => postcard::from_bytes(&v).map_err(|e| damaged(&format!("tally: {e}"))),
+            Some(v) => YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}"))),
             None => Ok(YearTally::default()),
         }
     }
@@ -243,7 +243,7 @@ impl Store {
         for item in self.db.scan_prefix(&prefix) {
             let (k, v) = item?;
             let year = u16::from_be_bytes(k[prefix.len()..].try_into().map_err(|_| damaged("tally key"))?);
-            out.insert(i32::from(year), postcard::from_bytes(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
+            out.insert(i32::from(year), YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
         }
         Ok(out)
     }
@@ -257,10 +257,7 @@ impl Store {
             let agency = std::str::from_utf8(&k[1..sep]).map_err(|_| damaged("tally key"))?;
             let agency = AgencyId::parse(agency).map_err(|e| damaged(&e))?;
             let year = u16::from_be_bytes(k[sep + 1..].try_into().map_err(|_| damaged("tally key"))?);
-            out.insert(
-                (agency, i32::from(year)),
-                postcard::from_bytes(&v).map_err(|e| damaged(&format!("tally: {e}")))?,
-            );
+            out.insert((agency, i32::from(year)), YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
         }
         Ok(out)
     }

@@ -12,6 +12,7 @@ use crate::codes::{ApplicantCategory, Channel};
 use crate::date::CivilDate;
 use crate::event::{Amendment, Event, Payload};
 use crate::ids::{EventId, SubjectId};
+use crate::proactive::{CatalogueItem, Document, Record};
 use crate::review::ReviewCase;
 use crate::rule::Broken;
 
@@ -22,6 +23,11 @@ pub enum SubjectState {
     ReviewCase(ReviewCase),
     /// Every event that started it was voided: it never counted.
     Voided,
+    // Section 二 (added after the others: the stored encoding numbers
+    // variants in order).
+    Document(Document),
+    CatalogueItem(CatalogueItem),
+    Record(Record),
 }
 
 /// Where a part of a split application came from: its receipt facts are the
@@ -63,6 +69,9 @@ impl SubjectState {
     /// The state after a first event (or after one that follows a fully
     /// voided history).
     pub fn start(event: &Event) -> Result<Self, Broken> {
+        if let Some(started) = crate::proactive::start(event.occurred_on, &event.payload) {
+            return started;
+        }
         match &event.payload {
             Payload::ApplicationReceived { applicant, channel } => {
                 Ok(Self::Application(Application::received(event.occurred_on, *applicant, *channel)))
@@ -98,6 +107,9 @@ impl SubjectState {
             }
             Self::Application(a) => a.apply(event.occurred_on, &event.payload),
             Self::ReviewCase(c) => c.apply(event.occurred_on, &event.payload),
+            Self::Document(d) => d.apply(event.occurred_on, &event.payload),
+            Self::CatalogueItem(i) => i.apply(event.occurred_on, &event.payload),
+            Self::Record(r) => r.apply(event.occurred_on, &event.payload),
         }
     }
 }

@@ -158,11 +158,108 @@ fn events(n: usize, s: &Script) -> Vec<Event> {
     out
 }
 
+/// A section 二 subject: a document, a catalogue item, or a record.
+#[derive(Clone, Debug)]
+struct ProactiveScript {
+    agency: usize,
+    start: u32,
+    /// 0-1 document kinds, 2-6 catalogue kinds, 7-10 decisions, 11 fees,
+    /// 12 procurement.
+    what: u8,
+    /// Gaps to the second and third events (publish/repeal or removal).
+    later: Vec<u32>,
+    /// Move the first event's date by this many days (an amendment).
+    amend_start: Option<u32>,
+    void_last: bool,
+}
+
+fn proactive_script() -> impl Strategy<Value = ProactiveScript> {
+    (
+        0..AGENCIES,
+        0u32..2300,
+        0u8..13,
+        prop::collection::vec(0u32..500, 0..3),
+        prop::option::weighted(0.2, 0u32..400),
+        prop::bool::weighted(0.15),
+    )
+        .prop_map(|(agency, start, what, later, amend_start, void_last)| ProactiveScript {
+            agency,
+            start,
+            what,
+            later,
+            amend_start,
+            void_last,
+        })
+}
+
+fn proactive_events(n: usize, s: &ProactiveScript) -> Vec<Event> {
+    use disclosure_ledger::codes::{CatalogueKind, DecisionKind, DocumentKind};
+    let agency = AgencyId::parse(&format!("agency-{}", s.agency)).unwrap();
+    let subject = SubjectId::parse(&format!("p{n}")).unwrap();
+    let mut k = 0;
+    let mut ev = |on: CivilDate, payload: Payload| {
+        k += 1;
+        Event {
+            id: EventId::from_name(&format!("p{n}/{k}")),
+            agency: agency.clone(),
+            subject: subject.clone(),
+            occurred_on: on,
+            actor: None,
+            correlation_id: None,
+            payload,
+        }
+    };
+    let mut at = s.start;
+    let (first, follow): (Payload, Vec<Payload>) = match s.what {
+        w @ 0..=1 => (
+            Payload::DocumentIssued { kind: DocumentKind::ALL[usize::from(w)] },
+            vec![Payload::DocumentPublished, Payload::DocumentRepealed],
+        ),
+        w @ 2..=6 => (
+            Payload::CatalogueItemAdded { kind: CatalogueKind::ALL[usize::from(w - 2)] },
+            vec![Payload::CatalogueItemRemoved],
+        ),
+        w @ 7..=10 => {
+            (Payload::DecisionsMade { kind: DecisionKind::ALL[usize::from(w - 7)], count: 1 + s.start % 50 }, vec![])
+        }
+        11 => (Payload::FeesCollected { amount_fen: 1 + i64::from(s.start) * 997 }, vec![]),
+        _ => (Payload::ProcurementRecorded { amount_fen: 1 + i64::from(s.start) * 10_007 }, vec![]),
+    };
+    let mut out = vec![ev(day(at), first)];
+    for (gap, payload) in s.later.iter().zip(follow) {
+        at += gap;
+        out.push(ev(day(at), payload));
+    }
+    let amend = |target: EventId, on: CivilDate| Amendment {
+        target,
+        reason: "correction".into(),
+        occurred_on: Some(on),
+        applicant: None,
+        channel: None,
+        outcome: None,
+        review_kind: None,
+        review_result: None,
+    };
+    if let Some(shift) = s.amend_start {
+        let target = out[0].id;
+        out.push(ev(day(at), Payload::EventAmended(amend(target, day(s.start.saturating_sub(shift))))));
+    }
+    if s.void_last {
+        let target = out.iter().rev().find(|e| e.payload.correction_target().is_none()).map(|e| e.id).unwrap();
+        out.push(ev(day(at), Payload::EventVoided { target, reason: "entered in error".into() }));
+    }
+    out
+}
+
 /// Interleaves the scripts' events (each script in its own order) and cuts
 /// them into batches, as choices say.
-fn batches(scripts: &[Script], choices: &[u8]) -> Vec<Vec<Event>> {
-    let mut queues: Vec<std::collections::VecDeque<Event>> =
-        scripts.iter().enumerate().map(|(n, s)| events(n, s).into()).collect();
+fn batches(scripts: &[Script], proactive: &[ProactiveScript], choices: &[u8]) -> Vec<Vec<Event>> {
+    let mut queues: Vec<std::collections::VecDeque<Event>> = scripts
+        .iter()
+        .enumerate()
+        .map(|(n, s)| events(n, s).into())
+        .chain(proactive.iter().enumerate().map(|(n, s)| proactive_events(n, s).into()))
+        .collect();
     let mut order = Vec::new();
     let mut c = choices.iter().cycle();
     while queues.iter().any(|q| !q.is_empty()) {
@@ -208,10 +305,12 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
                         agency
                     );
                     prop_assert_eq!(&fast.reviews, &reference.reviews);
+                    prop_assert_eq!(&fast.proactive, &reference.proactive, "{} {} section 二", year, agency);
                     sum = Some(match sum {
                         None => fast,
                         Some(mut s) => {
                             s.applications = s.applications.add(&fast.applications).unwrap();
+                            s.proactive = add_blocks(&s.proactive, &fast.proactive);
                             for (a, b) in s.reviews.blocks.iter_mut().zip(&fast.reviews.blocks) {
                                 a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
                             }
@@ -224,6 +323,7 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
                 prop_assert!(all.passed());
                 prop_assert_eq!(&all.applications, &sum.applications, "aggregation equals the sum");
                 prop_assert_eq!(&all.reviews, &sum.reviews);
+                prop_assert_eq!(&all.proactive, &sum.proactive, "section 二 aggregation equals the sum");
             }
         }
     }
@@ -234,15 +334,37 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Section 二 blocks summed cell by cell.
+fn add_blocks(
+    a: &[disclosure_ledger::proactive_table::Block],
+    b: &[disclosure_ledger::proactive_table::Block],
+) -> Vec<disclosure_ledger::proactive_table::Block> {
+    use disclosure_ledger::proactive_table::Value;
+    let mut out = a.to_vec();
+    for (x, y) in out.iter_mut().zip(b) {
+        for ((_, xs), (_, ys)) in x.rows.iter_mut().zip(&y.rows) {
+            for (v, w) in xs.iter_mut().zip(ys) {
+                *v = match (*v, *w) {
+                    (Value::Count(p), Value::Count(q)) => Value::Count(p + q),
+                    (Value::Fen(p), Value::Fen(q)) => Value::Fen(p + q),
+                    other => panic!("mismatched cells {other:?}"),
+                };
+            }
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn every_table_checks_and_tallies_equal_replay_and_aggregation_is_a_sum(
         scripts in prop::collection::vec(script(), 1..25),
+        proactive in prop::collection::vec(proactive_script(), 0..12),
         choices in prop::collection::vec(any::<u8>(), 1..64),
     ) {
-        check_everything(batches(&scripts, &choices))?;
+        check_everything(batches(&scripts, &proactive, &choices))?;
     }
 }
 
