@@ -189,7 +189,12 @@ fn proactive_html(r: &proto::Report) -> String {
                 out.push_str("</table>\n");
             }
             w = width(i);
-            out.push_str("<table class=\"proactive\">\n");
+            let rest = 66.0 / (w - 1).max(1) as f64;
+            let _ = writeln!(
+                out,
+                "<table class=\"proactive\">\n<colgroup><col style=\"width:34%\"><col span=\"{}\" style=\"width:{rest:.2}%\"></colgroup>",
+                w - 1
+            );
             open = true;
         }
         let _ = writeln!(out, "<tr><th class=\"block\" colspan=\"{w}\">{}</th></tr>", escape(&b.title));
@@ -230,7 +235,8 @@ th, td {{ border: 1px solid #000; padding: 3px 4px; text-align: center; vertical
 td.label {{ text-align: left; }}
 td.num {{ text-align: center; width: 7%; }}
 th.note {{ font-weight: normal; }}
-table.reviews {{ table-layout: fixed; }}
+table.reviews, table.proactive {{ table-layout: fixed; }}
+table.proactive {{ margin-bottom: 0.8em; }}
 p.meta {{ font-size: 9pt; color: #333; }}
 </style></head><body>
 {proactive}<h2>三、收到和处理政府信息公开申请情况</h2>
@@ -390,6 +396,19 @@ mod tests {
             let reviews = html.split("<table class=\"reviews\">").nth(1).unwrap().split("</table>").next().unwrap();
             let widths = grid_widths(reviews);
             assert_eq!(widths, vec![15, 15, 15, 15]);
+            // Section 二: every table rectangular, 4 wide (the 2019
+            // template's 第（九）项 is a table of its own, 3 wide).
+            let tables: Vec<&str> = html
+                .split("<table class=\"proactive\">")
+                .skip(1)
+                .map(|t| t.split("</table>").next().unwrap())
+                .collect();
+            let expected = if template == Template::V2019 { vec![4, 3] } else { vec![4] };
+            assert_eq!(tables.len(), expected.len(), "{template}");
+            for (table, width) in tables.iter().zip(expected) {
+                let widths = grid_widths(table);
+                assert!(widths.iter().all(|w| *w == width), "{template}: {widths:?}");
+            }
         }
     }
 
