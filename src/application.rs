@@ -242,7 +242,8 @@ impl Application {
             | Payload::CatalogueItemRemoved
             | Payload::DecisionsMade { .. }
             | Payload::FeesCollected { .. }
-            | Payload::ProcurementRecorded { .. } => {
+            | Payload::ProcurementRecorded { .. }
+            | Payload::ReportTextSet { .. } => {
                 return Err(Broken::new(
                     "WRONG_SUBJECT_KIND",
                     "payload",

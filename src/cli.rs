@@ -160,6 +160,43 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// The whole annual report of an agency: its text and the tables of
+    /// sections 二, 三 and 四, as of one log position, as HTML, DOCX or XLSX.
+    AnnualReport {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        /// Template version; default: the one in force for the year.
+        #[arg(long, value_parser = ["2019", "2021"])]
+        template: Option<String>,
+        /// As of this log position (default: now).
+        #[arg(long)]
+        as_of: Option<u64>,
+        #[arg(long, value_enum, default_value_t = crate::publication::Format::Html)]
+        format: crate::publication::Format,
+        /// The file to write.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Set the agency's own text for a part of its annual report (recorded
+    /// as an event, so every edit is kept). Numbers are placeholders such as
+    /// {new}, filled from the tables; see the README for the list.
+    ReportText {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_enum)]
+        section: SectionArg,
+        /// A UTF-8 text file (`-` reads standard input); paragraphs are
+        /// separated by blank lines.
+        file: PathBuf,
+    },
     /// Show the cells that changed between two log positions.
     Diff {
         #[command(flatten)]
@@ -305,6 +342,20 @@ pub enum TokenCommand {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SectionArg {
+    /// The agency's name, for the title.
+    Name,
+    /// The opening paragraph.
+    Preamble,
+    /// 一、总体情况
+    Overview,
+    /// 五、存在的主要问题及改进情况
+    Problems,
+    /// 六、其他需要报告的事项
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum RoleArg {
     Writer,
     Reader,
@@ -404,6 +455,12 @@ impl Cli {
             }
             Command::Report { server, table, as_of, format, output } => {
                 crate::client::report(&server, &table, as_of, format, output.as_deref()).await
+            }
+            Command::AnnualReport { server, agency, year, template, as_of, format, output } => {
+                crate::client::annual_report(&server, &agency, year, template.as_deref(), as_of, format, &output).await
+            }
+            Command::ReportText { server, agency, year, section, file } => {
+                crate::client::report_text(&server, &agency, year, section, &file).await
             }
             Command::Diff { server, table, from, to } => crate::client::diff(&server, &table, from, to).await,
             Command::Cell { server, agency, year, row, column, as_of } => {

@@ -750,3 +750,95 @@ pub async fn import(
     }
     Ok(())
 }
+
+/// Writes the whole annual report in a published format.
+pub async fn annual_report(
+    server: &ServerArg,
+    agency: &str,
+    year: i32,
+    template: Option<&str>,
+    as_of: Option<u64>,
+    format: crate::publication::Format,
+    output: &Path,
+) -> anyhow::Result<()> {
+    let template = match template {
+        Some("2019") => proto::Template::Template2019,
+        Some("2021") => proto::Template::Template2021,
+        _ => proto::Template::Unspecified,
+    };
+    let report = Remote::connect(server)
+        .await?
+        .reports()
+        .get_annual_report(proto::GetAnnualReportRequest {
+            agency_id: agency.into(),
+            year,
+            template: template as i32,
+            review_dating: proto::ReviewDating::Unspecified as i32,
+            as_of_position: as_of.unwrap_or(0),
+        })
+        .await
+        .map_err(status)?
+        .into_inner()
+        .annual_report
+        .context("the server sent no report")?;
+    let bytes = crate::publication::publish(&report, format)?;
+    std::fs::write(output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
+    let tables = report.tables.unwrap_or_default();
+    println!(
+        "{} written to {} (log position {}; checks {})",
+        report.title,
+        output.display(),
+        tables.log_position,
+        if tables.checks_passed { "passed" } else { "FAILED" }
+    );
+    Ok(())
+}
+
+/// Records an agency's text for a part of its annual report.
+pub async fn report_text(
+    server: &ServerArg,
+    agency: &str,
+    year: i32,
+    section: crate::cli::SectionArg,
+    file: &Path,
+) -> anyhow::Result<()> {
+    use crate::cli::SectionArg;
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let section = match section {
+        SectionArg::Name => proto::ReportSection::AgencyName,
+        SectionArg::Preamble => proto::ReportSection::Preamble,
+        SectionArg::Overview => proto::ReportSection::Overview,
+        SectionArg::Problems => proto::ReportSection::Problems,
+        SectionArg::Other => proto::ReportSection::Other,
+    };
+    let event = proto::Event {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        agency_id: agency.into(),
+        subject_id: crate::annual_report::subject_for(year),
+        occurred_on: Some(crate::date::CivilDate::today_in_china().to_proto()),
+        actor: String::new(),
+        correlation_id: String::new(),
+        payload: Some(proto::event::Payload::ReportTextSet(proto::ReportTextSet {
+            year,
+            section: section as i32,
+            text,
+        })),
+    };
+    let r = Remote::connect(server)
+        .await?
+        .ledger()
+        .append_events(proto::AppendEventsRequest {
+            events: vec![event],
+            expected_revisions: vec![],
+            validate_only: false,
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    println!("text recorded at log position {}", r.results.first().map_or(0, |r| r.position));
+    Ok(())
+}

@@ -213,3 +213,26 @@ wire_enum! {
         Coercion = Coercion,
     }
 }
+
+wire_enum! {
+    /// The parts of an annual report an agency writes itself.
+    ReportSection <=> ReportSection {
+        AgencyName = AgencyName,
+        Preamble = Preamble,
+        Overview = Overview,
+        Problems = Problems,
+        Other = Other,
+    }
+}
+
+impl ReportSection {
+    /// The official heading ("" for the name and the preamble).
+    pub fn heading(self) -> &'static str {
+        match self {
+            Self::AgencyName | Self::Preamble => "",
+            Self::Overview => "一、总体情况",
+            Self::Problems => "五、存在的主要问题及改进情况",
+            Self::Other => "六、其他需要报告的事项",
+        }
+    }
+}

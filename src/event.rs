@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 
 use crate::codes::{
-    ApplicantCategory, CatalogueKind, Channel, ConsultationParty, DecisionKind, DocumentKind, Outcome, ReviewKind,
-    ReviewResult,
+    ApplicantCategory, CatalogueKind, Channel, ConsultationParty, DecisionKind, DocumentKind, Outcome, ReportSection,
+    ReviewKind, ReviewResult,
 };
 use crate::date::CivilDate;
 use crate::ids::{AgencyId, EventId, StreamId, SubjectId};
@@ -67,6 +67,7 @@ pub enum Payload {
     DecisionsMade { kind: DecisionKind, count: u32 },
     FeesCollected { amount_fen: i64 },
     ProcurementRecorded { amount_fen: i64 },
+    ReportTextSet { year: i32, section: ReportSection, text: String },
 }
 
 /// The corrected facts of an earlier event; `None` leaves a fact unchanged.
@@ -126,6 +127,7 @@ impl Payload {
             Self::DecisionsMade { .. } => "decisions_made",
             Self::FeesCollected { .. } => "fees_collected",
             Self::ProcurementRecorded { .. } => "procurement_recorded",
+            Self::ReportTextSet { .. } => "report_text_set",
         }
     }
 
@@ -175,6 +177,15 @@ impl Event {
                 None
             }
         };
+        if let (Ok(subject), Some(Payload::ReportTextSet { year, .. })) = (&subject, &payload) {
+            let wanted = crate::annual_report::subject_for(*year);
+            if subject.as_str() != wanted {
+                issues.push(FieldIssue::new(
+                    format!("{at}.subject_id"),
+                    format!("is {:?}; the text of the {year} report belongs to subject {wanted:?}", subject.as_str()),
+                ));
+            }
+        }
         match (id, agency, subject, occurred_on, payload) {
             (Ok(id), Ok(agency), Ok(subject), Ok(occurred_on), Some(payload)) if issues.is_empty() => Ok(Self {
                 id,
@@ -391,6 +402,15 @@ fn payload_from_proto(wire: &WirePayload, at: &str) -> Result<Payload, Vec<Field
         W::ProcurementRecorded(m) => {
             f.take("amount_fen", money(m.amount_fen)).map(|amount_fen| Payload::ProcurementRecorded { amount_fen })
         }
+        W::ReportTextSet(m) => {
+            let year = f.take("year", crate::annual_report::check_year(m.year));
+            let section = f.take("section", ReportSection::from_proto(m.section));
+            let text = f.take("text", crate::annual_report::check_text(&m.text));
+            match (year, section, text) {
+                (Some(year), Some(section), Some(text)) => Some(Payload::ReportTextSet { year, section, text }),
+                _ => None,
+            }
+        }
         W::EventVoided(m) => {
             let target = f.take("target_event_id", EventId::parse(&m.target_event_id));
             let why = f.take("reason", reason(&m.reason));
@@ -490,6 +510,7 @@ fn wire_kind(wire: &WirePayload) -> &'static str {
         W::DecisionsMade(_) => "decisions_made",
         W::FeesCollected(_) => "fees_collected",
         W::ProcurementRecorded(_) => "procurement_recorded",
+        W::ReportTextSet(_) => "report_text_set",
     }
 }
 
@@ -554,5 +575,10 @@ fn payload_to_proto(payload: &Payload) -> WirePayload {
         Payload::ProcurementRecorded { amount_fen } => {
             W::ProcurementRecorded(proto::ProcurementRecorded { amount_fen: *amount_fen })
         }
+        Payload::ReportTextSet { year, section, text } => W::ReportTextSet(proto::ReportTextSet {
+            year: *year,
+            section: section.to_proto() as i32,
+            text: text.clone(),
+        }),
     }
 }

@@ -15,7 +15,9 @@
 //!   [`tally`] (per-year counts kept by the writer), [`proactive_table`]
 //!   (section 二), [`report`] (the tables
 //!   and their checks), [`replay`] (the log folded as of any position),
-//!   [`derivation`] (a report from the store), [`render`] (TSV to HTML);
+//!   [`derivation`] (a report from the store), [`render`] (TSV to HTML),
+//!   [`annual_report`] (the whole report: tables and the agency's text),
+//!   [`publication`] (the whole report as HTML, DOCX and XLSX);
 //! - deadlines: [`calendar`] (the official working-day calendar),
 //!   [`deadline`] (an application's statutory deadline, yearly timeliness);
 //! - how it is served: [`rejection`] (errors as gRPC statuses), [`page`]
@@ -31,6 +33,7 @@
 
 pub mod access;
 pub mod admin_service;
+pub mod annual_report;
 pub mod application;
 pub mod backup;
 pub mod calendar;
@@ -52,6 +55,7 @@ pub mod proactive;
 pub mod proactive_table;
 pub mod prometheus;
 pub mod proto;
+pub mod publication;
 pub mod rejection;
 pub mod render;
 pub mod replay;

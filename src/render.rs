@@ -161,7 +161,7 @@ fn markdown(r: &proto::Report) -> String {
     out
 }
 
-fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
@@ -218,28 +218,53 @@ fn proactive_html(r: &proto::Report) -> String {
     out
 }
 
+/// The print style: A4, serif CJK, the official ruled tables.
+const STYLE: &str = r#"<style>
+@page { size: A4; margin: 18mm 15mm; }
+body { font-family: "Noto Serif CJK SC", "Source Han Serif SC", "SimSun", serif; font-size: 10.5pt; color: #000; }
+h2 { font-size: 14pt; font-weight: bold; margin: 1.2em 0 0.5em; }
+table { border-collapse: collapse; width: 100%; page-break-inside: avoid; }
+th, td { border: 1px solid #000; padding: 3px 4px; text-align: center; vertical-align: middle; }
+td.label { text-align: left; }
+td.num { text-align: center; width: 7%; }
+th.note { font-weight: normal; }
+table.reviews, table.proactive { table-layout: fixed; }
+table.proactive { margin-bottom: 0.8em; }
+p.meta { font-size: 9pt; color: #333; }
+h1 { font-size: 18pt; font-weight: bold; text-align: center; margin: 0.5em 0 1em; }
+p.text { text-indent: 2em; line-height: 1.8; margin: 0.3em 0; }
+p.period { text-align: center; font-size: 10.5pt; }
+</style>"#;
+
 /// Sections 二, 三 and 四 as printable HTML (A4, the official merged cells).
 fn html(r: &proto::Report) -> String {
-    let mut out = String::new();
     let title = format!("{} 年政府信息公开工作年度报告（统计表）", r.year);
+    let mut out = html_head(&title);
+    out.push_str(&tables_html(r));
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">统计期限为 {}。本表由事件日志推导，反映日志位置 {}；机关：{}。</p>\n</body></html>",
+        escape(&r.period),
+        r.log_position,
+        escape(&r.agency_ids.join("、"))
+    );
+    out
+}
+
+/// The start of a printable A4 HTML document, up to `<body>`.
+pub fn html_head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\n{STYLE}</head><body>\n",
+        escape(title)
+    )
+}
+
+/// Sections 二, 三 and 四: headings and tables, for an HTML body.
+pub fn tables_html(r: &proto::Report) -> String {
+    let mut out = String::new();
     let _ = write!(
         out,
-        r#"<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-@page {{ size: A4; margin: 18mm 15mm; }}
-body {{ font-family: "Noto Serif CJK SC", "Source Han Serif SC", "SimSun", serif; font-size: 10.5pt; color: #000; }}
-h2 {{ font-size: 14pt; font-weight: bold; margin: 1.2em 0 0.5em; }}
-table {{ border-collapse: collapse; width: 100%; page-break-inside: avoid; }}
-th, td {{ border: 1px solid #000; padding: 3px 4px; text-align: center; vertical-align: middle; }}
-td.label {{ text-align: left; }}
-td.num {{ text-align: center; width: 7%; }}
-th.note {{ font-weight: normal; }}
-table.reviews, table.proactive {{ table-layout: fixed; }}
-table.proactive {{ margin-bottom: 0.8em; }}
-p.meta {{ font-size: 9pt; color: #333; }}
-</style></head><body>
-{proactive}<h2>三、收到和处理政府信息公开申请情况</h2>
+        r#"{proactive}<h2>三、收到和处理政府信息公开申请情况</h2>
 <table class="applications">
 <colgroup><col style="width:9%"><col style="width:9%"><col style="width:24%"><col span="7" style="width:8.28%"></colgroup>
 <tr><th class="note" colspan="3" rowspan="3">{note}</th><th colspan="7">{applicant}</th></tr>
@@ -310,13 +335,6 @@ p.meta {{ font-size: 9pt; color: #333; }}
         }
     }
     let _ = writeln!(out, "</tr>\n</table>");
-    let _ = writeln!(
-        out,
-        "<p class=\"meta\">统计期限为 {}。本表由事件日志推导，反映日志位置 {}；机关：{}。</p>\n</body></html>",
-        escape(&r.period),
-        r.log_position,
-        escape(&r.agency_ids.join("、"))
-    );
     out
 }
 

@@ -290,6 +290,46 @@ impl ReportServiceApi for ReportService {
         .await
     }
 
+    async fn get_annual_report(
+        &self,
+        request: Request<proto::GetAnnualReportRequest>,
+    ) -> Result<Response<proto::GetAnnualReportResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let span =
+            tracing::info_span!("GetAnnualReport", agency = %r.agency_id, year = r.year, as_of = r.as_of_position);
+        async move {
+            caller.may_read_id(&r.agency_id).map_err(refuse)?;
+            let store = self.store().map_err(refuse)?;
+            let annual = blocking(move || {
+                let agency = AgencyId::parse(&r.agency_id).map_err(|e| Rejection::invalid("agency_id", e))?;
+                let scope =
+                    proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(r.agency_id.clone())) };
+                let q = query(&store, Some(&scope), r.year, r.template, r.review_dating, r.as_of_position)?;
+                crate::annual_report::assemble(&store, &agency, &q).map_err(|e| derive_error(e, "as_of_position"))
+            })
+            .await
+            .map_err(refuse)?;
+            Ok(Response::new(proto::GetAnnualReportResponse {
+                annual_report: Some(proto::AnnualReport {
+                    title: annual.title,
+                    tables: Some(report_to_proto(&annual.tables)),
+                    texts: annual
+                        .texts
+                        .into_iter()
+                        .map(|(section, heading, text)| proto::ReportText {
+                            section: section.to_proto() as i32,
+                            heading: heading.into(),
+                            text,
+                        })
+                        .collect(),
+                }),
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
     async fn diff_report(
         &self,
         request: Request<proto::DiffReportRequest>,

@@ -422,7 +422,8 @@ impl ListQuery {
             SubjectState::ReviewCase(_)
             | SubjectState::Document(_)
             | SubjectState::CatalogueItem(_)
-            | SubjectState::Record(_) => return false,
+            | SubjectState::Record(_)
+            | SubjectState::ReportTexts(_) => return false,
         };
         let f = &self.filters;
         let status_ok = f.status == 0 || f.status == status as i32;

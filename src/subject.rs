@@ -28,6 +28,8 @@ pub enum SubjectState {
     Document(Document),
     CatalogueItem(CatalogueItem),
     Record(Record),
+    /// The agency's text of a year's annual report.
+    ReportTexts(crate::annual_report::ReportTexts),
 }
 
 /// Where a part of a split application came from: its receipt facts are the
@@ -72,6 +74,9 @@ impl SubjectState {
         if let Some(started) = crate::proactive::start(event.occurred_on, &event.payload) {
             return started;
         }
+        if let Some(texts) = crate::annual_report::ReportTexts::start(&event.payload) {
+            return Ok(Self::ReportTexts(texts));
+        }
         match &event.payload {
             Payload::ApplicationReceived { applicant, channel } => {
                 Ok(Self::Application(Application::received(event.occurred_on, *applicant, *channel)))
@@ -110,6 +115,7 @@ impl SubjectState {
             Self::Document(d) => d.apply(event.occurred_on, &event.payload),
             Self::CatalogueItem(i) => i.apply(event.occurred_on, &event.payload),
             Self::Record(r) => r.apply(event.occurred_on, &event.payload),
+            Self::ReportTexts(t) => t.apply(&event.payload),
         }
     }
 }
