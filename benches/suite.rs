@@ -47,10 +47,13 @@ const BIG_SHARE: f64 = 0.2;
 const YEAR: i32 = 2023;
 const INGEST_SHAPES: [(usize, usize); 4] = [(1, 1), (16, 1), (64, 1), (16, 100)];
 
-/// The real binary serving a directory, as a child process.
+/// The real binary serving a directory, as a child process, with auth on
+/// as in production: appends carry a writer token, reports an admin token.
 struct Server {
     child: Child,
     url: String,
+    writer: String,
+    admin: String,
 }
 
 impl Server {
@@ -62,7 +65,6 @@ impl Server {
                 "--log-format",
                 "json",
                 "serve",
-                "--no-auth",
                 "--metrics-listen",
                 "off",
                 "--rate-limit",
@@ -91,7 +93,25 @@ impl Server {
         let addr = rx.recv().expect("the server says where it listens");
         let url = format!("http://{addr}");
         wait_serving(&url).await;
-        (Self { child, url }, started.elapsed())
+        let elapsed = started.elapsed();
+        // The first start writes the admin token into the data directory.
+        let admin = std::fs::read_to_string(dir.join("admin.token")).expect("the admin token").trim().to_owned();
+        let channel = Channel::from_shared(url.clone()).unwrap().connect().await.unwrap();
+        let mut agencies: Vec<String> = (0..AGENCIES).map(|a| format!("agency-{a:02}")).collect();
+        agencies.extend((0..8).map(|c| format!("ingest-{c}")));
+        let writer = proto::admin_service_client::AdminServiceClient::new(with_token(channel, &admin))
+            .create_token(proto::CreateTokenRequest {
+                role: proto::Role::Writer as i32,
+                agency_ids: agencies,
+                all_agencies: false,
+                group_ids: vec![],
+                label: "benchmark load generator".into(),
+            })
+            .await
+            .expect("a writer token")
+            .into_inner()
+            .secret;
+        (Self { child, url, writer, admin }, elapsed)
     }
 
     fn rss_mib(&self) -> f64 {
@@ -110,13 +130,24 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    async fn ledger(&self) -> LedgerServiceClient<Channel> {
-        LedgerServiceClient::connect(self.url.clone()).await.unwrap().max_decoding_message_size(64 << 20)
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url.clone()).unwrap().connect().await.unwrap()
     }
 
-    async fn reports(&self) -> ReportServiceClient<Channel> {
-        ReportServiceClient::connect(self.url.clone()).await.unwrap()
+    async fn ledger(&self) -> LedgerServiceClient<Authed> {
+        LedgerServiceClient::new(with_token(self.channel().await, &self.writer)).max_decoding_message_size(64 << 20)
     }
+
+    async fn reports(&self) -> ReportServiceClient<Authed> {
+        ReportServiceClient::new(with_token(self.channel().await, &self.admin)).max_decoding_message_size(64 << 20)
+    }
+}
+
+type Authed = tonic::service::interceptor::InterceptedService<Channel, disclosure_ledger::client::Bearer>;
+
+fn with_token(channel: Channel, token: &str) -> Authed {
+    let bearer = disclosure_ledger::access::bearer_metadata(token).expect("an ascii token");
+    tonic::service::interceptor::InterceptedService::new(channel, disclosure_ledger::client::Bearer::new(Some(bearer)))
 }
 
 async fn wait_serving(url: &str) {
@@ -402,7 +433,7 @@ async fn pg_table(client: &tokio_postgres::Client, agency: &str, year: i32) -> (
     (counts, outcomes)
 }
 
-async fn service_report(client: &mut ReportServiceClient<Channel>, agency: &str, year: i32) -> proto::Report {
+async fn service_report(client: &mut ReportServiceClient<Authed>, agency: &str, year: i32) -> proto::Report {
     client
         .get_report(proto::GetReportRequest {
             scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(agency.into())) }),

@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use crate::access::{Principal, Role, Scope, Token};
 use crate::backup;
+use crate::calendar::{Calendar, CalendarCell};
 use crate::ids::{AgencyId, SubjectId};
 use crate::ledger::{Ledger, OpeningLedger};
 use crate::page;
@@ -24,11 +25,12 @@ const MAX_LABEL: usize = 256;
 #[derive(Clone)]
 pub struct AdminService {
     ledger: OpeningLedger,
+    calendar: CalendarCell,
 }
 
 impl AdminService {
-    pub fn new(ledger: OpeningLedger) -> Self {
-        Self { ledger }
+    pub fn new(ledger: OpeningLedger, calendar: CalendarCell) -> Self {
+        Self { ledger, calendar }
     }
 
     /// The ledger, once the caller is known to be an admin.
@@ -144,6 +146,43 @@ impl AdminServiceApi for AdminService {
             tokens: tokens.iter().take(size).map(Token::to_proto).collect(),
             next_page_token,
         }))
+    }
+
+    async fn set_calendar(
+        &self,
+        request: Request<proto::SetCalendarRequest>,
+    ) -> Result<Response<proto::SetCalendarResponse>, Status> {
+        let span = tracing::info_span!("SetCalendar");
+        async move {
+            let ledger = self.admin(&request, "change the calendar")?;
+            let text = request.into_inner().toml;
+            if text.len() > 1 << 20 {
+                return Err(refuse(Rejection::invalid("toml", "is larger than 1 MiB")));
+            }
+            let parsed = Calendar::parse(&text).map_err(|e| refuse(Rejection::invalid("toml", e)))?;
+            let years = parsed.years();
+            if years.is_empty() {
+                return Err(refuse(Rejection::invalid("toml", "names no year")));
+            }
+            let l = Arc::clone(&ledger);
+            blocking(move || l.store().add_calendar(&text).map_err(internal)).await.map_err(refuse)?;
+            self.calendar.merge(parsed);
+            tracing::info!(?years, "working-day calendar updated");
+            Ok(Response::new(proto::SetCalendarResponse { years, known_years: self.calendar.current().years() }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn get_calendar(
+        &self,
+        request: Request<proto::GetCalendarRequest>,
+    ) -> Result<Response<proto::GetCalendarResponse>, Status> {
+        self.admin(&request, "read the calendar settings")?;
+        let calendar = self.calendar.current();
+        let known_years = calendar.years();
+        let notices = known_years.iter().map(|y| calendar.notice(*y).unwrap_or_default().to_owned()).collect();
+        Ok(Response::new(proto::GetCalendarResponse { known_years, notices }))
     }
 
     type BackupStream = Pin<Box<dyn Stream<Item = Result<proto::BackupResponse, Status>> + Send>>;

@@ -54,6 +54,7 @@ fn header(ledger: &Ledger) -> Result<proto::BackupHeader, Rejection> {
         })
         .collect();
     let tokens = store.tokens().map_err(internal)?;
+    let calendars = store.calendars().map_err(internal)?;
     let now = Utc::now();
     Ok(proto::BackupHeader {
         format_version: FORMAT_VERSION,
@@ -61,6 +62,7 @@ fn header(ledger: &Ledger) -> Result<proto::BackupHeader, Rejection> {
         create_time: Some(pbjson_types::Timestamp { seconds: now.timestamp(), nanos: 0 }),
         groups,
         tokens,
+        calendars,
     })
 }
 
@@ -167,7 +169,7 @@ pub async fn restore(
     if result.is_ok() {
         let store = Arc::clone(ledger.store());
         let l = Arc::clone(&ledger);
-        let (groups, tokens) = (header.groups.clone(), header.tokens.clone());
+        let (groups, tokens, calendars) = (header.groups.clone(), header.tokens.clone(), header.calendars.clone());
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             for g in &groups {
                 let agencies = g.agency_ids.iter().map(|a| AgencyId::parse(a)).collect::<Result<Vec<_>, _>>();
@@ -175,6 +177,9 @@ pub async fn restore(
             }
             for t in &tokens {
                 l.tokens().put(&store, Token::from_stored(t).map_err(anyhow::Error::msg)?)?;
+            }
+            for c in &calendars {
+                store.add_calendar(c)?;
             }
             Ok(())
         })

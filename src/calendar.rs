@@ -28,6 +28,30 @@ struct Year {
     workdays: BTreeSet<CivilDate>,
 }
 
+/// The calendar in force, shared by the services: replaced whole when an
+/// admin adds a year's schedule (readers keep the one they started with).
+#[derive(Clone, Debug)]
+pub struct CalendarCell(std::sync::Arc<std::sync::RwLock<std::sync::Arc<Calendar>>>);
+
+impl CalendarCell {
+    pub fn new(calendar: Calendar) -> Self {
+        Self(std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(calendar))))
+    }
+
+    /// The calendar now.
+    pub fn current(&self) -> std::sync::Arc<Calendar> {
+        std::sync::Arc::clone(&self.0.read().expect("lock"))
+    }
+
+    /// Adds or replaces years.
+    pub fn merge(&self, newer: Calendar) {
+        let mut now = self.0.write().expect("lock");
+        let mut next = Calendar::clone(&now);
+        next.merge(newer);
+        *now = std::sync::Arc::new(next);
+    }
+}
+
 /// A date the calendar has no schedule for.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{date} is outside the working-day calendar (it knows {known}); load that year's holiday schedule")]
@@ -113,6 +137,11 @@ impl Calendar {
             (Some(a), Some(b)) => format!("{a}–{b}"),
             _ => "no year".into(),
         }
+    }
+
+    /// The years with a schedule.
+    pub fn years(&self) -> Vec<i32> {
+        self.years.keys().copied().collect()
     }
 
     /// The notice a year's schedule comes from.

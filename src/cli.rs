@@ -53,6 +53,10 @@ pub enum Command {
     /// Create, revoke and list access tokens (needs an admin token).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Add a year's holiday schedule to the running service, or show the
+    /// years it knows (needs an admin token).
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
     /// Write an online backup of the log (and of groups and tokens) to a
     /// file, while the service goes on taking appends.
     Backup {
@@ -303,6 +307,23 @@ pub struct ServeSecurity {
     pub allow_plaintext: bool,
 }
 
+/// The working-day calendar of a running service.
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Add (or replace) the years of a schedule file (the shape of
+    /// src/calendar/cn.toml); takes effect at once and survives restarts.
+    Set {
+        #[command(flatten)]
+        server: ServerArg,
+        file: PathBuf,
+    },
+    /// The years known, with their notices.
+    Show {
+        #[command(flatten)]
+        server: ServerArg,
+    },
+}
+
 /// Token administration.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -472,6 +493,7 @@ impl Cli {
                 crate::client::deadlines(&server, &agency, as_of, within, overdue, all).await
             }
             Command::Token(command) => crate::client::token(command).await,
+            Command::Calendar(command) => crate::client::calendar(command).await,
             Command::Backup { server, output } => crate::client::backup(&server, &output).await,
             Command::Restore { file, data_dir } => crate::client::restore(&file, &data_dir).await,
             Command::Export { server, agency, output } => {

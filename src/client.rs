@@ -842,3 +842,34 @@ pub async fn report_text(
     println!("text recorded at log position {}", r.results.first().map_or(0, |r| r.position));
     Ok(())
 }
+
+/// The calendar of a running service.
+pub async fn calendar(command: crate::cli::CalendarCommand) -> anyhow::Result<()> {
+    use crate::cli::CalendarCommand;
+    match command {
+        CalendarCommand::Set { server, file } => {
+            let toml = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let r = Remote::connect(&server)
+                .await?
+                .admin()
+                .set_calendar(proto::SetCalendarRequest { toml })
+                .await
+                .map_err(status)?
+                .into_inner();
+            println!("set {:?}; the calendar now knows {:?}", r.years, r.known_years);
+        }
+        CalendarCommand::Show { server } => {
+            let r = Remote::connect(&server)
+                .await?
+                .admin()
+                .get_calendar(proto::GetCalendarRequest {})
+                .await
+                .map_err(status)?
+                .into_inner();
+            for (year, notice) in r.known_years.iter().zip(&r.notices) {
+                println!("{year}\t{notice}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,14 +1,12 @@
 //! The `disclosure.v1.DeadlineService` gRPC service: open applications with
 //! their statutory deadlines, due soon or overdue, as of a date.
 
-use std::sync::Arc;
-
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::access::Principal;
 use crate::application::Status as AppStatus;
-use crate::calendar::Calendar;
+use crate::calendar::CalendarCell;
 use crate::date::CivilDate;
 use crate::deadline::{self, Deadline, Standing, Timeliness};
 use crate::ids::{AgencyId, StreamId};
@@ -26,11 +24,11 @@ const MAX_SCAN: usize = 100_000;
 #[derive(Clone)]
 pub struct DeadlineService {
     ledger: OpeningLedger,
-    calendar: Arc<Calendar>,
+    calendar: CalendarCell,
 }
 
 impl DeadlineService {
-    pub fn new(ledger: OpeningLedger, calendar: Arc<Calendar>) -> Self {
+    pub fn new(ledger: OpeningLedger, calendar: CalendarCell) -> Self {
         Self { ledger, calendar }
     }
 }
@@ -89,7 +87,7 @@ impl DeadlineServiceApi for DeadlineService {
                 return Err(refuse(Rejection::invalid("year", format!("{} is not a year from 2008 to {max}", r.year))));
             }
             let store = self.ledger.store().map_err(refuse)?;
-            let calendar = Arc::clone(&self.calendar);
+            let calendar = self.calendar.current();
             let year = r.year;
             let t = blocking(move || {
                 let mut t = Timeliness::default();
@@ -143,7 +141,7 @@ impl DeadlineServiceApi for DeadlineService {
             let query = Query { agency, as_of, within, filter: r.filter };
             let after = page::after(&r.page_token, &query).map_err(refuse)?;
             let store = self.ledger.store().map_err(refuse)?;
-            let calendar = Arc::clone(&self.calendar);
+            let calendar = self.calendar.current();
             let response = blocking(move || {
                 let mut entries = Vec::new();
                 let mut last_seen = None;

@@ -5,7 +5,7 @@
 //! the RPC layer below); the gauges that need a scan of the store (open
 //! and overdue applications) are refreshed by a background task.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::application::Status as AppStatus;
-use crate::calendar::Calendar;
+use crate::calendar::CalendarCell;
 use crate::date::CivilDate;
 use crate::deadline::{self, Standing};
 use crate::ledger::OpeningLedger;
@@ -88,10 +88,10 @@ impl Endpoint {
 }
 
 /// Refreshes the gauges that need a scan every `every`, until `stop`.
-pub async fn refresh_gauges(ledger: OpeningLedger, calendar: Arc<Calendar>, every: Duration, stop: CancellationToken) {
+pub async fn refresh_gauges(ledger: OpeningLedger, calendar: CalendarCell, every: Duration, stop: CancellationToken) {
     loop {
         if let Some(l) = ledger.opened() {
-            let calendar = Arc::clone(&calendar);
+            let calendar = calendar.current();
             let scanned = tokio::task::spawn_blocking(move || {
                 let store = l.store();
                 metrics::gauge!("disclosure_log_head_position").set(l.head() as f64);

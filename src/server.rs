@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -19,7 +18,7 @@ use crate::config::Tls;
 use crate::prometheus::{Endpoint, RpcMetricsLayer};
 use crate::proto::admin_service_server::AdminServiceServer;
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, CalendarCell};
 use crate::config::Config;
 use crate::deadline_service::DeadlineService;
 use crate::ledger::{Ledger, OpeningLedger};
@@ -32,7 +31,7 @@ use crate::service::LedgerService;
 pub struct Server {
     config: Config,
     listener: TcpListener,
-    calendar: Arc<Calendar>,
+    calendar: CalendarCell,
     tls: Option<ServerTlsConfig>,
     metrics: Option<Endpoint>,
 }
@@ -59,7 +58,7 @@ impl Server {
         };
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { config, listener, calendar: Arc::new(calendar), tls, metrics })
+        Ok(Self { config, listener, calendar: CalendarCell::new(calendar), tls, metrics })
     }
 
     /// Where metrics are served, if they are.
@@ -114,15 +113,15 @@ impl Server {
         }
         tokio::spawn(crate::prometheus::refresh_gauges(
             cell.clone(),
-            Arc::clone(&self.calendar),
+            self.calendar.clone(),
             GAUGE_REFRESH,
             stopped.clone(),
         ));
-        let service = LedgerService::new(cell.clone(), Arc::clone(&self.calendar), draining.clone());
+        let service = LedgerService::new(cell.clone(), self.calendar.clone(), draining.clone());
         let reports = ReportService::new(cell.clone());
-        let deadlines = DeadlineService::new(cell.clone(), Arc::clone(&self.calendar));
-        let admin = AdminService::new(cell.clone());
-        tracing::info!(years = %self.calendar.known(), "working-day calendar");
+        let deadlines = DeadlineService::new(cell.clone(), self.calendar.clone());
+        let admin = AdminService::new(cell.clone(), self.calendar.clone());
+        tracing::info!(years = %self.calendar.current().known(), "working-day calendar");
 
         // Open (and recover) the store while already answering health.
         let opener = {
@@ -130,12 +129,17 @@ impl Server {
             let health = health.clone();
             let draining = draining.clone();
             let config = self.config.clone();
+            let calendar = self.calendar.clone();
             tokio::spawn(async move {
                 let opening = config.clone();
                 let opened = tokio::task::spawn_blocking(move || {
                     let ledger = Ledger::open(&opening.data_dir, opening.cache_capacity)?;
                     if opening.auth {
                         first_admin_token(&ledger, &opening)?;
+                    }
+                    // Schedules an admin added since the release, newest last.
+                    for text in ledger.store().calendars()? {
+                        calendar.merge(Calendar::parse(&text).map_err(|e| anyhow::anyhow!("a stored calendar: {e}"))?);
                     }
                     anyhow::Ok(ledger)
                 })

@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use crate::access::Principal;
 use crate::application::{Application, Status as AppStatus};
-use crate::calendar::Calendar;
+use crate::calendar::CalendarCell;
 use crate::date::CivilDate;
 use crate::deadline;
 use crate::deadline_service::{DEFAULT_WITHIN, deadline_to_proto};
@@ -42,12 +42,12 @@ const READ_CHUNK: u64 = 512;
 #[derive(Clone)]
 pub struct LedgerService {
     ledger: OpeningLedger,
-    calendar: Arc<Calendar>,
+    calendar: CalendarCell,
     shutdown: CancellationToken,
 }
 
 impl LedgerService {
-    pub fn new(ledger: OpeningLedger, calendar: Arc<Calendar>, shutdown: CancellationToken) -> Self {
+    pub fn new(ledger: OpeningLedger, calendar: CalendarCell, shutdown: CancellationToken) -> Self {
         Self { ledger, calendar, shutdown }
     }
 
@@ -145,7 +145,7 @@ impl LedgerServiceApi for LedgerService {
             let deadline = record.application().filter(|a| a.split_into.is_empty()).map(|a| {
                 let today = CivilDate::today_in_china();
                 deadline_to_proto(
-                    deadline::deadline(a, &self.calendar, today, DEFAULT_WITHIN).map_err(|e| e.to_string()),
+                    deadline::deadline(a, &self.calendar.current(), today, DEFAULT_WITHIN).map_err(|e| e.to_string()),
                 )
             });
             Ok(Response::new(proto::GetApplicationResponse { application: Some(application), history, deadline }))

@@ -9,6 +9,8 @@
 //! | `S`    | agency `\0` subject          | the subject record (postcard)   |
 //! | `T`    | agency `\0` year (u16 BE)    | the year's tally (postcard)     |
 //! | `G`    | group id                     | the group's agencies (postcard) |
+//! | `C`    | sequence number (u64 BE)     | a holiday schedule an admin     |
+//! |        |                              | added (TOML, as sent)           |
 //! | `K`    | token id                     | the access token (proto         |
 //! |        |                              | `StoredToken`: a salted hash)   |
 //!
@@ -64,6 +66,7 @@ pub mod keys {
     pub const TALLIES: u8 = b'T';
     pub const GROUPS: u8 = b'G';
     pub const TOKENS: u8 = b'K';
+    pub const CALENDARS: u8 = b'C';
 
     /// The key of the log chunk that starts at `position`.
     pub fn log(position: u64) -> [u8; 9] {
@@ -302,6 +305,32 @@ impl Store {
                 Ok((String::from_utf8_lossy(&k[1..]).into_owned(), agencies))
             })
             .collect()
+    }
+
+    /// The holiday schedules an admin added, in the order they were added.
+    pub fn calendars(&self) -> Result<Vec<String>, StoreError> {
+        self.db
+            .scan_prefix([keys::CALENDARS])
+            .map(|item| {
+                let (_, v) = item?;
+                String::from_utf8(v.to_vec()).map_err(|e| damaged(&format!("calendar: {e}")))
+            })
+            .collect()
+    }
+
+    /// Stores a holiday schedule after the others, durably.
+    pub fn add_calendar(&self, text: &str) -> Result<(), StoreError> {
+        let next = match self.db.scan_prefix([keys::CALENDARS]).keys().next_back() {
+            Some(k) => {
+                let k = k?;
+                u64::from_be_bytes(k[1..].try_into().map_err(|_| damaged("calendar key"))?) + 1
+            }
+            None => 0,
+        };
+        let mut key = vec![keys::CALENDARS];
+        key.extend_from_slice(&next.to_be_bytes());
+        self.db.insert(key, text.as_bytes())?;
+        self.sync()
     }
 
     /// Every stored access token.

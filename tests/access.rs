@@ -285,6 +285,8 @@ async fn roles_are_separate() {
     assert_eq!(status.unwrap_err().code(), Code::PermissionDenied);
     let status = s.admin(Some(&writer)).await.backup(proto::BackupRequest {}).await;
     assert_eq!(status.unwrap_err().code(), Code::PermissionDenied);
+    let status = s.admin(Some(&writer)).await.set_calendar(proto::SetCalendarRequest { toml: String::new() }).await;
+    assert_eq!(status.unwrap_err().code(), Code::PermissionDenied);
     // A token request that makes no sense is refused with the field named.
     let status = s
         .admin(Some(&s.admin_token))

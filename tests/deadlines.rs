@@ -125,3 +125,48 @@ async fn yearly_timeliness_counts_on_time_and_late_answers() {
     assert_eq!((t.answered, t.answered_on_time, t.answered_late), (3, 2, 1));
     assert_eq!((t.median_working_days, t.p90_working_days), (20, 42));
 }
+
+#[tokio::test]
+async fn an_admin_adds_a_year_to_the_running_service_and_it_survives_a_restart() {
+    use disclosure_ledger::proto::admin_service_client::AdminServiceClient;
+    let mut app = spawn_app().await;
+    app.ok(vec![person("old", date(2024, 3, 1))]).await;
+    let listed = list(&app, "2027-02-01", proto::DeadlineFilter::Overdue).await;
+    assert!(!listed[0].1.calendar_error.is_empty());
+    let mut admin = AdminServiceClient::connect(format!("http://{}", app.addr)).await.unwrap();
+    // A malformed schedule is refused with the field named.
+    let bad = admin
+        .set_calendar(proto::SetCalendarRequest {
+            toml: "[years.2027]\nnotice = \"x\"\nholidays = [[\"2027-02-09\", \"2027-02-01\"]]\nworkdays = []\n".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    assert!(bad.message().contains("toml") && bad.message().contains("backwards"), "{}", bad.message());
+    let set = admin
+        .set_calendar(proto::SetCalendarRequest {
+            toml: "[years.2027]\nnotice = \"国办发明电〔2026〕测试\"\nholidays = [[\"2027-01-01\", \"2027-01-01\"]]\nworkdays = []\n".into(),
+        })
+        .await
+        .expect("set")
+        .into_inner();
+    assert_eq!(set.years, vec![2027]);
+    assert!(set.known_years.contains(&2019) && set.known_years.contains(&2027));
+    // At once, without a restart.
+    let listed = list(&app, "2027-02-01", proto::DeadlineFilter::Overdue).await;
+    assert!(listed[0].1.calendar_error.is_empty(), "{}", listed[0].1.calendar_error);
+    // And after one.
+    let dir = app.stop().await;
+    let app = spawn_app_in(dir).await;
+    let listed = list(&app, "2027-02-01", proto::DeadlineFilter::Overdue).await;
+    assert!(listed[0].1.calendar_error.is_empty());
+    let shown = AdminServiceClient::connect(format!("http://{}", app.addr))
+        .await
+        .unwrap()
+        .get_calendar(proto::GetCalendarRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(shown.known_years.last(), Some(&2027));
+    assert_eq!(shown.notices.last().map(String::as_str), Some("国办发明电〔2026〕测试"));
+}
