@@ -47,13 +47,21 @@ impl CivilDate {
         self.0
     }
 
-    /// Checks that a business date is plausible: not before the Regulations
+    /// Checks that a business date is plausible (at the edge): not before the Regulations
     /// and not after tomorrow in China (a day of slack for clock skew and
     /// time zones of the sending system).
     pub fn check_business(self) -> Result<(), String> {
         if self < EARLIEST {
             return Err(format!("{self} is before {EARLIEST}, when the Regulations came into force"));
         }
+        self.check_not_future()
+    }
+
+    /// Checks that a date is not after tomorrow in China Standard Time. This
+    /// depends on the clock, so it is checked where events come in, never
+    /// when stored events are read back (a clock set back must not make
+    /// the store unreadable).
+    pub fn check_not_future(self) -> Result<(), String> {
         let tomorrow = Self::today_in_china().succ();
         if self > tomorrow {
             return Err(format!("{self} is in the future (after {tomorrow}, tomorrow in China Standard Time)"));

@@ -261,7 +261,10 @@ impl Recorded {
 
 fn business_date(date: Option<&proto::google::r#type::Date>) -> Result<CivilDate, String> {
     let date = CivilDate::from_proto(date.ok_or("is required")?)?;
-    date.check_business()?;
+    // Only the clock-free part: the future is checked where events come in.
+    if date < crate::date::EARLIEST {
+        return Err(format!("{date} is before {}, when the Regulations came into force", crate::date::EARLIEST));
+    }
     Ok(date)
 }
 
@@ -580,5 +583,32 @@ fn payload_to_proto(payload: &Payload) -> WirePayload {
             section: section.to_proto() as i32,
             text: text.clone(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod stored_tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_event_reads_back_whatever_the_clock_says() {
+        // Accepted yesterday as "tomorrow"; the clock has since been set
+        // back. The edge would refuse the date now, the store must not.
+        let wire = proto::RecordedEvent {
+            event: Some(proto::Event {
+                event_id: "0b0e7f4e-8f7e-4a57-9f44-000000000001".into(),
+                agency_id: "a".into(),
+                subject_id: "s".into(),
+                occurred_on: Some(proto::google::r#type::Date { year: 2999, month: 1, day: 1 }),
+                payload: Some(WirePayload::SupplementRequested(proto::SupplementRequested {})),
+                ..Default::default()
+            }),
+            position: 1,
+            stream_revision: 1,
+            recorded_at: None,
+        };
+        let recorded = Recorded::decode(&wire.encode_to_vec()).expect("stored events are not re-judged by the clock");
+        assert_eq!(recorded.event.occurred_on.year(), 2999);
+        assert!(recorded.event.occurred_on.check_not_future().is_err(), "while the edge refuses it");
     }
 }

@@ -263,6 +263,14 @@ pub fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch,
     for (i, wire) in request.events.iter().enumerate() {
         match Event::from_proto(wire, &format!("events[{i}]")) {
             Ok(e) => {
+                if let Err(why) = e.occurred_on.check_not_future() {
+                    issues.push(FieldIssue::new(format!("events[{i}].occurred_on"), why));
+                }
+                if let crate::event::Payload::EventAmended(a) = &e.payload
+                    && let Some(Err(why)) = a.occurred_on.map(CivilDate::check_not_future)
+                {
+                    issues.push(FieldIssue::new(format!("events[{i}].event_amended.occurred_on"), why));
+                }
                 if let Some(j) = events.iter().position(|other| other.id == e.id) {
                     issues.push(FieldIssue::new(
                         format!("events[{i}].event_id"),

@@ -19,10 +19,14 @@ use proptest::prelude::*;
 
 const AGENCIES: usize = 3;
 
+/// A day after 2019-01-01, never after today (the edge refuses the future;
+/// these events are appended behind it, so the generator keeps to the past).
 fn day(offset: u32) -> CivilDate {
     let start = CivilDate::from_ymd(2019, 1, 1).unwrap().naive();
     let d = start + chrono::Duration::days(i64::from(offset));
-    CivilDate::from_ymd(chrono::Datelike::year(&d), chrono::Datelike::month(&d), chrono::Datelike::day(&d)).unwrap()
+    let d = CivilDate::from_ymd(chrono::Datelike::year(&d), chrono::Datelike::month(&d), chrono::Datelike::day(&d))
+        .unwrap();
+    d.min(CivilDate::today_in_china())
 }
 
 #[derive(Clone, Debug)]
