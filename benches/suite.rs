@@ -670,7 +670,7 @@ async fn main() {
     let service_table = service_report(&mut reports, big, YEAR).await;
 
     // 3. Full replay.
-    let v = reports.verify_tallies(proto::VerifyTalliesRequest {}).await.unwrap().into_inner();
+    let v = reports.verify_tallies(proto::VerifyTalliesRequest::default()).await.unwrap().into_inner();
     assert!(v.consistent, "{:?}", v.differences);
 
     // 4. Footprint.

@@ -235,6 +235,9 @@ pub enum Command {
     Verify {
         #[command(flatten)]
         server: ServerArg,
+        /// Also refold every stored subject and compare it (slow).
+        #[arg(long)]
+        deep: bool,
     },
     /// Open applications with their statutory deadlines: due soon and
     /// overdue ones as of a date (default today, China Standard Time).
@@ -487,7 +490,7 @@ impl Cli {
             Command::Cell { server, agency, year, row, column, as_of } => {
                 crate::client::cell(&server, &agency, year, &row, column, as_of).await
             }
-            Command::Verify { server } => crate::client::verify(&server).await,
+            Command::Verify { server, deep } => crate::client::verify(&server, deep).await,
             Command::Timeliness { server, agency, year } => crate::client::timeliness(&server, &agency, year).await,
             Command::Deadlines { server, agency, as_of, within, overdue, all } => {
                 crate::client::deadlines(&server, &agency, as_of, within, overdue, all).await

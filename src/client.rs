@@ -381,8 +381,9 @@ pub async fn cell(
 }
 
 /// Rebuilds everything from the raw log on the server and compares.
-pub async fn verify(server: &ServerArg) -> anyhow::Result<()> {
-    let v = reports(server).await?.verify_tallies(proto::VerifyTalliesRequest {}).await.map_err(status)?.into_inner();
+pub async fn verify(server: &ServerArg, deep: bool) -> anyhow::Result<()> {
+    let v =
+        reports(server).await?.verify_tallies(proto::VerifyTalliesRequest { deep }).await.map_err(status)?.into_inner();
     println!(
         "replayed {} events ({} subjects) up to log position {} in {:.2} s ({:.0} events/s)",
         v.events_replayed,

@@ -15,7 +15,8 @@
 //!   [`tally`] (per-year counts kept by the writer), [`proactive_table`]
 //!   (section 二), [`report`] (the tables
 //!   and their checks), [`replay`] (the log folded as of any position),
-//!   [`derivation`] (a report from the store), [`render`] (TSV to HTML),
+//!   [`derivation`] (a report from the store), [`recount`] (every table
+//!   rebuilt from the raw log, fast), [`render`] (TSV to HTML),
 //!   [`annual_report`] (the whole report: tables and the agency's text),
 //!   [`publication`] (the whole report as HTML, DOCX and XLSX);
 //! - deadlines: [`calendar`] (the official working-day calendar),
@@ -56,6 +57,7 @@ pub mod proactive_table;
 pub mod prometheus;
 pub mod proto;
 pub mod publication;
+pub mod recount;
 pub mod rejection;
 pub mod render;
 pub mod replay;

@@ -352,6 +352,15 @@ impl Store {
         self.sync()
     }
 
+    /// Every log chunk in order: its first position and its stored bytes
+    /// (length-delimited `RecordedEvent`s; see [`chunk::entries`]).
+    pub fn log_chunks(&self) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + use<> {
+        self.db.range(keys::log(0)..=keys::log(u64::MAX)).map(|item| {
+            let (k, v) = item?;
+            Ok((log_position(&k)?, v))
+        })
+    }
+
     /// The log from `from` to `to` inclusive: each position with its
     /// stored event bytes (a `RecordedEvent`).
     pub fn log_range(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + use<> {

@@ -209,7 +209,7 @@ async fn a_reader_reads_its_scope_and_writes_nothing() {
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
     // Admin-only calls.
-    let status = reports.verify_tallies(proto::VerifyTalliesRequest {}).await.unwrap_err();
+    let status = reports.verify_tallies(proto::VerifyTalliesRequest::default()).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
     let status = reports
         .set_group(proto::SetGroupRequest {

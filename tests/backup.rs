@@ -122,7 +122,7 @@ async fn backup_while_appending_then_restore_and_verify() {
     // Every table as of that position is the same, and verify agrees.
     assert_eq!(tables(&copy, AGENCY, 0).await, tables(&app, AGENCY, head).await);
     let verified =
-        copy.reports().await.verify_tallies(proto::VerifyTalliesRequest {}).await.expect("verify").into_inner();
+        copy.reports().await.verify_tallies(proto::VerifyTalliesRequest::default()).await.expect("verify").into_inner();
     assert!(verified.consistent, "{:?}", verified.differences);
     let group = copy.reports().await.get_group(proto::GetGroupRequest { group_id: "province".into() }).await;
     assert_eq!(group.expect("group restored").into_inner().group.expect("group").agency_ids, vec![AGENCY.to_string()]);

@@ -118,7 +118,7 @@ async fn check(url: &str, cycle: usize, acked: &HashMap<String, (u64, proto::Eve
     let verified = ReportServiceClient::connect(url.to_owned())
         .await
         .unwrap()
-        .verify_tallies(proto::VerifyTalliesRequest {})
+        .verify_tallies(proto::VerifyTalliesRequest::default())
         .await
         .unwrap()
         .into_inner();

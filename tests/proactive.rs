@@ -179,6 +179,6 @@ async fn corrections_move_numbers_and_a_replay_agrees() {
     let then = app.report(AGENCY, 2024, before).await;
     assert_eq!(cells(&then, "第二十条第（一）项", "规章"), vec![0, 0, 1]);
     assert_eq!(cells(&then, "第二十条第（八）项", "行政事业性收费"), vec![5_000_000]);
-    let v = app.reports().await.verify_tallies(proto::VerifyTalliesRequest {}).await.unwrap().into_inner();
+    let v = app.reports().await.verify_tallies(proto::VerifyTalliesRequest::default()).await.unwrap().into_inner();
     assert!(v.consistent, "{:?}", v.differences);
 }

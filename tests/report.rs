@@ -425,7 +425,7 @@ async fn verify_finds_the_tallies_equal_to_a_replay() {
     let conclusion = c.event_id.clone();
     app.ok(vec![person("a1", date(2023, 3, 1)), c, person("a2", date(2024, 3, 1))]).await;
     app.ok(vec![amended("a1", date(2024, 4, 1), &conclusion, |a| a.outcome = proto::Outcome::Other as i32)]).await;
-    let v = app.reports().await.verify_tallies(proto::VerifyTalliesRequest {}).await.unwrap().into_inner();
+    let v = app.reports().await.verify_tallies(proto::VerifyTalliesRequest::default()).await.unwrap().into_inner();
     assert!(v.consistent, "{:?}", v.differences);
     assert_eq!(v.events_replayed, 4);
     assert_eq!(v.subjects, 2);

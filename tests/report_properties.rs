@@ -333,6 +333,9 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
     }
     let v = derivation::verify(store).unwrap();
     prop_assert!(v.differences.is_empty(), "{:?}", v.differences);
+    let r = disclosure_ledger::recount::recount(store).unwrap();
+    prop_assert!(r.differences.is_empty(), "recount: {:?}", r.differences);
+    prop_assert_eq!(r.events, v.position);
     prop_assert!(accepted > 0 || v.events == 0);
     ledger.close();
     Ok(())

@@ -171,7 +171,7 @@ async fn metrics_are_served_over_http() {
 #[tokio::test]
 async fn a_passed_deadline_ends_the_call() {
     let app = spawn_app().await;
-    let mut request = tonic::Request::new(proto::VerifyTalliesRequest {});
+    let mut request = tonic::Request::new(proto::VerifyTalliesRequest::default());
     request.set_timeout(std::time::Duration::from_micros(1));
     let status = app.reports().await.verify_tallies(request).await.unwrap_err();
     assert!(
