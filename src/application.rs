@@ -233,25 +233,16 @@ impl Application {
             Payload::ApplicationSplit { parts } => {
                 self.split_into = parts.clone();
             }
-            Payload::ReviewCaseFiled { .. }
-            | Payload::ReviewCaseDecided { .. }
-            | Payload::DocumentIssued { .. }
-            | Payload::DocumentPublished
-            | Payload::DocumentRepealed
-            | Payload::CatalogueItemAdded { .. }
-            | Payload::CatalogueItemRemoved
-            | Payload::DecisionsMade { .. }
-            | Payload::FeesCollected { .. }
-            | Payload::ProcurementRecorded { .. }
-            | Payload::ReportTextSet { .. } => {
+            Payload::EventAmended(_) | Payload::EventVoided { .. } => {
+                unreachable!("corrections are folded by the subject, not applied step by step")
+            }
+            // Review cases, section 二 facts and report text.
+            _ => {
                 return Err(Broken::new(
                     "WRONG_SUBJECT_KIND",
                     "payload",
                     "this subject is an application; a review case or a section 二 fact needs its own subject id",
                 ));
-            }
-            Payload::EventAmended(_) | Payload::EventVoided { .. } => {
-                unreachable!("corrections are folded by the subject, not applied step by step")
             }
         }
         Ok(())

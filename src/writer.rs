@@ -185,15 +185,20 @@ impl<'s> Group<'s> {
         }
     }
 
-    fn stage(&mut self, batch: AppendBatch) -> Reply {
-        let mut scratch = Scratch {
+    /// An empty scratch on top of what the group staged so far.
+    fn scratch(&self) -> Scratch<'_, 's> {
+        Scratch {
             group: self,
             next: self.next,
             events: HashMap::new(),
             ids: HashMap::new(),
             subjects: HashMap::new(),
             tallies: HashMap::new(),
-        };
+        }
+    }
+
+    fn stage(&mut self, batch: AppendBatch) -> Reply {
+        let mut scratch = self.scratch();
         let results = scratch.apply(batch)?;
         let Scratch { next, events, ids, subjects, tallies, .. } = scratch;
         self.next = next;
@@ -207,15 +212,7 @@ impl<'s> Group<'s> {
     /// What staging `batch` would answer, staging nothing: new events get
     /// position 0.
     fn check(&self, batch: AppendBatch) -> Reply {
-        let mut scratch = Scratch {
-            group: self,
-            next: self.next,
-            events: HashMap::new(),
-            ids: HashMap::new(),
-            subjects: HashMap::new(),
-            tallies: HashMap::new(),
-        };
-        let results = scratch.apply(batch)?;
+        let results = self.scratch().apply(batch)?;
         Ok(results.into_iter().map(|r| if r.duplicate { r } else { Appended { position: 0, ..r } }).collect())
     }
 

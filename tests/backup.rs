@@ -6,21 +6,8 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use disclosure_ledger::cli::ServerArg;
 use disclosure_ledger::proto;
 use support::*;
-
-fn server_arg(app: &TestApp) -> ServerArg {
-    ServerArg {
-        server: format!("http://{}", app.addr),
-        token: None,
-        token_file: None,
-        tls_ca: None,
-        tls_cert: None,
-        tls_key: None,
-        tls_domain: None,
-    }
-}
 
 /// A few years of applications with every kind of ending, in `agency`.
 fn history(agency: &str, n: usize) -> Vec<proto::Event> {

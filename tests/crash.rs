@@ -83,6 +83,32 @@ async fn whole_log(url: &str) -> Vec<proto::RecordedEvent> {
     out
 }
 
+type Acked = Arc<Mutex<HashMap<String, (u64, proto::Event)>>>;
+
+/// Retries the batches whose answer was lost in a crash; each event ends up
+/// recorded once (a retry of one already written is answered as a
+/// duplicate, at its original position).
+async fn retry(
+    client: &mut LedgerServiceClient<tonic::transport::Channel>,
+    unanswered: &mut Vec<Vec<proto::Event>>,
+    acked: &Acked,
+) {
+    for events in unanswered.drain(..) {
+        let r = client
+            .append_events(proto::AppendEventsRequest {
+                events: events.clone(),
+                expected_revisions: vec![],
+                validate_only: false,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        for (e, result) in events.into_iter().zip(r.results) {
+            acked.lock().unwrap().insert(e.event_id.clone(), (result.position, e));
+        }
+    }
+}
+
 /// Kill cycles per run: at least 50 in CI (`KILL_CYCLES` overrides).
 fn cycles() -> usize {
     std::env::var("KILL_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(50)
@@ -130,7 +156,7 @@ async fn acknowledged_events_survive_sigkill() {
     use rand::Rng;
     let dir = tempfile::tempdir().unwrap();
     // Every acknowledged event: id -> (position, the event).
-    let acked: Arc<Mutex<HashMap<String, (u64, proto::Event)>>> = Arc::default();
+    let acked: Acked = Arc::default();
     // Every batch sent, as its event ids (to check all-or-nothing).
     let sent: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
     let mut unanswered: Vec<Vec<proto::Event>> = Vec::new();
@@ -159,20 +185,7 @@ async fn acknowledged_events_survive_sigkill() {
         }
         // Batches whose answer was lost in the crash are retried: each
         // event ends up recorded exactly once (checked next cycle).
-        for events in unanswered.drain(..) {
-            let r = client
-                .append_events(proto::AppendEventsRequest {
-                    events: events.clone(),
-                    expected_revisions: vec![],
-                    validate_only: false,
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            for (e, result) in events.into_iter().zip(r.results) {
-                acked.lock().unwrap().insert(e.event_id.clone(), (result.position, e));
-            }
-        }
+        retry(&mut client, &mut unanswered, &acked).await;
 
         let mut tasks = Vec::new();
         for t in 0..16 {
@@ -217,20 +230,7 @@ async fn acknowledged_events_survive_sigkill() {
     // The last cycle's unanswered batches, retried, complete the log:
     // every event in it was acknowledged exactly once.
     let mut client = LedgerServiceClient::connect(process.url.clone()).await.unwrap();
-    for events in unanswered.drain(..) {
-        let r = client
-            .append_events(proto::AppendEventsRequest {
-                events: events.clone(),
-                expected_revisions: vec![],
-                validate_only: false,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        for (e, result) in events.into_iter().zip(r.results) {
-            acked.lock().unwrap().insert(e.event_id.clone(), (result.position, e));
-        }
-    }
+    retry(&mut client, &mut unanswered, &acked).await;
     let total = whole_log(&process.url).await.len();
     assert_eq!(total, acked.lock().unwrap().len(), "every logged event was acknowledged once");
     process.kill9();

@@ -6,24 +6,11 @@ mod support;
 
 use std::collections::HashMap;
 
-use disclosure_ledger::cli::ServerArg;
 use disclosure_ledger::client::Remote;
 use disclosure_ledger::ids::AgencyId;
 use disclosure_ledger::import::{self, Mapping, Options, Table};
 use rand::{Rng, SeedableRng};
 use support::*;
-
-fn server_arg(app: &TestApp) -> ServerArg {
-    ServerArg {
-        server: format!("http://{}", app.addr),
-        token: None,
-        token_file: None,
-        tls_ca: None,
-        tls_cert: None,
-        tls_key: None,
-        tls_domain: None,
-    }
-}
 
 fn options(skip_bad: bool, rejects: Option<std::path::PathBuf>) -> Options {
     Options { agency: AgencyId::parse(AGENCY).unwrap(), skip_bad, rejects, batch: 1000, progress: false }

@@ -257,3 +257,16 @@ pub fn with_token(channel: Channel, token: Option<&str>) -> Authed {
     let bearer = token.map(|t| disclosure_ledger::access::bearer_metadata(t).expect("ascii token"));
     tonic::service::interceptor::InterceptedService::new(channel, disclosure_ledger::client::Bearer::new(bearer))
 }
+
+/// The command line's server argument for the app, without credentials.
+pub fn server_arg(app: &TestApp) -> disclosure_ledger::cli::ServerArg {
+    disclosure_ledger::cli::ServerArg {
+        server: format!("http://{}", app.addr),
+        token: None,
+        token_file: None,
+        tls_ca: None,
+        tls_cert: None,
+        tls_key: None,
+        tls_domain: None,
+    }
+}
