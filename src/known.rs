@@ -36,7 +36,10 @@ fn hash(bytes: &[u8]) -> u64 {
 impl Known {
     /// Reads every id run of the store, and starts the scan of its streams.
     pub fn load(store: &Arc<Store>) -> Result<Self, StoreError> {
-        let mut ids = HashMap::new();
+        // Sized for what the log holds, so that loading never doubles the
+        // table (which would briefly hold two of them).
+        let held = usize::try_from(store.last_position()?).unwrap_or(0);
+        let mut ids = HashMap::with_capacity(held);
         for run in store.id_runs() {
             let (first, run) = run?;
             ids.extend(run.into_iter().zip(first..));
