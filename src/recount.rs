@@ -293,17 +293,38 @@ impl<'s> Fold<'s> {
     }
 }
 
+/// How many subjects the tallies count (applications received, review
+/// cases filed, documents issued, catalogue items added, records): an
+/// estimate of the map's size, short only of voided subjects and texts.
+fn subjects_counted(tallies: &BTreeMap<(AgencyId, i32), YearTally>) -> usize {
+    let n: i64 = tallies
+        .values()
+        .map(|t| {
+            let p = &t.proactive;
+            t.new.iter().sum::<i64>()
+                + t.filed.iter().sum::<i64>()
+                + p.issued.iter().sum::<i64>()
+                + p.added.iter().sum::<i64>()
+                + p.procurements
+        })
+        .sum();
+    usize::try_from(n).unwrap_or(0)
+}
+
 /// Rebuilds every tally from the raw log and compares it with the stored
 /// ones. Appends wait while it runs (both sides are of one position).
 pub fn recount(store: &Store) -> Result<Verification, StoreError> {
     let started = Instant::now();
     let _consistent = store.consistent();
     let head = store.last_position()?;
+    let stored = store.all_tallies()?;
     let mut fold = Fold {
         store,
         hashers: (std::hash::RandomState::new(), std::hash::RandomState::new()),
         agencies: HashMap::new(),
-        subjects: HashMap::new(),
+        // Sized from the tallies' count of subjects, so that the map is not
+        // rehashed (and briefly held twice) as it fills.
+        subjects: HashMap::with_capacity(subjects_counted(&stored)),
         next: 1,
         events: 0,
     };
@@ -345,7 +366,6 @@ pub fn recount(store: &Store) -> Result<Verification, StoreError> {
         }
     }
     rebuilt.retain(|_, t| !t.is_zero());
-    let stored = store.all_tallies()?;
     let mut differences = Vec::new();
     let keys: std::collections::BTreeSet<_> = stored.keys().chain(rebuilt.keys()).cloned().collect();
     for key in keys {
