@@ -431,10 +431,12 @@ pub struct ServerArg {
     #[arg(long, env = "DISCLOSURE_TLS_CA")]
     pub tls_ca: Option<PathBuf>,
     /// PEM client certificate, for servers that require one (mutual TLS).
-    #[arg(long, env = "DISCLOSURE_TLS_CERT", requires = "tls_key")]
+    /// (Its own variable: a server's DISCLOSURE_TLS_CERT in the same
+    /// environment, as in the container, must not become a client's.)
+    #[arg(long, env = "DISCLOSURE_CLIENT_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of the client certificate.
-    #[arg(long, env = "DISCLOSURE_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, env = "DISCLOSURE_CLIENT_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// The name to check in the server's certificate (default: the host).
     #[arg(long, env = "DISCLOSURE_TLS_DOMAIN")]
