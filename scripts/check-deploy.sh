@@ -36,10 +36,11 @@ openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$work/tls/tls
 printf 'subjectAltName=DNS:localhost\n' >"$work/tls/ext"
 openssl x509 -req -in "$work/tls/tls.csr" -CA "$work/tls/ca.crt" -CAkey "$work/tls/ca.key" -CAcreateserial \
   -days 2 -extfile "$work/tls/ext" -out "$work/tls/tls.crt" 2>/dev/null
-# The Dockerfile's ENV, with its paths moved under $work and free ports.
-DISCLOSURE_DATA_DIR=$work/data DISCLOSURE_LISTEN=0.0.0.0:50561 DISCLOSURE_METRICS_LISTEN=0.0.0.0:50562 \
-  DISCLOSURE_LOG_FORMAT=json DISCLOSURE_TLS_CERT=$work/tls/tls.crt DISCLOSURE_TLS_KEY=$work/tls/tls.key \
-  "$bin" serve 2>"$work/log" &
+# The Dockerfile's ENV, with its paths moved under $work and free ports; the
+# probe runs in the same environment, as a HEALTHCHECK does.
+export DISCLOSURE_DATA_DIR=$work/data DISCLOSURE_LISTEN=0.0.0.0:50561 DISCLOSURE_METRICS_LISTEN=0.0.0.0:50562 \
+  DISCLOSURE_LOG_FORMAT=json DISCLOSURE_TLS_CERT=$work/tls/tls.crt DISCLOSURE_TLS_KEY=$work/tls/tls.key
+"$bin" serve 2>"$work/log" &
 pid=$!
 for _ in $(seq 50); do
   "$bin" health --server https://localhost:50561 --tls-ca "$work/tls/ca.crt" >/dev/null 2>&1 && break
