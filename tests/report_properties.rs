@@ -78,23 +78,53 @@ fn script() -> impl Strategy<Value = Script> {
         .prop_map(|(agency, review, start, applicant, steps)| Script { agency, review, start, applicant, steps })
 }
 
-/// The events of one script: each step dated after the one before it.
-fn events(n: usize, s: &Script) -> Vec<Event> {
-    let agency = AgencyId::parse(&format!("agency-{}", s.agency)).unwrap();
-    let subject = SubjectId::parse(&format!("s{n}")).unwrap();
-    let mut k = 0;
-    let mut ev = |on: CivilDate, payload: Payload| {
-        k += 1;
+/// Numbers the events of one stream: ids derived from the stream's name
+/// and the event's place in it.
+struct Stream {
+    name: String,
+    agency: AgencyId,
+    subject: SubjectId,
+    k: usize,
+}
+
+impl Stream {
+    fn new(agency: usize, name: String) -> Self {
+        let agency = AgencyId::parse(&format!("agency-{agency}")).unwrap();
+        Self { subject: SubjectId::parse(&name).unwrap(), name, agency, k: 0 }
+    }
+
+    fn ev(&mut self, on: CivilDate, payload: Payload) -> Event {
+        self.k += 1;
         Event {
-            id: EventId::from_name(&format!("{n}/{k}")),
-            agency: agency.clone(),
-            subject: subject.clone(),
+            id: EventId::from_name(&format!("{}/{}", self.name, self.k)),
+            agency: self.agency.clone(),
+            subject: self.subject.clone(),
             occurred_on: on,
             actor: None,
             correlation_id: None,
             payload,
         }
-    };
+    }
+}
+
+/// An amendment of `target` that changes nothing yet.
+fn amend(target: EventId) -> Amendment {
+    Amendment {
+        target,
+        reason: "correction".into(),
+        occurred_on: None,
+        applicant: None,
+        channel: None,
+        outcome: None,
+        review_kind: None,
+        review_result: None,
+    }
+}
+
+/// The events of one script: each step dated after the one before it.
+fn events(n: usize, s: &Script) -> Vec<Event> {
+    let mut stream = Stream::new(s.agency, format!("s{n}"));
+    let mut ev = |on, payload| stream.ev(on, payload);
     let mut out = Vec::new();
     let mut at = s.start;
     if let Some(kind) = s.review {
@@ -108,16 +138,6 @@ fn events(n: usize, s: &Script) -> Vec<Event> {
     for (i, (gap, step)) in s.steps.iter().enumerate() {
         at += gap;
         let on = day(at);
-        let amend = |target: EventId| Amendment {
-            target,
-            reason: "correction".into(),
-            occurred_on: None,
-            applicant: None,
-            channel: None,
-            outcome: None,
-            review_kind: None,
-            review_result: None,
-        };
         let payload = match step {
             Step::SupplementRequested => Payload::SupplementRequested,
             Step::SupplementReceived => Payload::SupplementReceived,
@@ -198,21 +218,8 @@ fn proactive_script() -> impl Strategy<Value = ProactiveScript> {
 
 fn proactive_events(n: usize, s: &ProactiveScript) -> Vec<Event> {
     use disclosure_ledger::codes::{CatalogueKind, DecisionKind, DocumentKind};
-    let agency = AgencyId::parse(&format!("agency-{}", s.agency)).unwrap();
-    let subject = SubjectId::parse(&format!("p{n}")).unwrap();
-    let mut k = 0;
-    let mut ev = |on: CivilDate, payload: Payload| {
-        k += 1;
-        Event {
-            id: EventId::from_name(&format!("p{n}/{k}")),
-            agency: agency.clone(),
-            subject: subject.clone(),
-            occurred_on: on,
-            actor: None,
-            correlation_id: None,
-            payload,
-        }
-    };
+    let mut stream = Stream::new(s.agency, format!("p{n}"));
+    let mut ev = |on, payload| stream.ev(on, payload);
     let mut at = s.start;
     let (first, follow): (Payload, Vec<Payload>) = match s.what {
         w @ 0..=1 => (
@@ -234,19 +241,12 @@ fn proactive_events(n: usize, s: &ProactiveScript) -> Vec<Event> {
         at += gap;
         out.push(ev(day(at), payload));
     }
-    let amend = |target: EventId, on: CivilDate| Amendment {
-        target,
-        reason: "correction".into(),
-        occurred_on: Some(on),
-        applicant: None,
-        channel: None,
-        outcome: None,
-        review_kind: None,
-        review_result: None,
-    };
     if let Some(shift) = s.amend_start {
         let target = out[0].id;
-        out.push(ev(day(at), Payload::EventAmended(amend(target, day(s.start.saturating_sub(shift))))));
+        out.push(ev(
+            day(at),
+            Payload::EventAmended(Amendment { occurred_on: Some(day(s.start.saturating_sub(shift))), ..amend(target) }),
+        ));
     }
     if s.void_last {
         let target = out.iter().rev().find(|e| e.payload.correction_target().is_none()).map(|e| e.id).unwrap();
