@@ -5,10 +5,12 @@
 use clap::Parser;
 use disclosure_ledger::cli::Cli;
 
-// mimalloc returns freed memory to the system promptly; glibc's allocator
-// kept hundreds of MiB after a recount or a burst of large batches.
+// jemalloc with its background threads returns freed pages to the system
+// on a timer, even while the service is idle; see BENCHMARKS.md for what
+// glibc's allocator and mimalloc kept after a recount or a burst of large
+// batches.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
