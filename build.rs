@@ -5,6 +5,7 @@
 use std::{env, path::PathBuf};
 
 const PROTOS: &[&str] = &[
+    "proto/google/rpc/status.proto",
     "proto/disclosure/v1/codes.proto",
     "proto/disclosure/v1/event.proto",
     "proto/disclosure/v1/application.proto",
@@ -29,7 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_with_config(config, PROTOS, &["proto"])?;
 
     let descriptors = std::fs::read(&descriptor_path)?;
-    pbjson_build::Builder::new().register_descriptors(&descriptors)?.build(&[".disclosure.v1", ".google.type"])?;
+    pbjson_build::Builder::new().register_descriptors(&descriptors)?.build(&[
+        ".disclosure.v1",
+        ".google.type",
+        ".google.rpc",
+    ])?;
 
     println!("cargo:rerun-if-changed=proto");
     Ok(())

@@ -281,8 +281,27 @@ fn percentiles(mut latencies: Vec<Duration>) -> (Duration, Duration) {
     (at(0.5), at(0.99))
 }
 
+/// `batch` new applications for client `c` of ingest run `run`, from the
+/// `n`th on.
+fn ingest_events(run: usize, c: usize, n: usize, batch: usize) -> Vec<proto::Event> {
+    (0..batch)
+        .map(|k| proto::Event {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            agency_id: format!("ingest-{}", c % 8),
+            subject_id: format!("r{run}-c{c}-{}", n + k),
+            occurred_on: Some(Date { year: 2024, month: 3, day: 1 }),
+            actor: String::new(),
+            correlation_id: String::new(),
+            payload: Some(Payload::ApplicationReceived(proto::ApplicationReceived {
+                applicant_category: 1,
+                channel: 3,
+            })),
+        })
+        .collect()
+}
+
 /// Drives `clients` concurrent appenders of `batch` new applications each,
-/// for `seconds`.
+/// for `seconds`: each client makes one AppendEvents call at a time.
 async fn service_ingest(server: &Server, clients: usize, batch: usize, seconds: u64, run: usize) -> Ingest {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
@@ -292,20 +311,7 @@ async fn service_ingest(server: &Server, clients: usize, batch: usize, seconds: 
             let mut lat = Vec::new();
             let mut n = 0usize;
             while Instant::now() < deadline {
-                let events = (0..batch)
-                    .map(|k| proto::Event {
-                        event_id: uuid::Uuid::new_v4().to_string(),
-                        agency_id: format!("ingest-{}", c % 8),
-                        subject_id: format!("r{run}-c{c}-{}", n + k),
-                        occurred_on: Some(Date { year: 2024, month: 3, day: 1 }),
-                        actor: String::new(),
-                        correlation_id: String::new(),
-                        payload: Some(Payload::ApplicationReceived(proto::ApplicationReceived {
-                            applicant_category: 1,
-                            channel: 3,
-                        })),
-                    })
-                    .collect();
+                let events = ingest_events(run, c, n, batch);
                 let t = Instant::now();
                 client
                     .append_events(proto::AppendEventsRequest {
@@ -315,6 +321,45 @@ async fn service_ingest(server: &Server, clients: usize, batch: usize, seconds: 
                     })
                     .await
                     .unwrap();
+                lat.push(t.elapsed());
+                n += batch;
+            }
+            (n, lat)
+        }));
+    }
+    collect_ingest(clients, batch, tasks).await
+}
+
+/// The same appends over StreamAppendEvents: each client keeps one stream
+/// open and sends its next append once the previous one is answered (one
+/// in flight, as with calls), so each latency is a durable round trip.
+async fn service_stream_ingest(server: &Server, clients: usize, batch: usize, seconds: u64, run: usize) -> Ingest {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let mut client = server.ledger().await;
+        tasks.push(tokio::spawn(async move {
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            let mut answers = client
+                .stream_append_events(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+                .unwrap()
+                .into_inner();
+            let mut lat = Vec::new();
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let append = proto::AppendEventsRequest {
+                    events: ingest_events(run, c, n, batch),
+                    expected_revisions: vec![],
+                    validate_only: false,
+                };
+                let t = Instant::now();
+                tx.send(proto::StreamAppendEventsRequest { request_id: n as u64, append: Some(append) }).await.unwrap();
+                let answer = answers.message().await.unwrap().expect("an answer");
+                assert!(
+                    matches!(answer.result, Some(proto::stream_append_events_response::Result::Appended(_))),
+                    "{answer:?}"
+                );
                 lat.push(t.elapsed());
                 n += batch;
             }
@@ -564,36 +609,44 @@ async fn main() {
         .unwrap();
     }
     say("## 1. Durable ingest (new applications, real gRPC / libpq on loopback)\n".into());
-    say("| clients | events per call | service events/s | p50 | p99 | PostgreSQL events/s | p50 | p99 | service ÷ PostgreSQL |".into());
-    say("|---:|---:|---:|---:|---:|---:|---:|---:|---:|".into());
+    say("Each client sends its next append once the previous one is answered. `call`: one AppendEvents call per append; `stream`: one StreamAppendEvents stream per client, one message per append. PostgreSQL: one INSERT per append, each its own transaction.\n".into());
+    say("| clients | events per append | service API | service events/s | p50 | p99 | PostgreSQL events/s | p50 | p99 | service ÷ PostgreSQL |".into());
+    say("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|".into());
     let mut ingest_ratios = Vec::new();
     for (run, (clients, batch)) in INGEST_SHAPES.iter().copied().enumerate() {
         if !args.shape.is_empty() && !args.shape.contains(&format!("{clients}x{batch}")) {
             continue;
         }
-        let s = service_ingest(&server, clients, batch, args.seconds, run).await;
+        let call = if std::env::var_os("SUITE_STREAM_ONLY").is_some() {
+            service_stream_ingest(&server, clients, batch, 1, 1000 + run).await
+        } else {
+            service_ingest(&server, clients, batch, args.seconds, 2 * run).await
+        };
+        let stream = service_stream_ingest(&server, clients, batch, args.seconds, 2 * run + 1).await;
         let p = match &pg_conn {
             Some(conn) => Some(pg_ingest(conn, clients, batch, args.seconds, run).await),
             None => None,
         };
-        let (pg_cells, ratio) = match &p {
-            Some(p) => (
-                format!("{:.0} | {} | {}", p.events_per_s, ms(p.p50), ms(p.p99)),
-                format!("{:.2}×", s.events_per_s / p.events_per_s),
-            ),
-            None => ("- | - | -".into(), "-".into()),
-        };
-        if let Some(p) = &p {
-            ingest_ratios.push((clients, batch, s.events_per_s / p.events_per_s));
+        for (api, s) in [("call", call), ("stream", stream)] {
+            let (pg_cells, ratio) = match &p {
+                Some(p) => (
+                    format!("{:.0} | {} | {}", p.events_per_s, ms(p.p50), ms(p.p99)),
+                    format!("{:.2}×", s.events_per_s / p.events_per_s),
+                ),
+                None => ("- | - | -".into(), "-".into()),
+            };
+            if let Some(p) = &p {
+                ingest_ratios.push((clients, batch, api, s.events_per_s / p.events_per_s));
+            }
+            say(format!(
+                "| {} | {} | {api} | {:.0} | {} | {} | {pg_cells} | {ratio} |",
+                s.clients,
+                s.batch,
+                s.events_per_s,
+                ms(s.p50),
+                ms(s.p99)
+            ));
         }
-        say(format!(
-            "| {} | {} | {:.0} | {} | {} | {pg_cells} | {ratio} |",
-            s.clients,
-            s.batch,
-            s.events_per_s,
-            ms(s.p50),
-            ms(s.p99)
-        ));
     }
     server.stop();
     if args.only_ingest {
@@ -837,7 +890,7 @@ async fn main() {
         }
     }
     say("\n## Ratios and targets\n\n| target | measured | met |\n|---|---|---|".into());
-    for (clients, batch, r) in &ingest_ratios {
+    for (clients, batch, api, r) in &ingest_ratios {
         let goal = match (clients, batch) {
             (64, 1) => Some(3.0),
             (16, 100) => Some(1.0),
@@ -845,7 +898,7 @@ async fn main() {
         };
         if let Some(goal) = goal {
             say(format!(
-                "| ingest {clients} clients × {batch}: ≥ {goal}× PostgreSQL | {r:.2}× | {} |",
+                "| ingest {clients} clients × {batch} ({api}): ≥ {goal}× PostgreSQL | {r:.2}× | {} |",
                 if *r >= goal { "yes" } else { "no" }
             ));
         }

@@ -200,6 +200,15 @@ impl Tokens {
         by_id.range((from, Unbounded)).take(limit).map(|(_, t)| t.clone()).collect()
     }
 
+    /// Whether a token that authenticated earlier is still live (not
+    /// revoked since).
+    pub fn still_live(&self, id: &str) -> Result<(), Rejection> {
+        match self.by_id.read().expect("lock").get(id) {
+            Some(token) if token.revoked.is_none() => Ok(()),
+            _ => Err(Rejection::Unauthenticated("the token has been revoked".into())),
+        }
+    }
+
     /// The live token a bearer secret belongs to.
     pub fn authenticate(&self, bearer: &str) -> Result<Principal, Rejection> {
         let unauthenticated = || Rejection::Unauthenticated("the token is not valid".into());
@@ -361,17 +370,62 @@ impl Gate {
 impl Interceptor for Gate {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         let principal = self.principal(&request).map_err(crate::rejection::refuse)?;
-        if let Some(limiter) = &self.limiter
-            && let Err(not_until) = limiter.check_key(&principal.name().to_owned())
-        {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-            return Err(crate::rejection::refuse(Rejection::Exhausted {
-                what: format!("the request rate of token {}", principal.name()),
-                retry_after: wait,
-            }));
-        }
+        let admission = Admission {
+            ledger: self.ledger.clone(),
+            token: match &principal {
+                Principal::Anyone => None,
+                Principal::Token { id, .. } => Some(id.clone()),
+            },
+            key: principal.name().to_owned(),
+            limiter: self.limiter.clone(),
+        };
+        admission.check_rate().map_err(crate::rejection::refuse)?;
         request.extensions_mut().insert(principal);
+        request.extensions_mut().insert(admission);
         Ok(request)
+    }
+}
+
+/// How the [`Gate`] admitted a call, kept so that a stream can admit each
+/// of its messages the same way: a message counts against its token's rate
+/// like a call does, and a token revoked while its stream is open stops
+/// being honoured at the next message.
+#[derive(Clone)]
+pub struct Admission {
+    ledger: OpeningLedger,
+    /// `None` when auth is off.
+    token: Option<String>,
+    key: String,
+    limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+}
+
+impl Admission {
+    /// The admission of a request that passed the [`Gate`].
+    pub fn of<T>(request: &Request<T>) -> Result<Self, Status> {
+        request
+            .extensions()
+            .get::<Self>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("no credentials were checked for this request"))
+    }
+
+    /// Admits one more message of the stream.
+    pub fn admit(&self) -> Result<(), Rejection> {
+        if let Some(id) = &self.token {
+            self.ledger.get()?.tokens().still_live(id)?;
+        }
+        self.check_rate()
+    }
+
+    fn check_rate(&self) -> Result<(), Rejection> {
+        match &self.limiter {
+            Some(limiter) => limiter.check_key(&self.key).map_err(|not_until| Rejection::Exhausted {
+                what: format!("the request rate of token {}", self.key),
+                retry_after: not_until
+                    .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())),
+            }),
+            None => Ok(()),
+        }
     }
 }
 

@@ -12,6 +12,10 @@ pub mod disclosure {
 }
 
 pub mod google {
+    pub mod rpc {
+        include!(concat!(env!("OUT_DIR"), "/google.rpc.rs"));
+        include!(concat!(env!("OUT_DIR"), "/google.rpc.serde.rs"));
+    }
     pub mod r#type {
         include!(concat!(env!("OUT_DIR"), "/google.r#type.rs"));
         include!(concat!(env!("OUT_DIR"), "/google.r#type.serde.rs"));

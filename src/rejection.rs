@@ -172,6 +172,22 @@ pub fn refuse(rejection: Rejection) -> Status {
     rejection.into()
 }
 
+/// A status as a `google.rpc.Status` message, with its rich details, for
+/// answers that carry an error in a message rather than end the call.
+pub fn rpc_status(status: &Status) -> crate::proto::google::rpc::Status {
+    use prost::Message as _;
+    // The details bytes are the encoded google.rpc.Status itself (code,
+    // message and details) whenever rich details were attached.
+    crate::proto::google::rpc::Status::decode(status.details())
+        .ok()
+        .filter(|s| s.code == status.code() as i32)
+        .unwrap_or_else(|| crate::proto::google::rpc::Status {
+            code: status.code() as i32,
+            message: status.message().to_owned(),
+            details: Vec::new(),
+        })
+}
+
 /// A storage or runtime failure, reported as INTERNAL.
 pub fn internal(e: impl fmt::Display) -> Rejection {
     Rejection::Internal(e.to_string())

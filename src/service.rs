@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::access::Principal;
+use crate::access::{Admission, Principal};
 use crate::application::{Application, Status as AppStatus};
 use crate::calendar::CalendarCell;
 use crate::date::CivilDate;
@@ -26,7 +26,7 @@ use crate::ids::{AgencyId, StreamId, SubjectId};
 use crate::ledger::{Ledger, OpeningLedger};
 use crate::page;
 use crate::proto::{self, ledger_service_server::LedgerService as LedgerServiceApi};
-use crate::rejection::{FieldIssue, Rejection, blocking, internal, refuse};
+use crate::rejection::{FieldIssue, Rejection, blocking, internal, refuse, rpc_status};
 use crate::subject::{SubjectRecord, SubjectState};
 use crate::writer::AppendBatch;
 
@@ -34,6 +34,8 @@ use crate::writer::AppendBatch;
 pub const MAX_BATCH: usize = 1000;
 /// Most subjects one list call reads before it returns a short page.
 const MAX_SCAN: usize = 100_000;
+/// Requests of one StreamAppendEvents stream appended at once.
+const STREAM_IN_FLIGHT: usize = 64;
 /// Log entries read per step of ReadLog.
 const READ_CHUNK: u64 = 512;
 
@@ -56,14 +58,14 @@ impl LedgerService {
     }
 }
 
-#[tonic::async_trait]
-impl LedgerServiceApi for LedgerService {
-    async fn append_events(
+impl LedgerService {
+    /// One append, as AppendEvents and each StreamAppendEvents request make
+    /// it.
+    async fn append(
         &self,
-        request: Request<proto::AppendEventsRequest>,
-    ) -> Result<Response<proto::AppendEventsResponse>, Status> {
-        let caller = Principal::of(&request)?;
-        let request = request.into_inner();
+        caller: &Principal,
+        request: proto::AppendEventsRequest,
+    ) -> Result<proto::AppendEventsResponse, Status> {
         let span = tracing::info_span!(
             "AppendEvents",
             agency = request.events.first().map_or("", |e| e.agency_id.as_str()),
@@ -98,10 +100,62 @@ impl LedgerServiceApi for LedgerService {
                 head_position: ledger.head(),
             };
             tracing::debug!(head = response.head_position, "appended");
-            Ok(Response::new(response))
+            Ok(response)
         }
         .instrument(span)
         .await
+    }
+}
+
+#[tonic::async_trait]
+impl LedgerServiceApi for LedgerService {
+    async fn append_events(
+        &self,
+        request: Request<proto::AppendEventsRequest>,
+    ) -> Result<Response<proto::AppendEventsResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        self.append(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    type StreamAppendEventsStream =
+        Pin<Box<dyn Stream<Item = Result<proto::StreamAppendEventsResponse, Status>> + Send>>;
+
+    async fn stream_append_events(
+        &self,
+        request: Request<tonic::Streaming<proto::StreamAppendEventsRequest>>,
+    ) -> Result<Response<Self::StreamAppendEventsStream>, Status> {
+        use futures_util::StreamExt as _;
+        // Shared by the stream's messages, not copied for each.
+        let caller = Arc::new(Principal::of(&request)?);
+        let admission = Admission::of(&request)?;
+        let service = self.clone();
+        let answers = request
+            .into_inner()
+            .map(move |message| {
+                let (service, caller, admission) = (service.clone(), Arc::clone(&caller), admission.clone());
+                async move {
+                    // A broken stream ends here; a refused request does not.
+                    let message = message?;
+                    let answer = async {
+                        admission.admit().map_err(refuse)?;
+                        let append =
+                            message.append.ok_or_else(|| refuse(Rejection::invalid("append", "is required")))?;
+                        service.append(&caller, append).await
+                    }
+                    .await;
+                    Ok(proto::StreamAppendEventsResponse {
+                        request_id: message.request_id,
+                        result: Some(match answer {
+                            Ok(appended) => proto::stream_append_events_response::Result::Appended(appended),
+                            Err(status) => proto::stream_append_events_response::Result::Error(rpc_status(&status)),
+                        }),
+                    })
+                }
+            })
+            // Requests of one stream are appended concurrently (so that they
+            // share group commits) and answered in the order sent.
+            .buffered(STREAM_IN_FLIGHT);
+        Ok(Response::new(Box::pin(answers)))
     }
 
     async fn get_application(

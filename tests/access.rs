@@ -344,3 +344,62 @@ async fn an_oversized_message_is_refused_and_writes_nothing() {
     assert_eq!(status.code(), Code::OutOfRange, "{}", status.message());
     assert_eq!(s.head().await, 0);
 }
+
+/// One message on an open StreamAppendEvents stream, and its answer.
+async fn over_stream(
+    tx: &tokio::sync::mpsc::Sender<proto::StreamAppendEventsRequest>,
+    answers: &mut tonic::Streaming<proto::StreamAppendEventsResponse>,
+    request_id: u64,
+    events: Vec<proto::Event>,
+) -> Result<(), (Code, String)> {
+    use proto::stream_append_events_response::Result as Answer;
+    tx.send(proto::StreamAppendEventsRequest { request_id, append: Some(append(events)) }).await.expect("send");
+    let answer = answers.message().await.expect("the stream stays open").expect("an answer");
+    assert_eq!(answer.request_id, request_id);
+    match answer.result.expect("a result") {
+        Answer::Appended(_) => Ok(()),
+        Answer::Error(e) => Err((Code::from(e.code), e.message)),
+    }
+}
+
+#[tokio::test]
+async fn a_stream_is_held_to_the_scope_the_revocation_and_the_rate_of_its_token_message_by_message() {
+    let s = spawn_secured(|c| c.rate_limit = std::num::NonZeroU32::new(3)).await;
+    let (id, writer) = s.token(proto::Role::Writer, &[AGENCY], &[], false).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut answers = s
+        .ledger(Some(&writer))
+        .await
+        .stream_append_events(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .expect("a writer opens a stream")
+        .into_inner();
+
+    over_stream(&tx, &mut answers, 1, vec![person("A-1", date(2024, 3, 1))]).await.expect("its own agency");
+    let (code, _) = over_stream(&tx, &mut answers, 2, vec![in_agency(person("B-1", date(2024, 3, 1)), "other-agency")])
+        .await
+        .expect_err("another agency");
+    assert_eq!(code, Code::PermissionDenied);
+
+    // Each message counts against the token's rate (3 a second, burst 6;
+    // the stream's opening was one call).
+    let mut refused = None;
+    for i in 3..20 {
+        if let Err(e) = over_stream(&tx, &mut answers, i, vec![person(&format!("A-{i}"), date(2024, 3, 1))]).await {
+            refused = Some(e);
+            break;
+        }
+    }
+    let (code, message) = refused.expect("the rate limit is reached within 17 quick messages");
+    assert_eq!(code, Code::ResourceExhausted, "{message}");
+    let written = s.head().await;
+
+    // Revoked while the stream is open: its next message is refused.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    s.admin(Some(&s.admin_token)).await.revoke_token(proto::RevokeTokenRequest { token_id: id }).await.expect("revoke");
+    let (code, message) =
+        over_stream(&tx, &mut answers, 99, vec![person("A-99", date(2024, 3, 1))]).await.expect_err("revoked");
+    assert_eq!(code, Code::Unauthenticated, "{message}");
+    assert!(message.contains("revoked"), "{message}");
+    assert_eq!(s.head().await, written, "no refused message wrote anything");
+}
