@@ -13,24 +13,26 @@
 //! arrives every lookup goes to the store.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use crate::ids::{EventId, StreamId};
 use crate::store::{Store, StoreError, keys};
 
+/// foldhash, seeded at random once per process: a fraction of the cost of
+/// std's SipHash for lookups made several times per appended event.
+type Seed = foldhash::fast::RandomState;
+
 pub struct Known {
-    ids: HashMap<EventId, u64>,
+    ids: HashMap<EventId, u64, Seed>,
     /// `None` until the background scan delivers it.
-    streams: Option<HashSet<u64>>,
+    streams: Option<HashSet<u64, Seed>>,
     /// Streams added while the scan runs (it may or may not see them).
     added_while_loading: Vec<u64>,
-    loading: Option<Receiver<HashSet<u64>>>,
-}
-
-fn hash(bytes: &[u8]) -> u64 {
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(bytes)
+    loading: Option<Receiver<HashSet<u64, Seed>>>,
+    /// Hashes stream keys into the filter (the same seed for the scan).
+    stream_hash: Seed,
 }
 
 impl Known {
@@ -39,18 +41,20 @@ impl Known {
         // Sized for what the log holds, so that loading never doubles the
         // table (which would briefly hold two of them).
         let held = usize::try_from(store.last_position()?).unwrap_or(0);
-        let mut ids = HashMap::with_capacity(held);
+        let mut ids = HashMap::with_capacity_and_hasher(held, Seed::default());
         for run in store.id_runs() {
             let (first, run) = run?;
             ids.extend(run.into_iter().zip(first..));
         }
         let (tx, rx) = std::sync::mpsc::channel();
         let scanned = Arc::clone(store);
+        let stream_hash = Seed::default();
+        let scan_hash = stream_hash.clone();
         std::thread::Builder::new().name("stream-filter".into()).spawn(move || {
-            let mut streams = HashSet::new();
+            let mut streams = HashSet::default();
             for key in scanned.keys_with_prefix(keys::SUBJECTS) {
                 match key {
-                    Ok(key) => streams.insert(hash(&key[..])),
+                    Ok(key) => streams.insert(scan_hash.hash_one(&key[..])),
                     Err(e) => {
                         // Without the filter every lookup reads the store: slower, still exact.
                         tracing::error!(error = %e, "cannot build the stream filter");
@@ -60,7 +64,7 @@ impl Known {
             }
             let _ = tx.send(streams);
         })?;
-        Ok(Self { ids, streams: None, added_while_loading: Vec::new(), loading: Some(rx) })
+        Ok(Self { ids, streams: None, added_while_loading: Vec::new(), loading: Some(rx), stream_hash })
     }
 
     /// Takes the stream filter if the background scan has finished (or
@@ -86,13 +90,13 @@ impl Known {
     }
 
     pub fn may_hold_stream(&self, stream: &StreamId) -> bool {
-        self.streams.as_ref().is_none_or(|s| s.contains(&hash(&keys::subject(stream))))
+        self.streams.as_ref().is_none_or(|s| s.contains(&self.stream_hash.hash_one(&keys::subject(stream)[..])))
     }
 
     /// Records what a durable group added.
     pub fn add(&mut self, ids: impl IntoIterator<Item = (EventId, u64)>, streams: impl IntoIterator<Item = StreamId>) {
         self.ids.extend(ids);
-        let hashes = streams.into_iter().map(|s| hash(&keys::subject(&s)));
+        let hashes = streams.into_iter().map(|s| self.stream_hash.hash_one(&keys::subject(&s)[..]));
         match (&mut self.streams, &self.loading) {
             (Some(set), _) => set.extend(hashes),
             (None, Some(_)) => self.added_while_loading.extend(hashes),

@@ -27,6 +27,11 @@ use crate::tally::{Contribution, YearTally};
 /// Most events written in one group: bounds the latency a large group adds.
 const MAX_GROUP_EVENTS: usize = 20_000;
 
+/// The staging maps: keyed by ids of this process's own making or already
+/// validated, looked up several times per event; foldhash (randomly seeded
+/// per map) costs a fraction of std's SipHash here.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A validated batch, ready for the stateful checks.
 #[derive(Debug)]
 pub struct AppendBatch {
@@ -154,10 +159,12 @@ struct Group<'s> {
     known: &'s Known,
     next: u64,
     now: DateTime<Utc>,
-    events: HashMap<u64, Recorded>,
-    ids: HashMap<EventId, u64>,
-    subjects: HashMap<StreamId, SubjectRecord>,
-    tallies: HashMap<(AgencyId, i32), YearTally>,
+    /// Staged events in order: the first is at the position the group
+    /// started at, and each next one follows it.
+    events: Vec<Recorded>,
+    ids: Map<EventId, u64>,
+    subjects: Map<StreamId, SubjectRecord>,
+    tallies: Map<(AgencyId, i32), YearTally>,
 }
 
 /// What one batch stages on top of its group; merged into the group only
@@ -165,10 +172,11 @@ struct Group<'s> {
 struct Scratch<'g, 's> {
     group: &'g Group<'s>,
     next: u64,
-    events: HashMap<u64, Recorded>,
-    ids: HashMap<EventId, u64>,
-    subjects: HashMap<StreamId, SubjectRecord>,
-    tallies: HashMap<(AgencyId, i32), YearTally>,
+    /// In order, from the group's next position when the scratch began.
+    events: Vec<Recorded>,
+    ids: Map<EventId, u64>,
+    subjects: Map<StreamId, SubjectRecord>,
+    tallies: Map<(AgencyId, i32), YearTally>,
 }
 
 impl<'s> Group<'s> {
@@ -178,10 +186,10 @@ impl<'s> Group<'s> {
             known,
             next,
             now: Utc::now(),
-            events: HashMap::new(),
-            ids: HashMap::new(),
-            subjects: HashMap::new(),
-            tallies: HashMap::new(),
+            events: Vec::new(),
+            ids: Map::default(),
+            subjects: Map::default(),
+            tallies: Map::default(),
         }
     }
 
@@ -190,10 +198,10 @@ impl<'s> Group<'s> {
         Scratch {
             group: self,
             next: self.next,
-            events: HashMap::new(),
-            ids: HashMap::new(),
-            subjects: HashMap::new(),
-            tallies: HashMap::new(),
+            events: Vec::new(),
+            ids: Map::default(),
+            subjects: Map::default(),
+            tallies: Map::default(),
         }
     }
 
@@ -218,18 +226,15 @@ impl<'s> Group<'s> {
 
     fn into_batch(self) -> sled::Batch {
         let mut batch = sled::Batch::default();
-        let mut positions: Vec<u64> = self.events.keys().copied().collect();
-        positions.sort_unstable();
-        for run in positions.chunks(CHUNK) {
+        for run in self.events.chunks(CHUNK) {
             let mut bytes = Vec::with_capacity(run.len() * 256);
             let mut ids = Vec::with_capacity(run.len() * 16);
-            for position in run {
-                let recorded = &self.events[position];
+            for recorded in run {
                 chunk::push(&mut bytes, &recorded.encode());
                 ids.extend_from_slice(recorded.event.id.as_bytes());
             }
-            batch.insert(&keys::log(run[0])[..], bytes);
-            batch.insert(&keys::ids(run[0])[..], ids);
+            batch.insert(&keys::log(run[0].position)[..], bytes);
+            batch.insert(&keys::ids(run[0].position)[..], ids);
         }
         for (stream, record) in &self.subjects {
             batch.insert(keys::subject(stream), encode_record(record));
@@ -259,8 +264,13 @@ impl Scratch<'_, '_> {
     }
 
     fn event_at(&self, position: u64) -> Result<Recorded, Rejection> {
-        if let Some(r) = self.events.get(&position).or_else(|| self.group.events.get(&position)) {
-            return Ok(r.clone());
+        // Positions staged here and in the group are consecutive runs.
+        let staged = |events: &[Recorded]| {
+            let first = events.first()?.position;
+            position.checked_sub(first).and_then(|i| events.get(i as usize)).cloned()
+        };
+        if let Some(r) = staged(&self.events).or_else(|| staged(&self.group.events)) {
+            return Ok(r);
         }
         self.group
             .store
@@ -338,7 +348,7 @@ impl Scratch<'_, '_> {
                 });
             }
         }
-        for (i, e) in events.iter().enumerate() {
+        for (i, e) in events.into_iter().enumerate() {
             if results[i].is_none() {
                 results[i] = Some(self.append(i, e, recorded_at.get(i).copied())?);
             }
@@ -346,32 +356,29 @@ impl Scratch<'_, '_> {
         Ok(results.into_iter().flatten().collect())
     }
 
-    fn append(&mut self, i: usize, e: &Event, recorded_at: Option<DateTime<Utc>>) -> Result<Appended, Rejection> {
+    fn append(&mut self, i: usize, e: Event, recorded_at: Option<DateTime<Utc>>) -> Result<Appended, Rejection> {
         let at = |b: Broken| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description);
         let stream = e.stream();
         let position = self.next;
         let stored = self.subject(&stream)?;
         let old = stored.as_ref().map(|r| Contribution::of(&r.state)).unwrap_or_default();
         let mut record = match (&e.payload, stored) {
-            (Payload::EventAmended(_) | Payload::EventVoided { .. }, record) => self.correct(i, e, record)?,
+            (Payload::EventAmended(_) | Payload::EventVoided { .. }, record) => self.correct(i, &e, record)?,
             (_, None) => {
-                SubjectRecord { positions: Vec::new(), origin: None, state: SubjectState::start(e).map_err(at)? }
+                SubjectRecord { positions: Vec::new(), origin: None, state: SubjectState::start(&e).map_err(at)? }
             }
             (_, Some(mut record)) => {
-                record.state.apply(e).map_err(at)?;
+                record.state.apply(&e).map_err(at)?;
                 record
             }
         };
         record.positions.push(position);
         if let Payload::ApplicationSplit { parts } = &e.payload {
-            self.create_parts(i, e, parts, &record, position)?;
+            self.create_parts(i, &e, parts, &record, position)?;
         }
         let revision = record.revision();
-        self.events.insert(
-            position,
-            Recorded { position, revision, recorded_at: recorded_at.unwrap_or(self.group.now), event: e.clone() },
-        );
         self.ids.insert(e.id, position);
+        self.events.push(Recorded { position, revision, recorded_at: recorded_at.unwrap_or(self.group.now), event: e });
         self.put_subject(stream, old, record)?;
         self.next += 1;
         Ok(Appended { position, revision, duplicate: false })
