@@ -74,7 +74,9 @@ pub struct Scope {
 pub struct Token {
     pub id: String,
     pub role: Role,
-    pub scope: Scope,
+    /// Shared with every caller it admits: a writer's scope may name dozens
+    /// of agencies, and a call should not copy them.
+    pub scope: Arc<Scope>,
     pub label: String,
     pub created: DateTime<Utc>,
     pub revoked: Option<DateTime<Utc>>,
@@ -96,8 +98,16 @@ impl Token {
         }
         let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
         let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
-        let token =
-            Self { id: id.clone(), role, scope, label, created: Utc::now(), revoked: None, salt, hash: [0; 32] };
+        let token = Self {
+            id: id.clone(),
+            role,
+            scope: Arc::new(scope),
+            label,
+            created: Utc::now(),
+            revoked: None,
+            salt,
+            hash: [0; 32],
+        };
         let hash = token.hash_of(&secret);
         (Self { hash, ..token }, format!("{PREFIX}{id}.{secret}"))
     }
@@ -138,11 +148,11 @@ impl Token {
         Ok(Self {
             id: t.token_id.clone(),
             role: Role::from_proto(t.role)?,
-            scope: Scope {
+            scope: Arc::new(Scope {
                 all_agencies: t.all_agencies,
                 agencies: t.agency_ids.iter().map(|a| AgencyId::parse(a)).collect::<Result<_, _>>()?,
                 groups: t.group_ids.iter().cloned().collect(),
-            },
+            }),
             label: t.label.clone(),
             created: time(t.create_time.as_ref().ok_or("no create time")?)?,
             revoked: t.revoke_time.as_ref().map(time).transpose()?,
@@ -235,7 +245,7 @@ pub enum Principal {
     Token {
         id: String,
         role: Role,
-        scope: Scope,
+        scope: Arc<Scope>,
     },
 }
 

@@ -136,6 +136,7 @@ impl LedgerServiceApi for LedgerService {
                 async move {
                     // A broken stream ends here; a refused request does not.
                     let message = message?;
+                    let started = std::time::Instant::now();
                     let answer = async {
                         admission.admit().map_err(refuse)?;
                         let append =
@@ -143,6 +144,15 @@ impl LedgerServiceApi for LedgerService {
                         service.append(&caller, append).await
                     }
                     .await;
+                    // The stream's own status says nothing of its messages:
+                    // each is measured as a call would be.
+                    let code = answer.as_ref().map_or_else(tonic::Status::code, |_| tonic::Code::Ok);
+                    metrics::histogram!(
+                        "disclosure_rpc_seconds",
+                        "method" => "LedgerService/StreamAppendEvents/message",
+                        "code" => format!("{code:?}")
+                    )
+                    .record(started.elapsed().as_secs_f64());
                     Ok(proto::StreamAppendEventsResponse {
                         request_id: message.request_id,
                         result: Some(match answer {

@@ -149,6 +149,22 @@ async fn metrics_are_served_over_http() {
     let _ = LedgerServiceClient::new(channel(addr).await)
         .get_application(proto::GetApplicationRequest { agency_id: AGENCY.into(), application_id: "nope".into() })
         .await;
+    // A stream with one good and one refused message: each is measured.
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let mut answers = LedgerServiceClient::new(channel(addr).await)
+        .stream_append_events(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .expect("stream")
+        .into_inner();
+    for (request_id, subject) in [(1, "S-1"), (2, "")] {
+        let append = proto::AppendEventsRequest {
+            events: vec![person(subject, date(2024, 3, 1))],
+            expected_revisions: vec![],
+            validate_only: false,
+        };
+        tx.send(proto::StreamAppendEventsRequest { request_id, append: Some(append) }).await.expect("send");
+        answers.message().await.expect("answer").expect("an answer");
+    }
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut tcp = tokio::net::TcpStream::connect(metrics).await.expect("connect");
@@ -162,6 +178,8 @@ async fn metrics_are_served_over_http() {
         "disclosure_group_events_bucket",
         "disclosure_rpc_seconds_bucket{method=\"LedgerService/AppendEvents\",code=\"Ok\"",
         "code=\"NotFound\"",
+        "disclosure_rpc_seconds_bucket{method=\"LedgerService/StreamAppendEvents/message\",code=\"Ok\"",
+        "disclosure_rpc_seconds_bucket{method=\"LedgerService/StreamAppendEvents/message\",code=\"InvalidArgument\"",
         "disclosure_log_head_position",
     ] {
         assert!(body.contains(wanted), "{wanted} missing from\n{body}");
