@@ -30,14 +30,27 @@ impl Ledger {
     pub fn open(dir: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
         let store = Arc::new(Store::open(dir, cache_capacity)?);
         let last = store.last_position()?;
-        let known = Known::load(&store)?;
         let tokens = Tokens::load(&store)?;
         let (head_tx, head) = watch::channel(last);
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer_store = Arc::clone(&store);
-        let writer = std::thread::Builder::new()
-            .name("ledger-writer".into())
-            .spawn(move || writer::run(writer_store, known, rx, head_tx))?;
+        let writer = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
+            // The id index is read by the writer itself, while the service
+            // already answers reads: on a cold start it is most of the
+            // opening time (a million-event store's id runs are scattered
+            // through sled's file). Appends wait in the queue meanwhile;
+            // none is answered without the complete index.
+            match Known::load(&writer_store) {
+                Ok(known) => writer::run(writer_store, known, rx, head_tx),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the idempotency index; refusing appends until restart");
+                    writer::refuse_all(
+                        rx,
+                        format!("the store's idempotency index cannot be read ({e}); restart the service"),
+                    );
+                }
+            }
+        })?;
         Ok(Self { store, tokens, jobs: Mutex::new(Some(tx)), head, writer: Mutex::new(Some(writer)) })
     }
 

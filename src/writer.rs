@@ -152,6 +152,14 @@ pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, h
     }
 }
 
+/// Answers every append with `why` until every sender is dropped: the
+/// writer of a store it cannot index.
+pub fn refuse_all(mut jobs: mpsc::Receiver<Job>, why: String) {
+    while let Some(job) = jobs.blocking_recv() {
+        let _ = job.reply.send(Err(Rejection::Unavailable(why.clone())));
+    }
+}
+
 /// What one group has staged: visible to the later batches of the group,
 /// written together.
 struct Group<'s> {

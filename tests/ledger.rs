@@ -259,3 +259,25 @@ async fn data_survives_a_graceful_restart() {
     let a = app.application(AGENCY, "a1").await.application.unwrap();
     assert_eq!(a.status(), proto::ApplicationStatus::Concluded);
 }
+
+#[tokio::test]
+async fn a_store_whose_id_index_cannot_be_read_serves_reads_and_refuses_appends() {
+    let mut app = spawn_app().await;
+    app.ok(vec![person("2024-001", date(2024, 3, 1))]).await;
+    let dir = app.stop().await;
+    // Damage one id run (a run holds 16 bytes per event id).
+    {
+        let db = sled::open(dir.path()).expect("open the store directly");
+        let mut key = vec![b'J'];
+        key.extend_from_slice(&1_000_000u64.to_be_bytes());
+        db.insert(key, vec![0u8; 7]).expect("insert");
+        db.flush().expect("flush");
+    }
+    let mut app = spawn_app_in(dir).await;
+    // The index is read after SERVING; reads need none.
+    assert_eq!(app.application(AGENCY, "2024-001").await.application.expect("state").application_id, "2024-001");
+    let status = app.append(vec![person("2024-002", date(2024, 3, 2))]).await.expect_err("no appends");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{}", status.message());
+    assert!(status.message().contains("idempotency index"), "{}", status.message());
+    assert_eq!(app.log().await.len(), 1);
+}
