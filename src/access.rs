@@ -252,11 +252,7 @@ pub enum Principal {
 impl Principal {
     /// The caller of a request that passed the [`Gate`].
     pub fn of<T>(request: &Request<T>) -> Result<Self, Status> {
-        request
-            .extensions()
-            .get::<Self>()
-            .cloned()
-            .ok_or_else(|| Status::unauthenticated("no credentials were checked for this request"))
+        admitted(request)
     }
 
     /// The token id for logs ("-" without auth).
@@ -412,11 +408,7 @@ pub struct Admission {
 impl Admission {
     /// The admission of a request that passed the [`Gate`].
     pub fn of<T>(request: &Request<T>) -> Result<Self, Status> {
-        request
-            .extensions()
-            .get::<Self>()
-            .cloned()
-            .ok_or_else(|| Status::unauthenticated("no credentials were checked for this request"))
+        admitted(request)
     }
 
     /// Admits one more message of the stream.
@@ -437,6 +429,15 @@ impl Admission {
             None => Ok(()),
         }
     }
+}
+
+/// What the [`Gate`] put into a request's extensions.
+fn admitted<E: Clone + Send + Sync + 'static, T>(request: &Request<T>) -> Result<E, Status> {
+    request
+        .extensions()
+        .get::<E>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("no credentials were checked for this request"))
 }
 
 /// The bearer secret a client sends, as gRPC metadata.
