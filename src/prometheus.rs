@@ -144,7 +144,7 @@ where
     S: tower::Service<http::Request<B>, Response = http::Response<R>>,
     S::Future: Send + 'static,
 {
-    type Response = S::Response;
+    type Response = http::Response<MeteredBody<R>>;
     type Error = S::Error;
     type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
@@ -160,25 +160,95 @@ where
             [m, s] => format!("{}/{m}", s.rsplit('.').next().unwrap_or(s)),
             _ => path.to_owned(),
         };
-        let started = Instant::now();
+        let mut meter = Meter { method: Some(method), started: Instant::now() };
         let future = self.inner.call(request);
         Box::pin(async move {
-            let response = future.await;
-            // A refusal is a trailers-only response: its status is in the
-            // headers. Otherwise the call succeeded (a stream that fails
-            // later is counted as OK: its status comes after this).
-            let code = match &response {
-                Ok(r) => r
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .map_or(tonic::Code::Ok, tonic::Code::from_i32),
-                Err(_) => tonic::Code::Unknown,
-            };
-            metrics::histogram!("disclosure_rpc_seconds", "method" => method, "code" => format!("{code:?}"))
-                .record(started.elapsed().as_secs_f64());
-            response
+            match future.await {
+                Ok(response) => {
+                    // A refusal is a trailers-only response: its status is
+                    // in the headers. Otherwise the status comes in the
+                    // trailers, after the last message (for a stream, when
+                    // it ends), and the body records it then.
+                    if let Some(code) = grpc_status(response.headers()) {
+                        meter.record(code);
+                    }
+                    Ok(response.map(|inner| MeteredBody { inner, meter }))
+                }
+                Err(e) => {
+                    meter.record(tonic::Code::Unknown);
+                    Err(e)
+                }
+            }
         })
+    }
+}
+
+fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
+    let code = headers.get("grpc-status")?.to_str().ok()?.parse::<i32>().ok()?;
+    Some(tonic::Code::from_i32(code))
+}
+
+/// Records one call once: with the status it ended with, or as cancelled
+/// if its response was dropped before it ended (the client went away).
+struct Meter {
+    /// `None` once recorded.
+    method: Option<String>,
+    started: Instant,
+}
+
+impl Meter {
+    fn record(&mut self, code: tonic::Code) {
+        if let Some(method) = self.method.take() {
+            metrics::histogram!("disclosure_rpc_seconds", "method" => method, "code" => format!("{code:?}"))
+                .record(self.started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        self.record(tonic::Code::Cancelled);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that records its call's status from the trailers.
+    pub struct MeteredBody<B> {
+        #[pin]
+        inner: B,
+        meter: Meter,
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    this.meter.record(grpc_status(trailers).unwrap_or(tonic::Code::Unknown));
+                }
+            }
+            Poll::Ready(Some(Err(_))) => this.meter.record(tonic::Code::Unknown),
+            // Ended without trailers: nothing says it failed.
+            Poll::Ready(None) => this.meter.record(tonic::Code::Ok),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -166,6 +166,19 @@ async fn metrics_are_served_over_http() {
         answers.message().await.expect("answer").expect("an answer");
     }
 
+    // A live subscription the client walks away from: counted when it ends,
+    // as cancelled, not as OK when its headers went out.
+    {
+        use tokio_stream::StreamExt as _;
+        let mut follow = LedgerServiceClient::new(channel(addr).await)
+            .read_log(proto::ReadLogRequest { from_position: 1, agency_id: String::new(), follow: true })
+            .await
+            .expect("follow")
+            .into_inner();
+        follow.next().await.expect("the first event").expect("ok");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut tcp = tokio::net::TcpStream::connect(metrics).await.expect("connect");
     tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.expect("write");
@@ -178,6 +191,7 @@ async fn metrics_are_served_over_http() {
         "disclosure_group_events_bucket",
         "disclosure_rpc_seconds_bucket{method=\"LedgerService/AppendEvents\",code=\"Ok\"",
         "code=\"NotFound\"",
+        "disclosure_rpc_seconds_bucket{method=\"LedgerService/ReadLog\",code=\"Cancelled\"",
         "disclosure_rpc_seconds_bucket{method=\"LedgerService/StreamAppendEvents/message\",code=\"Ok\"",
         "disclosure_rpc_seconds_bucket{method=\"LedgerService/StreamAppendEvents/message\",code=\"InvalidArgument\"",
         "disclosure_log_head_position",
