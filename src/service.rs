@@ -129,8 +129,14 @@ impl LedgerServiceApi for LedgerService {
         let caller = Arc::new(Principal::of(&request)?);
         let admission = Admission::of(&request)?;
         let service = self.clone();
+        // On shutdown the stream takes no more requests, answers those it
+        // took, and ends UNAVAILABLE, so that the client resends what went
+        // unanswered (idempotently) to the next server.
+        let draining = self.shutdown.clone();
+        let drained = self.shutdown.clone();
         let answers = request
             .into_inner()
+            .take_until(async move { draining.cancelled().await })
             .map(move |message| {
                 let (service, caller, admission) = (service.clone(), Arc::clone(&caller), admission.clone());
                 async move {
@@ -164,7 +170,17 @@ impl LedgerServiceApi for LedgerService {
             })
             // Requests of one stream are appended concurrently (so that they
             // share group commits) and answered in the order sent.
-            .buffered(STREAM_IN_FLIGHT);
+            .buffered(STREAM_IN_FLIGHT)
+            .chain(futures_util::stream::iter(
+                std::iter::from_fn(move || {
+                    drained.is_cancelled().then(|| {
+                        Err(Status::unavailable(
+                            "the server is shutting down: reconnect and resend the requests not answered",
+                        ))
+                    })
+                })
+                .take(1),
+            ));
         Ok(Response::new(Box::pin(answers)))
     }
 

@@ -176,3 +176,22 @@ async fn many_streams_at_once_lose_and_double_nothing() {
     let positions: Vec<u64> = log.iter().map(|e| e.position).collect();
     assert_eq!(positions, (1..=400).collect::<Vec<_>>(), "gapless, each event once");
 }
+
+#[tokio::test]
+async fn on_shutdown_a_stream_answers_what_it_took_and_ends_unavailable() {
+    let mut app = spawn_app().await;
+    let mut stream = Appender::open(&mut app).await;
+    stream.send(1, vec![person("A-1", date(2024, 3, 1))]).await;
+    assert!(matches!(stream.answer().await.result, Some(Answer::Appended(_))));
+    // The drain does not wait for the client to hang up.
+    let stopping = tokio::spawn(app.stop());
+    let end = tokio::time::timeout(std::time::Duration::from_secs(10), stream.answers.message())
+        .await
+        .expect("the stream ends without waiting for the drain timeout");
+    let status = end.expect_err("the stream ends with a status");
+    assert_eq!(status.code(), Code::Unavailable, "{}", status.message());
+    let dir = stopping.await.expect("stopped");
+    // What was answered is durable.
+    let mut app = spawn_app_in(dir).await;
+    assert_eq!(app.log().await.len(), 1);
+}
