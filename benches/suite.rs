@@ -314,14 +314,7 @@ async fn service_ingest(server: &Server, clients: usize, batch: usize, seconds: 
             while Instant::now() < deadline {
                 let events = ingest_events(run, c, n, batch);
                 let t = Instant::now();
-                client
-                    .append_events(proto::AppendEventsRequest {
-                        events,
-                        expected_revisions: vec![],
-                        validate_only: false,
-                    })
-                    .await
-                    .unwrap();
+                client.append_events(append_request(events)).await.unwrap();
                 lat.push(t.elapsed());
                 n += batch;
             }
@@ -349,11 +342,7 @@ async fn service_stream_ingest(server: &Server, clients: usize, batch: usize, se
             let mut lat = Vec::new();
             let mut n = 0usize;
             while Instant::now() < deadline {
-                let append = proto::AppendEventsRequest {
-                    events: ingest_events(run, c, n, batch),
-                    expected_revisions: vec![],
-                    validate_only: false,
-                };
+                let append = append_request(ingest_events(run, c, n, batch));
                 let t = Instant::now();
                 tx.send(proto::StreamAppendEventsRequest { request_id: n as u64, append: Some(append) }).await.unwrap();
                 let answer = answers.message().await.unwrap().expect("an answer");
@@ -497,18 +486,18 @@ async fn service_report(client: &mut ReportServiceClient<Authed>, agency: &str, 
         .unwrap()
 }
 
+/// An append of `events`, with no expected revisions.
+fn append_request(events: Vec<proto::Event>) -> proto::AppendEventsRequest {
+    proto::AppendEventsRequest { events, expected_revisions: vec![], validate_only: false }
+}
+
 /// Restarts the server on `dir`; answers with the time to SERVING and to
 /// the first append answered, a retry of `stored` (all duplicates), which
 /// needs the complete idempotency index.
 async fn restart(dir: &Path, stored: Vec<proto::Event>) -> (Server, Duration, Duration) {
     let (server, to_serving) = Server::start(dir).await;
-    let answer = server
-        .ledger()
-        .await
-        .append_events(proto::AppendEventsRequest { events: stored, expected_revisions: vec![], validate_only: false })
-        .await
-        .expect("a retry is answered")
-        .into_inner();
+    let answer =
+        server.ledger().await.append_events(append_request(stored)).await.expect("a retry is answered").into_inner();
     let to_append = server.started.elapsed();
     assert!(answer.results.iter().all(|r| r.duplicate), "a retry writes nothing");
     (server, to_serving, to_append)
@@ -702,26 +691,12 @@ async fn main() {
                 // An application's events stay in one call, which holds at most 1000.
                 if batch.len() + 2 > 1000 {
                     let events = std::mem::take(&mut batch);
-                    client
-                        .append_events(proto::AppendEventsRequest {
-                            events,
-                            expected_revisions: vec![],
-                            validate_only: false,
-                        })
-                        .await
-                        .unwrap();
+                    client.append_events(append_request(events)).await.unwrap();
                 }
                 batch.extend(app.events());
             }
             if !batch.is_empty() {
-                client
-                    .append_events(proto::AppendEventsRequest {
-                        events: batch,
-                        expected_revisions: vec![],
-                        validate_only: false,
-                    })
-                    .await
-                    .unwrap();
+                client.append_events(append_request(batch)).await.unwrap();
             }
         }));
     }
