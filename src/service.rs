@@ -127,7 +127,7 @@ impl LedgerServiceApi for LedgerService {
         use futures_util::StreamExt as _;
         // Shared by the stream's messages, not copied for each.
         let caller = Arc::new(Principal::of(&request)?);
-        let admission = Admission::of(&request)?;
+        let admission = Arc::new(Admission::of(&request)?);
         let service = self.clone();
         // On shutdown the stream takes no more requests, answers those it
         // took, and ends UNAVAILABLE, so that the client resends what went
@@ -138,7 +138,7 @@ impl LedgerServiceApi for LedgerService {
             .into_inner()
             .take_until(async move { draining.cancelled().await })
             .map(move |message| {
-                let (service, caller, admission) = (service.clone(), Arc::clone(&caller), admission.clone());
+                let (service, caller, admission) = (service.clone(), Arc::clone(&caller), Arc::clone(&admission));
                 async move {
                     // A broken stream ends here; a refused request does not.
                     let message = message?;
