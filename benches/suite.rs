@@ -631,11 +631,7 @@ async fn main() {
         if !args.shape.is_empty() && !args.shape.contains(&format!("{clients}x{batch}")) {
             continue;
         }
-        let call = if std::env::var_os("SUITE_STREAM_ONLY").is_some() {
-            service_stream_ingest(&server, clients, batch, 1, 1000 + run).await
-        } else {
-            service_ingest(&server, clients, batch, args.seconds, 2 * run).await
-        };
+        let call = service_ingest(&server, clients, batch, args.seconds, 2 * run).await;
         let stream = service_stream_ingest(&server, clients, batch, args.seconds, 2 * run + 1).await;
         let p = match &pg_conn {
             Some(conn) => Some(pg_ingest(conn, clients, batch, args.seconds, run).await),

@@ -378,10 +378,7 @@ impl Interceptor for Gate {
         let principal = self.principal(&request).map_err(crate::rejection::refuse)?;
         let admission = Admission {
             ledger: self.ledger.clone(),
-            token: match &principal {
-                Principal::Anyone => None,
-                Principal::Token { id, .. } => Some(id.clone()),
-            },
+            authenticated: matches!(principal, Principal::Token { .. }),
             key: principal.name().to_owned(),
             limiter: self.limiter.clone(),
         };
@@ -399,8 +396,9 @@ impl Interceptor for Gate {
 #[derive(Clone)]
 pub struct Admission {
     ledger: OpeningLedger,
-    /// `None` when auth is off.
-    token: Option<String>,
+    /// False when auth is off.
+    authenticated: bool,
+    /// The token id ("-" when auth is off): the rate limit's key.
     key: String,
     limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
 }
@@ -413,8 +411,8 @@ impl Admission {
 
     /// Admits one more message of the stream.
     pub fn admit(&self) -> Result<(), Rejection> {
-        if let Some(id) = &self.token {
-            self.ledger.get()?.tokens().still_live(id)?;
+        if self.authenticated {
+            self.ledger.get()?.tokens().still_live(&self.key)?;
         }
         self.check_rate()
     }
