@@ -52,7 +52,7 @@ impl Known {
         let scan_hash = stream_hash.clone();
         std::thread::Builder::new().name("stream-filter".into()).spawn(move || {
             let mut streams = HashSet::default();
-            for key in scanned.keys_with_prefix(keys::SUBJECTS) {
+            for key in scanned.stream_keys() {
                 match key {
                     Ok(key) => streams.insert(scan_hash.hash_one(&key[..])),
                     Err(e) => {
@@ -90,13 +90,13 @@ impl Known {
     }
 
     pub fn may_hold_stream(&self, stream: &StreamId) -> bool {
-        self.streams.as_ref().is_none_or(|s| s.contains(&self.stream_hash.hash_one(&keys::subject(stream)[..])))
+        self.streams.as_ref().is_none_or(|s| s.contains(&self.stream_hash.hash_one(&keys::stream(stream)[..])))
     }
 
     /// Records what a durable group added.
     pub fn add(&mut self, ids: impl IntoIterator<Item = (EventId, u64)>, streams: impl IntoIterator<Item = StreamId>) {
         self.ids.extend(ids);
-        let hashes = streams.into_iter().map(|s| self.stream_hash.hash_one(&keys::subject(&s)[..]));
+        let hashes = streams.into_iter().map(|s| self.stream_hash.hash_one(&keys::stream(&s)[..]));
         match (&mut self.streams, &self.loading) {
             (Some(set), _) => set.extend(hashes),
             (None, Some(_)) => self.added_while_loading.extend(hashes),

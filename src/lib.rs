@@ -8,7 +8,8 @@
 //! - what is recorded: [`event`], and the rules it must obey: [`rule`],
 //!   [`application`], [`review`], [`proactive`] (section 二), [`subject`] (a stream folded with its
 //!   corrections);
-//! - how it is stored: [`store`] (the sled layout), [`known`] (the
+//! - how it is stored: [`store`] (the sled layout), [`bucket`] (subject
+//!   records packed by id range), [`known`] (the
 //!   in-memory idempotency index and stream filter), [`writer`] (validation
 //!   and group commit on one thread), [`ledger`] (the two together);
 //! - the annual report: [`template`] (rows and labels of each version),
@@ -37,6 +38,7 @@ pub mod admin_service;
 pub mod annual_report;
 pub mod application;
 pub mod backup;
+pub mod bucket;
 pub mod calendar;
 pub mod cli;
 pub mod client;

@@ -6,13 +6,17 @@
 //! |        |                              | events (length-delimited proto) |
 //! | `J`    | first position (u64 BE)      | the event ids of that log chunk |
 //! |        |                              | (16 bytes each, in order)       |
-//! | `S`    | agency `\0` subject          | the subject record (postcard)   |
+//! | `B`    | agency `\0` first subject    | a bucket of subject records in  |
+//! |        |                              | id order ([`crate::bucket`])    |
 //! | `T`    | agency `\0` year (u16 BE)    | the year's tally (postcard)     |
 //! | `G`    | group id                     | the group's agencies (postcard) |
 //! | `C`    | sequence number (u64 BE)     | a holiday schedule an admin     |
 //! |        |                              | added (TOML, as sent)           |
 //! | `K`    | token id                     | the access token (proto         |
 //! |        |                              | `StoredToken`: a salted hash)   |
+//!
+//! Stores written before buckets kept one `S` key per subject (agency `\0`
+//! subject → record); [`Store::open`] moves them into buckets once.
 //!
 //! One tree, so that a group of batches is written atomically with
 //! `apply_batch`, which sled recovers all-or-nothing and which, unlike a
@@ -26,7 +30,9 @@
 //! reason the idempotency index is stored per chunk too (`J`: the chunk's
 //! event ids) and held in memory as a complete map from id to position
 //! ([`crate::known`]), rebuilt from these runs at open: a lookup costs no
-//! sled read and an append no extra sled key per event.
+//! sled read and an append no extra sled key per event. And subject
+//! records are packed by id range into buckets ([`crate::bucket`]), so a
+//! run of new applications costs a key per bucket, not per application.
 
 use std::fs::File;
 use std::path::Path;
@@ -34,6 +40,7 @@ use std::sync::{RwLock, RwLockReadGuard};
 
 use std::collections::BTreeMap;
 
+use crate::bucket;
 use crate::event::Recorded;
 use crate::ids::{AgencyId, EventId, StreamId, SubjectId};
 use crate::subject::SubjectRecord;
@@ -62,7 +69,9 @@ pub mod keys {
 
     pub const LOG: u8 = b'L';
     pub const IDS: u8 = b'J';
-    pub const SUBJECTS: u8 = b'S';
+    pub const BUCKETS: u8 = b'B';
+    /// One key per subject: the layout before buckets, migrated at open.
+    pub const SUBJECTS_BEFORE_BUCKETS: u8 = b'S';
     pub const TALLIES: u8 = b'T';
     pub const GROUPS: u8 = b'G';
     pub const TOKENS: u8 = b'K';
@@ -82,18 +91,26 @@ pub mod keys {
         k
     }
 
-    pub fn agency_prefix(agency: &AgencyId) -> Vec<u8> {
+    /// `kind`, the agency, then the separator: every key of that kind
+    /// and agency starts with it.
+    pub fn agency_prefix(kind: u8, agency: &AgencyId) -> Vec<u8> {
         let mut k = Vec::with_capacity(2 + agency.as_str().len());
-        k.push(SUBJECTS);
+        k.push(kind);
         k.extend_from_slice(agency.as_str().as_bytes());
         k.push(0);
         k
     }
 
+    /// The first key after every key that starts with `prefix` (which ends
+    /// in the separator).
+    pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+        let mut end = prefix.to_vec();
+        *end.last_mut().expect("a prefix ends in a separator") = 1;
+        end
+    }
+
     pub fn tally_prefix(agency: &AgencyId) -> Vec<u8> {
-        let mut k = agency_prefix(agency);
-        k[0] = TALLIES;
-        k
+        agency_prefix(TALLIES, agency)
     }
 
     pub fn tally(agency: &AgencyId, year: i32) -> Vec<u8> {
@@ -114,10 +131,18 @@ pub mod keys {
         k
     }
 
-    pub fn subject(stream: &StreamId) -> Vec<u8> {
-        let mut k = agency_prefix(&stream.agency);
+    /// Where `stream` sorts among buckets: a bucket key is this key of
+    /// the first subject it holds.
+    pub fn bucket(stream: &StreamId) -> Vec<u8> {
+        let mut k = agency_prefix(BUCKETS, &stream.agency);
         k.extend_from_slice(stream.subject.as_str().as_bytes());
         k
+    }
+
+    /// A stream as bytes (agency `\0` subject): what the stream filter
+    /// hashes.
+    pub fn stream(stream: &StreamId) -> Vec<u8> {
+        bucket(stream).split_off(1)
     }
 }
 
@@ -145,7 +170,45 @@ impl Store {
         // Make the files' directory entries durable once, for a new store.
         data_file.sync_all()?;
         File::open(dir)?.sync_all()?;
-        Ok(Self { db, data_file, commit_lock: RwLock::new(()) })
+        let store = Self { db, data_file, commit_lock: RwLock::new(()) };
+        store.move_subjects_into_buckets()?;
+        Ok(store)
+    }
+
+    /// Moves the subject records of a store written before buckets (one
+    /// `S` key each) into buckets: one atomic batch per agency, so a crash
+    /// midway leaves every agency wholly in one layout or the other, and
+    /// the next open finishes the rest.
+    fn move_subjects_into_buckets(&self) -> Result<(), StoreError> {
+        let mut moved = 0usize;
+        loop {
+            let Some(first) = self.db.scan_prefix([keys::SUBJECTS_BEFORE_BUCKETS]).keys().next().transpose()? else {
+                break;
+            };
+            let sep = first.iter().position(|b| *b == 0).ok_or_else(|| damaged("subject key"))?;
+            let prefix = first[..=sep].to_vec();
+            let mut batch = sled::Batch::default();
+            let mut entries = Vec::new();
+            for item in self.db.scan_prefix(&prefix) {
+                let (key, record) = item?;
+                batch.remove(key.clone());
+                entries.push((key[prefix.len()..].to_vec(), record.to_vec()));
+            }
+            moved += entries.len();
+            let mut bucket_prefix = prefix;
+            bucket_prefix[0] = keys::BUCKETS;
+            for (first, bytes) in bucket::merge(&[], &entries)? {
+                let mut key = bucket_prefix.clone();
+                key.extend_from_slice(&first);
+                batch.insert(key, bytes);
+            }
+            self.db.apply_batch(batch)?;
+        }
+        if moved > 0 {
+            self.sync()?;
+            tracing::info!(subjects = moved, "moved subject records into buckets");
+        }
+        Ok(())
     }
 
     /// The chunk holding `position`, if any: its first position and bytes.
@@ -196,7 +259,11 @@ impl Store {
 
     /// A subject's record.
     pub fn subject(&self, stream: &StreamId) -> Result<Option<SubjectRecord>, StoreError> {
-        self.db.get(keys::subject(stream))?.map(|v| decode_record(&v)).transpose()
+        let key = keys::bucket(stream);
+        let prefix = keys::agency_prefix(keys::BUCKETS, &stream.agency);
+        // One iterator step: sled applies a batch wholly before or after it.
+        let Some((_, held)) = self.db.range(prefix..=key).next_back().transpose()? else { return Ok(None) };
+        bucket::find(&held, stream.subject.as_str().as_bytes())?.map(decode_record).transpose()
     }
 
     /// An agency's subjects in id order, after `after` if given.
@@ -205,30 +272,99 @@ impl Store {
         agency: &AgencyId,
         after: Option<&SubjectId>,
     ) -> impl Iterator<Item = Result<(SubjectId, SubjectRecord), StoreError>> + use<> {
-        let prefix = keys::agency_prefix(agency);
-        let prefix_len = prefix.len();
-        let iter = match after {
-            Some(after) => {
-                let mut start = prefix.clone();
-                start.extend_from_slice(after.as_str().as_bytes());
-                start.push(0); // the smallest key after `after`
-                let mut end = prefix;
-                *end.last_mut().expect("prefix ends in a separator") = 1;
-                self.db.range(start..end)
-            }
-            None => self.db.scan_prefix(prefix),
+        let prefix = keys::agency_prefix(keys::BUCKETS, agency);
+        let end = keys::prefix_end(&prefix);
+        // Start at the bucket that holds `after`, or would.
+        let start = after
+            .map(|after| {
+                let mut key = prefix.clone();
+                key.extend_from_slice(after.as_str().as_bytes());
+                self.db.range(prefix.clone()..=key).next_back().transpose().map(|found| found.map(|(k, _)| k.to_vec()))
+            })
+            .transpose();
+        let (start, failed) = match start {
+            Ok(found) => (found.flatten().unwrap_or_else(|| prefix.clone()), None),
+            Err(e) => (prefix.clone(), Some(Err(StoreError::from(e)))),
         };
-        iter.map(move |item| {
-            let (k, v) = item?;
-            let id = std::str::from_utf8(&k[prefix_len..]).map_err(|_| damaged("subject key"))?;
-            let id = SubjectId::parse(id).map_err(|e| damaged(&e))?;
-            Ok((id, decode_record(&v)?))
+        let after = after.map(|a| a.as_str().as_bytes().to_vec());
+        let entries = BucketEntries::new(self.db.range(start..end), after).map(move |item| {
+            let (_, id, record) = item?;
+            let id = std::str::from_utf8(&id).map_err(|_| damaged("subject id"))?;
+            Ok((SubjectId::parse(id).map_err(|e| damaged(&e))?, decode_record(&record)?))
+        });
+        failed.into_iter().chain(entries)
+    }
+
+    /// Every stored stream as [`keys::stream`] bytes (to build the stream
+    /// filter), without decoding a record.
+    pub fn stream_keys(&self) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + use<> {
+        BucketEntries::new(self.db.scan_prefix([keys::BUCKETS]), None).map(|item| {
+            let (agency, id, _) = item?;
+            let mut key = agency;
+            key.push(0);
+            key.extend_from_slice(&id);
+            Ok(key)
         })
     }
 
-    /// Every key that starts with `prefix` (to rebuild in-memory indexes).
-    pub fn keys_with_prefix(&self, prefix: u8) -> impl Iterator<Item = Result<sled::IVec, StoreError>> + use<> {
-        self.db.scan_prefix([prefix]).keys().map(|k| k.map_err(StoreError::from))
+    /// Stages into `batch` the new records of `subjects`, each merged into
+    /// the bucket that holds its id (splitting buckets that outgrow their
+    /// limits). Reads the current buckets: only the writer may call it,
+    /// between its commits.
+    pub fn stage_subjects<'r>(
+        &self,
+        batch: &mut sled::Batch,
+        subjects: impl IntoIterator<Item = (&'r StreamId, &'r SubjectRecord)>,
+    ) -> Result<(), StoreError> {
+        // In key order, so that each bucket's updates are one run.
+        let mut staged: Vec<(Vec<u8>, usize, Vec<u8>)> = subjects
+            .into_iter()
+            .map(|(stream, record)| (keys::bucket(stream), 2 + stream.agency.as_str().len(), encode_record(record)))
+            .collect();
+        staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut i = 0;
+        while i < staged.len() {
+            let key = staged[i].0.clone();
+            let prefix_len = staged[i].1;
+            let prefix = &key[..prefix_len];
+            let end = keys::prefix_end(prefix);
+            // The bucket holding the key: the last one at or before it; if
+            // the key precedes the agency's first bucket, that bucket (its
+            // key becomes the new smallest id).
+            let holder = match self.db.range(prefix.to_vec()..=key.clone()).next_back().transpose()? {
+                Some(found) => Some(found),
+                None => self.db.range(key.clone()..end.clone()).next().transpose()?,
+            };
+            let next = match &holder {
+                Some((held, _)) => {
+                    let after = (std::ops::Bound::Excluded(held.to_vec()), std::ops::Bound::Excluded(end.clone()));
+                    self.db.range::<Vec<u8>, _>(after).next().transpose()?.map(|(k, _)| k)
+                }
+                None => None,
+            };
+            let run = staged[i..]
+                .iter()
+                .take_while(|(k, _, _)| k.starts_with(prefix) && next.as_ref().is_none_or(|n| k.as_slice() < &n[..]))
+                .count();
+            let updates: Vec<bucket::Owned> = staged[i..i + run]
+                .iter_mut()
+                .map(|(k, p, record)| (k[*p..].to_vec(), std::mem::take(record)))
+                .collect();
+            let existing = holder.as_ref().map_or(&[][..], |(_, bytes)| &bytes[..]);
+            let parts = bucket::merge(existing, &updates)?;
+            if let Some((held, _)) = &holder
+                && held[prefix_len..] != parts[0].0[..]
+            {
+                batch.remove(held.clone());
+            }
+            for (first, bytes) in parts {
+                let mut part_key = prefix.to_vec();
+                part_key.extend_from_slice(&first);
+                batch.insert(part_key, bytes);
+            }
+            i += run;
+        }
+        Ok(())
     }
 
     /// One year's tally of an agency.
@@ -267,16 +403,15 @@ impl Store {
 
     /// Every subject of every agency (for verification).
     pub fn all_subjects(&self) -> impl Iterator<Item = Result<(StreamId, SubjectRecord), StoreError>> + use<> {
-        self.db.scan_prefix([keys::SUBJECTS]).map(|item| {
-            let (k, v) = item?;
-            let sep = k.iter().position(|b| *b == 0).ok_or_else(|| damaged("subject key"))?;
-            let agency = std::str::from_utf8(&k[1..sep]).map_err(|_| damaged("subject key"))?;
-            let subject = std::str::from_utf8(&k[sep + 1..]).map_err(|_| damaged("subject key"))?;
+        BucketEntries::new(self.db.scan_prefix([keys::BUCKETS]), None).map(|item| {
+            let (agency, id, record) = item?;
+            let agency = std::str::from_utf8(&agency).map_err(|_| damaged("bucket key"))?;
+            let subject = std::str::from_utf8(&id).map_err(|_| damaged("subject id"))?;
             let stream = StreamId {
                 agency: AgencyId::parse(agency).map_err(|e| damaged(&e))?,
                 subject: SubjectId::parse(subject).map_err(|e| damaged(&e))?,
             };
-            Ok((stream, decode_record(&v)?))
+            Ok((stream, decode_record(&record)?))
         })
     }
 
@@ -459,6 +594,67 @@ pub mod chunk {
     }
 }
 
+/// The entries of a run of buckets in key order, as (agency, subject id,
+/// encoded record). sled's scans are not snapshots: a bucket split while a
+/// scan runs could show its moved entries twice, so every entry at or
+/// before the last one shown (or `after`) of the same agency is skipped.
+struct BucketEntries {
+    buckets: sled::Iter,
+    pending: std::vec::IntoIter<(Vec<u8>, Vec<u8>)>,
+    agency: Vec<u8>,
+    last: Option<Vec<u8>>,
+    failed: bool,
+}
+
+impl BucketEntries {
+    fn new(buckets: sled::Iter, after: Option<Vec<u8>>) -> Self {
+        Self { buckets, pending: Vec::new().into_iter(), agency: Vec::new(), last: after, failed: false }
+    }
+
+    fn load(&mut self, key: &[u8], bytes: &[u8]) -> Result<(), StoreError> {
+        let sep = key.iter().position(|b| *b == 0).ok_or_else(|| damaged("bucket key"))?;
+        let agency = &key[1..sep];
+        if agency != self.agency.as_slice() {
+            if !self.agency.is_empty() {
+                self.last = None;
+            }
+            self.agency = agency.to_vec();
+        }
+        let entries = bucket::entries(bytes)
+            .map(|e| e.map(|(id, record)| (id.to_vec(), record.to_vec())))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.pending = entries.into_iter();
+        Ok(())
+    }
+}
+
+impl Iterator for BucketEntries {
+    type Item = Result<(Vec<u8>, Vec<u8>, Vec<u8>), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            for (id, record) in self.pending.by_ref() {
+                if self.last.as_ref().is_some_and(|last| id <= *last) {
+                    continue;
+                }
+                self.last = Some(id.clone());
+                return Some(Ok((self.agency.clone(), id, record)));
+            }
+            let loaded = match self.buckets.next()? {
+                Ok((key, bytes)) => self.load(&key, &bytes),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = loaded {
+                self.failed = true;
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
 fn log_position(key: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(key.get(1..9).and_then(|k| k.try_into().ok()).ok_or_else(|| damaged("log key"))?))
 }
@@ -477,4 +673,143 @@ fn decode_record(bytes: &[u8]) -> Result<SubjectRecord, StoreError> {
 
 fn damaged(what: &str) -> StoreError {
     StoreError::Damaged(what.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::subject::SubjectState;
+
+    fn stream(agency: &str, subject: &str) -> StreamId {
+        StreamId { agency: AgencyId::parse(agency).unwrap(), subject: SubjectId::parse(subject).unwrap() }
+    }
+
+    /// A record told apart by its positions; `long` makes it big enough to
+    /// be split off by size.
+    fn record(version: u64, long: bool) -> SubjectRecord {
+        let n = if long { 3000 } else { 1 + version as usize % 4 };
+        SubjectRecord { positions: vec![version; n], origin: None, state: SubjectState::Voided }
+    }
+
+    /// Every bucket is non-empty, stored under its first id, and the
+    /// buckets of an agency hold increasing ids.
+    fn check_buckets(store: &Store) {
+        let mut last: Option<Vec<u8>> = None;
+        for item in store.db.scan_prefix([keys::BUCKETS]) {
+            let (key, bytes) = item.unwrap();
+            let sep = key.iter().position(|b| *b == 0).unwrap();
+            let ids: Vec<Vec<u8>> = bucket::entries(&bytes).map(|e| e.unwrap().0.to_vec()).collect();
+            assert!(!ids.is_empty(), "empty bucket {key:?}");
+            assert_eq!(ids[0], key[sep + 1..].to_vec(), "bucket key is not its first id");
+            let full: Vec<Vec<u8>> = ids.iter().map(|id| [&key[..=sep], id].concat()).collect();
+            assert!(full.windows(2).all(|w| w[0] < w[1]), "ids out of order in {key:?}");
+            if let Some(last) = &last {
+                assert!(*last < full[0], "buckets overlap at {key:?}");
+            }
+            last = full.last().cloned();
+        }
+    }
+
+    /// Subject ids of mixed lengths sort the way sled does (bytes), not as
+    /// numbers: the shapes that make buckets split and take smaller keys.
+    fn subject_id() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u32..300).prop_map(|n| format!("a{n}")),
+            (0u32..40).prop_map(|n| format!("{n:03}")),
+            Just("z".to_owned())
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever groups of writes are committed, every read answers as a
+        /// plain ordered map of the same writes would.
+        #[test]
+        fn buckets_read_back_as_the_map_of_what_was_written(
+            groups in prop::collection::vec(
+                prop::collection::vec((0usize..3, subject_id(), any::<bool>()), 1..120),
+                1..8,
+            ),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path(), 8 << 20).unwrap();
+            let agencies = ["ag", "ag-b", "b"];
+            let mut model: BTreeMap<(String, String), SubjectRecord> = BTreeMap::new();
+            for (version, group) in groups.iter().enumerate() {
+                let mut staged: HashMap<StreamId, SubjectRecord> = HashMap::new();
+                for (k, (a, subject, long)) in group.iter().enumerate() {
+                    let r = record(version as u64 * 1000 + k as u64, *long && k % 7 == 0);
+                    staged.insert(stream(agencies[*a], subject), r.clone());
+                    model.insert((agencies[*a].to_owned(), subject.clone()), r);
+                }
+                let mut batch = sled::Batch::default();
+                store.stage_subjects(&mut batch, &staged).unwrap();
+                store.commit(batch).unwrap();
+                check_buckets(&store);
+            }
+            for agency in agencies {
+                let expected: Vec<(String, SubjectRecord)> =
+                    model.iter().filter(|((a, _), _)| a == agency).map(|((_, s), r)| (s.clone(), r.clone())).collect();
+                let listed: Vec<(String, SubjectRecord)> = store
+                    .subjects(&AgencyId::parse(agency).unwrap(), None)
+                    .map(|item| item.map(|(s, r)| (s.as_str().to_owned(), r)).unwrap())
+                    .collect();
+                prop_assert_eq!(&listed, &expected);
+                for (i, (subject, r)) in expected.iter().enumerate() {
+                    let read = store.subject(&stream(agency, subject)).unwrap();
+                    prop_assert_eq!(read.as_ref(), Some(r));
+                    let after: Vec<String> = store
+                        .subjects(&AgencyId::parse(agency).unwrap(), Some(&SubjectId::parse(subject).unwrap()))
+                        .map(|item| item.unwrap().0.as_str().to_owned())
+                        .collect();
+                    let rest: Vec<String> = expected[i + 1..].iter().map(|(s, _)| s.clone()).collect();
+                    prop_assert_eq!(after, rest);
+                }
+                for absent in ["a", "a1000", "0", "zz", "000"] {
+                    if !model.contains_key(&(agency.to_owned(), absent.to_owned())) {
+                        prop_assert_eq!(store.subject(&stream(agency, absent)).unwrap(), None);
+                    }
+                }
+            }
+            let all: Vec<((String, String), SubjectRecord)> = store
+                .all_subjects()
+                .map(|item| item.map(|(s, r)| ((s.agency.as_str().to_owned(), s.subject.as_str().to_owned()), r)).unwrap())
+                .collect();
+            let mut by_key: Vec<((String, String), SubjectRecord)> = model.into_iter().collect();
+            // The store orders by key bytes: agency, then the separator.
+            by_key.sort_by_key(|((agency, subject), _)| keys::stream(&stream(agency, subject)));
+            prop_assert_eq!(all.len(), by_key.len());
+            prop_assert_eq!(all, by_key);
+        }
+    }
+
+    #[test]
+    fn a_store_with_one_key_per_subject_is_moved_into_buckets_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let written: Vec<(StreamId, SubjectRecord)> = (0..100)
+            .map(|i| (stream(if i % 3 == 0 { "x" } else { "y" }, &format!("s{i:03}")), record(i, false)))
+            .collect();
+        {
+            let store = Store::open(dir.path(), 8 << 20).unwrap();
+            for (s, r) in &written {
+                let mut key = keys::agency_prefix(keys::SUBJECTS_BEFORE_BUCKETS, &s.agency);
+                key.extend_from_slice(s.subject.as_str().as_bytes());
+                store.db.insert(key, encode_record(r)).unwrap();
+            }
+            store.sync().unwrap();
+        }
+        let store = Store::open(dir.path(), 8 << 20).unwrap();
+        assert_eq!(store.db.scan_prefix([keys::SUBJECTS_BEFORE_BUCKETS]).count(), 0);
+        check_buckets(&store);
+        for (s, r) in &written {
+            assert_eq!(store.subject(s).unwrap().as_ref(), Some(r));
+        }
+        assert_eq!(store.all_subjects().count(), written.len());
+        assert_eq!(store.subjects(&AgencyId::parse("y").unwrap(), None).count(), 66);
+    }
 }

@@ -20,7 +20,7 @@ use crate::ids::{EventId, StreamId};
 use crate::known::Known;
 use crate::rejection::Rejection;
 use crate::rule::Broken;
-use crate::store::{CHUNK, Store, StoreError, chunk, encode_record, encode_tally, keys};
+use crate::store::{CHUNK, Store, StoreError, chunk, encode_tally, keys};
 use crate::subject::{SplitOrigin, SubjectRecord, SubjectState, check_correction, fold};
 use crate::tally::{Contribution, YearTally};
 
@@ -115,7 +115,7 @@ pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, h
         let started = std::time::Instant::now();
         let added_ids: Vec<(EventId, u64)> = group.ids.iter().map(|(id, p)| (*id, *p)).collect();
         let added_streams: Vec<StreamId> = group.subjects.keys().cloned().collect();
-        match store.commit(group.into_batch()) {
+        match group.into_batch().and_then(|batch| store.commit(batch)) {
             Ok(()) => {
                 known.add(added_ids, added_streams);
                 next = last + 1;
@@ -232,7 +232,7 @@ impl<'s> Group<'s> {
         Ok(results.into_iter().map(|r| if r.duplicate { r } else { Appended { position: 0, ..r } }).collect())
     }
 
-    fn into_batch(self) -> sled::Batch {
+    fn into_batch(self) -> Result<sled::Batch, StoreError> {
         let mut batch = sled::Batch::default();
         for run in self.events.chunks(CHUNK) {
             let mut bytes = Vec::with_capacity(run.len() * 256);
@@ -244,9 +244,7 @@ impl<'s> Group<'s> {
             batch.insert(&keys::log(run[0].position)[..], bytes);
             batch.insert(&keys::ids(run[0].position)[..], ids);
         }
-        for (stream, record) in &self.subjects {
-            batch.insert(keys::subject(stream), encode_record(record));
-        }
+        self.store.stage_subjects(&mut batch, &self.subjects)?;
         for ((agency, year), tally) in &self.tallies {
             if tally.is_zero() {
                 batch.remove(keys::tally(agency, *year));
@@ -254,7 +252,7 @@ impl<'s> Group<'s> {
                 batch.insert(keys::tally(agency, *year), encode_tally(tally));
             }
         }
-        batch
+        Ok(batch)
     }
 }
 
