@@ -13,12 +13,21 @@
 //! arrives every lookup goes to the store.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use crate::ids::{EventId, StreamId};
-use crate::store::{Store, StoreError, keys};
+use crate::store::{Store, StoreError};
+
+/// Hashes a stream from its parts, without building a key.
+fn hash_stream(seed: &Seed, agency: &[u8], subject: &[u8]) -> u64 {
+    let mut h = seed.build_hasher();
+    h.write(agency);
+    h.write_u8(0);
+    h.write(subject);
+    h.finish()
+}
 
 /// foldhash, seeded at random once per process: a fraction of the cost of
 /// std's SipHash for lookups made several times per appended event.
@@ -52,9 +61,9 @@ impl Known {
         let scan_hash = stream_hash.clone();
         std::thread::Builder::new().name("stream-filter".into()).spawn(move || {
             let mut streams = HashSet::default();
-            for key in scanned.stream_keys() {
-                match key {
-                    Ok(key) => streams.insert(scan_hash.hash_one(&key[..])),
+            for stream in scanned.streams() {
+                match stream {
+                    Ok((agency, subject)) => streams.insert(hash_stream(&scan_hash, &agency, &subject)),
                     Err(e) => {
                         // Without the filter every lookup reads the store: slower, still exact.
                         tracing::error!(error = %e, "cannot build the stream filter");
@@ -90,13 +99,18 @@ impl Known {
     }
 
     pub fn may_hold_stream(&self, stream: &StreamId) -> bool {
-        self.streams.as_ref().is_none_or(|s| s.contains(&self.stream_hash.hash_one(&keys::stream(stream)[..])))
+        self.streams.as_ref().is_none_or(|s| s.contains(&self.stream_hash(stream)))
     }
 
-    /// Records what a durable group added.
-    pub fn add(&mut self, ids: impl IntoIterator<Item = (EventId, u64)>, streams: impl IntoIterator<Item = StreamId>) {
+    /// A stream's hash in the filter.
+    pub fn stream_hash(&self, stream: &StreamId) -> u64 {
+        hash_stream(&self.stream_hash, stream.agency.as_str().as_bytes(), stream.subject.as_str().as_bytes())
+    }
+
+    /// Records what a durable group added: its event ids with their
+    /// positions, and the [`Self::stream_hash`] of each stream it wrote.
+    pub fn add(&mut self, ids: impl IntoIterator<Item = (EventId, u64)>, hashes: impl IntoIterator<Item = u64>) {
         self.ids.extend(ids);
-        let hashes = streams.into_iter().map(|s| self.stream_hash.hash_one(&keys::stream(&s)[..]));
         match (&mut self.streams, &self.loading) {
             (Some(set), _) => set.extend(hashes),
             (None, Some(_)) => self.added_while_loading.extend(hashes),

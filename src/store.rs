@@ -138,12 +138,6 @@ pub mod keys {
         k.extend_from_slice(stream.subject.as_str().as_bytes());
         k
     }
-
-    /// A stream as bytes (agency `\0` subject): what the stream filter
-    /// hashes.
-    pub fn stream(stream: &StreamId) -> Vec<u8> {
-        bucket(stream).split_off(1)
-    }
 }
 
 /// The open store.
@@ -295,16 +289,11 @@ impl Store {
         failed.into_iter().chain(entries)
     }
 
-    /// Every stored stream as [`keys::stream`] bytes (to build the stream
-    /// filter), without decoding a record.
-    pub fn stream_keys(&self) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + use<> {
-        BucketEntries::new(self.db.scan_prefix([keys::BUCKETS]), None).map(|item| {
-            let (agency, id, _) = item?;
-            let mut key = agency;
-            key.push(0);
-            key.extend_from_slice(&id);
-            Ok(key)
-        })
+    /// Every stored stream as its agency and subject bytes (to build the
+    /// stream filter), without decoding a record.
+    pub fn streams(&self) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + use<> {
+        BucketEntries::new(self.db.scan_prefix([keys::BUCKETS]), None)
+            .map(|item| item.map(|(agency, id, _)| (agency, id)))
     }
 
     /// Stages into `batch` the new records of `subjects`, each merged into
@@ -782,7 +771,7 @@ mod tests {
                 .collect();
             let mut by_key: Vec<((String, String), SubjectRecord)> = model.into_iter().collect();
             // The store orders by key bytes: agency, then the separator.
-            by_key.sort_by_key(|((agency, subject), _)| keys::stream(&stream(agency, subject)));
+            by_key.sort_by_key(|((agency, subject), _)| keys::bucket(&stream(agency, subject)));
             prop_assert_eq!(all.len(), by_key.len());
             prop_assert_eq!(all, by_key);
         }

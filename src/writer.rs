@@ -113,26 +113,24 @@ pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, h
         let last = group.next - 1;
         let count = group.events.len();
         let started = std::time::Instant::now();
-        let added_ids: Vec<(EventId, u64)> = group.ids.iter().map(|(id, p)| (*id, *p)).collect();
-        let added_streams: Vec<StreamId> = group.subjects.keys().cloned().collect();
-        match group.into_batch().and_then(|batch| store.commit(batch)) {
+        match group.to_batch().and_then(|batch| store.commit(batch)) {
             Ok(()) => {
-                known.add(added_ids, added_streams);
+                let committed = started.elapsed();
                 next = last + 1;
                 head.send_replace(last);
-                metrics::counter!("disclosure_appended_events_total").increment(count as u64);
-                metrics::histogram!("disclosure_group_events").record(count as f64);
-                metrics::histogram!("disclosure_commit_seconds").record(started.elapsed().as_secs_f64());
-                metrics::gauge!("disclosure_log_head_position").set(last as f64);
-                tracing::debug!(
-                    events = count,
-                    batches = waiting.len(),
-                    micros = started.elapsed().as_micros() as u64,
-                    "group committed"
-                );
+                let batches = waiting.len();
                 for (reply, results) in waiting {
                     let _ = reply.send(Ok(results));
                 }
+                // Indexed after the answers, which do not need it: only
+                // the next group's checks do, and they run on this thread.
+                let streams: Vec<u64> = group.subjects.keys().map(|s| known.stream_hash(s)).collect();
+                known.add(group.ids, streams);
+                metrics::counter!("disclosure_appended_events_total").increment(count as u64);
+                metrics::histogram!("disclosure_group_events").record(count as f64);
+                metrics::histogram!("disclosure_commit_seconds").record(committed.as_secs_f64());
+                metrics::gauge!("disclosure_log_head_position").set(last as f64);
+                tracing::debug!(events = count, batches, micros = committed.as_micros() as u64, "group committed");
             }
             Err(e) => {
                 // What was applied may or may not be on disk; acknowledge
@@ -232,7 +230,7 @@ impl<'s> Group<'s> {
         Ok(results.into_iter().map(|r| if r.duplicate { r } else { Appended { position: 0, ..r } }).collect())
     }
 
-    fn into_batch(self) -> Result<sled::Batch, StoreError> {
+    fn to_batch(&self) -> Result<sled::Batch, StoreError> {
         let mut batch = sled::Batch::default();
         for run in self.events.chunks(CHUNK) {
             let mut bytes = Vec::with_capacity(run.len() * 256);
@@ -295,12 +293,19 @@ impl Scratch<'_, '_> {
         self.group.store.subject(stream).map_err(internal)
     }
 
-    fn tally(&self, agency: &AgencyId, year: i32) -> Result<YearTally, Rejection> {
+    /// A year's tally as this batch will leave it, to update in place: a
+    /// tally is over a kilobyte, and one batch often touches the same one
+    /// for every event, so it is copied into the scratch once per batch.
+    fn tally_mut(&mut self, agency: &AgencyId, year: i32) -> Result<&mut YearTally, Rejection> {
         let key = (agency.clone(), year);
-        if let Some(t) = self.tallies.get(&key).or_else(|| self.group.tallies.get(&key)) {
-            return Ok(t.clone());
+        if !self.tallies.contains_key(&key) {
+            let tally = match self.group.tallies.get(&key) {
+                Some(t) => t.clone(),
+                None => self.group.store.tally(agency, year).map_err(internal)?,
+            };
+            self.tallies.insert(key.clone(), tally);
         }
-        self.group.store.tally(agency, year).map_err(internal)
+        Ok(self.tallies.get_mut(&key).expect("inserted above"))
     }
 
     /// Stages a subject's new record, moving its contribution in the
@@ -314,10 +319,9 @@ impl Scratch<'_, '_> {
             years.sort_unstable();
             years.dedup();
             for year in years {
-                let mut tally = self.tally(&stream.agency, year)?;
-                old.apply(year, &mut tally, -1);
-                new.apply(year, &mut tally, 1);
-                self.tallies.insert((stream.agency.clone(), year), tally);
+                let tally = self.tally_mut(&stream.agency, year)?;
+                old.apply(year, tally, -1);
+                new.apply(year, tally, 1);
             }
         }
         self.subjects.insert(stream, record);
