@@ -1,7 +1,8 @@
 //! Criterion micro-benchmarks of the hot paths: converting and validating an
 //! event at the edge, encoding it for the log, the tally update the writer
-//! does per event, folding an application's state, and deriving a year's
-//! table from the tallies.
+//! does per event, folding an application's state, deriving a year's
+//! table from the tallies, packing subject records into buckets, and the
+//! floor sled's own writes set.
 //!
 //! `cargo bench --bench hot_paths`
 
@@ -156,5 +157,29 @@ fn sled_floor(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(hot_paths, benches, sled_floor);
+/// Packing subject records into buckets (what the writer does per touched
+/// bucket at each commit): one record updated in a full bucket, and a
+/// bucket-full of new records appended.
+fn buckets(c: &mut Criterion) {
+    use disclosure_ledger::bucket;
+    let record = |i: u32| (format!("依申请〔2024〕{i:05}号").into_bytes(), vec![7u8; 60]);
+    let full: Vec<(Vec<u8>, Vec<u8>)> = (0..bucket::FILL_ENTRIES as u32).map(record).collect();
+    let [(_, stored)] = bucket::merge(&[], &full).unwrap().try_into().unwrap();
+    let one = vec![(record(17).0, vec![9u8; 64])];
+    let mut group = c.benchmark_group("bucket");
+    group.bench_function("merge one updated record into a bucket of 32", |b| {
+        b.iter(|| bucket::merge(black_box(&stored), black_box(&one)).unwrap())
+    });
+    group.bench_function("find one record in a bucket of 32", |b| {
+        b.iter(|| bucket::find(black_box(&stored), black_box(&one[0].0)).unwrap())
+    });
+    let appended: Vec<(Vec<u8>, Vec<u8>)> = (100..100 + bucket::FILL_ENTRIES as u32).map(record).collect();
+    group.throughput(criterion::Throughput::Elements(appended.len() as u64));
+    group.bench_function("append 32 new records to a bucket of 32 (splits)", |b| {
+        b.iter(|| bucket::merge(black_box(&stored), black_box(&appended)).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(hot_paths, benches, sled_floor, buckets);
 criterion_main!(hot_paths);
