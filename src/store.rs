@@ -266,27 +266,45 @@ impl Store {
         agency: &AgencyId,
         after: Option<&SubjectId>,
     ) -> impl Iterator<Item = Result<(SubjectId, SubjectRecord), StoreError>> + use<> {
-        let prefix = keys::agency_prefix(keys::BUCKETS, agency);
-        let end = keys::prefix_end(&prefix);
-        // Start at the bucket that holds `after`, or would.
-        let start = after
-            .map(|after| {
-                let mut key = prefix.clone();
-                key.extend_from_slice(after.as_str().as_bytes());
-                self.db.range(prefix.clone()..=key).next_back().transpose().map(|found| found.map(|(k, _)| k.to_vec()))
-            })
-            .transpose();
-        let (start, failed) = match start {
-            Ok(found) => (found.flatten().unwrap_or_else(|| prefix.clone()), None),
-            Err(e) => (prefix.clone(), Some(Err(StoreError::from(e)))),
+        let (start, failed) = match self.scan_start(agency, after) {
+            Ok(start) => (start, None),
+            Err(e) => (keys::agency_prefix(keys::BUCKETS, agency), Some(Err(e))),
         };
+        failed.into_iter().chain(self.subjects_from(agency, start, after))
+    }
+
+    /// The key an agency's scan after `after` starts from: the bucket that
+    /// holds `after`, or would. Every entry at or before `after` is skipped
+    /// anyway, so starting early is always safe. Starting late is not: the
+    /// agency's first bucket is the one bucket whose key can change (down,
+    /// to a smaller new id), so a scan that would start there starts at the
+    /// agency's beginning instead.
+    fn scan_start(&self, agency: &AgencyId, after: Option<&SubjectId>) -> Result<Vec<u8>, StoreError> {
+        let prefix = keys::agency_prefix(keys::BUCKETS, agency);
+        let Some(after) = after else { return Ok(prefix) };
+        let mut key = prefix.clone();
+        key.extend_from_slice(after.as_str().as_bytes());
+        let Some((holder, _)) = self.db.range(prefix.clone()..=key).next_back().transpose()? else {
+            return Ok(prefix);
+        };
+        let first = self.db.range(prefix.clone()..holder.to_vec()).next_back().transpose()?.is_none();
+        Ok(if first { prefix } else { holder.to_vec() })
+    }
+
+    /// An agency's subjects after `after`, scanning buckets from `start`.
+    fn subjects_from(
+        &self,
+        agency: &AgencyId,
+        start: Vec<u8>,
+        after: Option<&SubjectId>,
+    ) -> impl Iterator<Item = Result<(SubjectId, SubjectRecord), StoreError>> + use<> {
+        let end = keys::prefix_end(&keys::agency_prefix(keys::BUCKETS, agency));
         let after = after.map(|a| a.as_str().as_bytes().to_vec());
-        let entries = BucketEntries::new(self.db.range(start..end), after).map(move |item| {
+        BucketEntries::new(self.db.range(start..end), after).map(move |item| {
             let (_, id, record) = item?;
             let id = std::str::from_utf8(&id).map_err(|_| damaged("subject id"))?;
             Ok((SubjectId::parse(id).map_err(|e| damaged(&e))?, decode_record(&record)?))
-        });
-        failed.into_iter().chain(entries)
+        })
     }
 
     /// Every stored stream as its agency and subject bytes (to build the
@@ -775,6 +793,29 @@ mod tests {
             prop_assert_eq!(all.len(), by_key.len());
             prop_assert_eq!(all, by_key);
         }
+    }
+
+    /// A listing page that begins while a group gives the agency a new
+    /// smallest id (so its first bucket changes key) still returns every
+    /// subject after its token.
+    #[test]
+    fn a_scan_started_before_the_first_bucket_changes_key_misses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8 << 20).unwrap();
+        let agency = AgencyId::parse("a").unwrap();
+        let write = |ids: &mut dyn Iterator<Item = String>| {
+            let staged: HashMap<StreamId, SubjectRecord> = ids.map(|id| (stream("a", &id), record(1, false))).collect();
+            let mut batch = sled::Batch::default();
+            store.stage_subjects(&mut batch, &staged).unwrap();
+            store.commit(batch).unwrap();
+        };
+        write(&mut (0..40).map(|i| format!("m{i:03}")));
+        let after = SubjectId::parse("m010").unwrap();
+        let start = store.scan_start(&agency, Some(&after)).unwrap();
+        write(&mut std::iter::once("l000".to_owned()));
+        let listed: Vec<String> =
+            store.subjects_from(&agency, start, Some(&after)).map(|item| item.unwrap().0.as_str().to_owned()).collect();
+        assert_eq!(listed, (11..40).map(|i| format!("m{i:03}")).collect::<Vec<_>>());
     }
 
     #[test]
