@@ -10,15 +10,15 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use disclosure_ledger::codes::{ApplicantCategory, Channel, Outcome};
-use disclosure_ledger::date::CivilDate;
-use disclosure_ledger::event::{Event, Payload, Recorded};
-use disclosure_ledger::ids::{AgencyId, EventId, SubjectId};
-use disclosure_ledger::proto;
-use disclosure_ledger::report::{Report, ReviewDating, YearCells};
-use disclosure_ledger::subject::{SubjectState, fold};
-use disclosure_ledger::tally::{Contribution, YearTally};
-use disclosure_ledger::template::Template;
+use disclosure_ledger::domain::codes::{ApplicantCategory, Channel, Outcome};
+use disclosure_ledger::domain::date::CivilDate;
+use disclosure_ledger::domain::event::{Event, Payload, Recorded};
+use disclosure_ledger::domain::ids::{AgencyId, EventId, SubjectId};
+use disclosure_ledger::domain::subject::{SubjectState, fold};
+use disclosure_ledger::domain::tally::{Contribution, YearTally};
+use disclosure_ledger::report::tables::{Report, ReviewDating, YearCells};
+use disclosure_ledger::report::template::Template;
+use disclosure_ledger::wire::proto;
 
 fn wire_event() -> proto::Event {
     proto::Event {
@@ -161,7 +161,7 @@ fn sled_floor(c: &mut Criterion) {
 /// bucket at each commit): one record updated in a full bucket, and a
 /// bucket-full of new records appended.
 fn buckets(c: &mut Criterion) {
-    use disclosure_ledger::bucket;
+    use disclosure_ledger::store::bucket;
     let record = |i: u32| (format!("依申请〔2024〕{i:05}号").into_bytes(), vec![7u8; 60]);
     let full: Vec<(Vec<u8>, Vec<u8>)> = (0..bucket::FILL_ENTRIES as u32).map(record).collect();
     let [(_, stored)] = bucket::merge(&[], &full).unwrap().try_into().unwrap();

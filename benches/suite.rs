@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use disclosure_ledger::proto::{
+use disclosure_ledger::wire::proto::{
     self, event::Payload, google::r#type::Date, ledger_service_client::LedgerServiceClient,
     report_service_client::ReportServiceClient,
 };
@@ -147,11 +147,14 @@ impl Server {
     }
 }
 
-type Authed = tonic::service::interceptor::InterceptedService<Channel, disclosure_ledger::client::Bearer>;
+type Authed = tonic::service::interceptor::InterceptedService<Channel, disclosure_ledger::cli::remote::Bearer>;
 
 fn with_token(channel: Channel, token: &str) -> Authed {
-    let bearer = disclosure_ledger::access::bearer_metadata(token).expect("an ascii token");
-    tonic::service::interceptor::InterceptedService::new(channel, disclosure_ledger::client::Bearer::new(Some(bearer)))
+    let bearer = disclosure_ledger::access::token::bearer_metadata(token).expect("an ascii token");
+    tonic::service::interceptor::InterceptedService::new(
+        channel,
+        disclosure_ledger::cli::remote::Bearer::new(Some(bearer)),
+    )
 }
 
 async fn wait_serving(url: &str) {

@@ -2,7 +2,7 @@
 """Writes tests/fixtures/calendar-chinesecalendar.json: the working-day
 exceptions for 2019-2026 according to the PyPI package `chinesecalendar`
 (an independent, widely used transcription of the same State Council
-notices), to check src/calendar/cn.toml against.
+notices), to check src/deadline/calendar-cn.toml against.
 
     pip install chinesecalendar==1.11.0 && scripts/calendar-fixture.py
 """

@@ -2,76 +2,36 @@
 //! (依申请公开) and every step of its handling as events in an append-only
 //! log, and derives the annual report tables from that log.
 //!
-//! Read it in this order:
+//! The chapters, each a folder, in the order to read them. Each may use
+//! only the chapters before it (`tests/layers.rs` checks this):
 //!
-//! - the vocabulary: [`date`], [`ids`], [`codes`];
-//! - what is recorded: [`event`], and the rules it must obey: [`rule`],
-//!   [`application`], [`review`], [`proactive`] (section 二), [`subject`] (a stream folded with its
-//!   corrections);
-//! - how it is stored: [`store`] (the sled layout), [`bucket`] (subject
-//!   records packed by id range), [`known`] (the
-//!   in-memory idempotency index and stream filter), [`writer`] (validation
-//!   and group commit on one thread), [`ledger`] (the two together);
-//! - the annual report: [`template`] (rows and labels of each version),
-//!   [`tally`] (per-year counts kept by the writer), [`proactive_table`]
-//!   (section 二), [`report`] (the tables
-//!   and their checks), [`replay`] (the log folded as of any position),
-//!   [`derivation`] (a report from the store), [`recount`] (every table
-//!   rebuilt from the raw log, fast), [`render`] (TSV to HTML),
-//!   [`annual_report`] (the whole report: tables and the agency's text),
-//!   [`publication`] (the whole report as HTML, DOCX and XLSX);
-//! - deadlines: [`calendar`] (the official working-day calendar),
-//!   [`deadline`] (an application's statutory deadline, yearly timeliness);
-//! - how it is served: [`rejection`] (errors as gRPC statuses), [`page`]
-//!   (AIP-158 page tokens), [`service`], [`report_service`] and
-//!   [`deadline_service`] (the gRPC API), [`server`] (health, reflection,
-//!   drain), [`config`], [`telemetry`];
-//! - operations: [`access`] (tokens, roles, scopes), [`admin_service`],
-//!   [`backup`] (online backup and restore), [`prometheus`] (metrics),
-//!   [`import`] (a ledger of past applications turned into events);
-//! - the command line: [`cli`], [`client`].
+//! 1. [`domain`]: the vocabulary and rules of the domain (dates, ids, codes,
+//!    events, the rules of applications, review cases, section 二 and the
+//!    report's text, a stream folded with its corrections, the counts a
+//!    subject contributes to its year);
+//! 2. [`wire`]: the protobuf schema and the conversions of domain types to
+//!    and from it (the log stores events in that form), refusals as gRPC
+//!    statuses;
+//! 3. [`store`]: the sled layout, buckets, the idempotency index, the
+//!    writer and its group commit, the ledger;
+//! 4. [`deadline`]: the working-day calendar, statutory deadlines,
+//!    timeliness;
+//! 5. [`report`]: templates, tables and their checks, replay, derivation,
+//!    recount, renderers, the annual report and its publication formats;
+//! 6. [`access`]: tokens, roles, scopes, and the gate in front of every
+//!    service;
+//! 7. [`ops`]: backup and restore, metrics, logging, ledger import;
+//! 8. [`api`]: each gRPC service, page tokens, the server and its `Config`;
+//! 9. [`cli`]: the command line, local and against a server.
 
 #![forbid(unsafe_code)]
 
 pub mod access;
-pub mod admin_service;
-pub mod annual_report;
-pub mod application;
-pub mod backup;
-pub mod bucket;
-pub mod calendar;
+pub mod api;
 pub mod cli;
-pub mod client;
-pub mod codes;
-pub mod config;
-pub mod date;
 pub mod deadline;
-pub mod deadline_service;
-pub mod derivation;
-pub mod event;
-pub mod ids;
-pub mod import;
-pub mod known;
-pub mod ledger;
-pub mod page;
-pub mod proactive;
-pub mod proactive_table;
-pub mod prometheus;
-pub mod proto;
-pub mod publication;
-pub mod recount;
-pub mod rejection;
-pub mod render;
-pub mod replay;
+pub mod domain;
+pub mod ops;
 pub mod report;
-pub mod report_service;
-pub mod review;
-pub mod rule;
-pub mod server;
-pub mod service;
 pub mod store;
-pub mod subject;
-pub mod tally;
-pub mod telemetry;
-pub mod template;
-pub mod writer;
+pub mod wire;

@@ -4,7 +4,7 @@
 
 mod support;
 
-use disclosure_ledger::proto::{
+use disclosure_ledger::wire::proto::{
     self, admin_service_client::AdminServiceClient, deadline_service_client::DeadlineServiceClient,
     ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient,
 };
@@ -16,7 +16,7 @@ struct Secured {
     admin_token: String,
 }
 
-async fn spawn_secured(tweak: impl FnOnce(&mut disclosure_ledger::config::Config)) -> Secured {
+async fn spawn_secured(tweak: impl FnOnce(&mut disclosure_ledger::api::config::Config)) -> Secured {
     let dir = tempfile::tempdir().expect("temp dir");
     let app = spawn_app_with(dir, |c| {
         c.auth = true;

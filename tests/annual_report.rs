@@ -5,8 +5,8 @@
 
 mod support;
 
-use disclosure_ledger::proto::{self, event::Payload};
-use disclosure_ledger::publication::{Format, publish};
+use disclosure_ledger::report::publication::{Format, publish};
+use disclosure_ledger::wire::proto::{self, event::Payload};
 use support::*;
 
 fn text(year: i32, section: proto::ReportSection, text: &str) -> proto::Event {
@@ -110,7 +110,7 @@ fn expected_numbers(t: &proto::Report) -> Vec<String> {
         for row in &b.rows {
             for (c, v) in row.values.iter().enumerate() {
                 let money = b.money.get(c).copied().unwrap_or(false);
-                out.push(if money { disclosure_ledger::proactive_table::wan_yuan(*v) } else { v.to_string() });
+                out.push(if money { disclosure_ledger::report::proactive_table::wan_yuan(*v) } else { v.to_string() });
             }
         }
     }

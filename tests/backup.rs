@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use disclosure_ledger::proto;
+use disclosure_ledger::wire::proto;
 use support::*;
 
 /// A few years of applications with every kind of ending, in `agency`.
@@ -82,7 +82,7 @@ async fn backup_while_appending_then_restore_and_verify() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let file = tempfile::tempdir().expect("dir");
     let backup = file.path().join("ledger.backup");
-    disclosure_ledger::client::backup(&server_arg(&app), &backup).await.expect("backup");
+    disclosure_ledger::cli::backup::backup(&server_arg(&app), &backup).await.expect("backup");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     stop.store(true, Ordering::Relaxed);
     let mut live = 0;
@@ -94,7 +94,8 @@ async fn backup_while_appending_then_restore_and_verify() {
     // Restore into an empty directory and serve it.
     let restored_dir = tempfile::tempdir().expect("dir");
     let target = restored_dir.path().join("data");
-    let restored = disclosure_ledger::backup::restore(&backup, &target, 16 << 20, |_, _| {}).await.expect("restore");
+    let restored =
+        disclosure_ledger::ops::backup::restore(&backup, &target, 16 << 20, |_, _| {}).await.expect("restore");
     let head = restored.head;
     assert!(head >= 1050, "the backup holds the history ({head})");
     assert_eq!(restored.groups, 1);
@@ -128,17 +129,17 @@ async fn restore_refuses_a_used_directory_and_a_truncated_file() {
     app.ok(history(AGENCY, 50)).await;
     let dir = tempfile::tempdir().expect("dir");
     let backup = dir.path().join("b");
-    disclosure_ledger::client::backup(&server_arg(&app), &backup).await.expect("backup");
+    disclosure_ledger::cli::backup::backup(&server_arg(&app), &backup).await.expect("backup");
     // Into a directory with something in it: refused, nothing touched.
     let used = tempfile::tempdir().expect("dir");
     std::fs::write(used.path().join("keep"), "x").expect("write");
-    let e = disclosure_ledger::backup::restore(&backup, used.path(), 8 << 20, |_, _| {}).await.unwrap_err();
+    let e = disclosure_ledger::ops::backup::restore(&backup, used.path(), 8 << 20, |_, _| {}).await.unwrap_err();
     assert!(e.to_string().contains("not empty"), "{e}");
     // A truncated file is detected.
     let bytes = std::fs::read(&backup).expect("read");
     let cut = dir.path().join("cut");
     std::fs::write(&cut, &bytes[..bytes.len() - 40]).expect("write");
-    let e = disclosure_ledger::backup::restore(&cut, &dir.path().join("t"), 8 << 20, |_, _| {}).await.unwrap_err();
+    let e = disclosure_ledger::ops::backup::restore(&cut, &dir.path().join("t"), 8 << 20, |_, _| {}).await.unwrap_err();
     assert!(format!("{e:#}").contains("ends in the middle") || format!("{e:#}").contains("truncated"), "{e:#}");
 }
 
@@ -153,15 +154,15 @@ async fn export_and_import_move_a_log_between_instances() {
     from.ok(other).await;
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("export.jsonl");
-    disclosure_ledger::client::export(&server_arg(&from), Some(AGENCY), Some(&file)).await.expect("export");
+    disclosure_ledger::cli::events::export(&server_arg(&from), Some(AGENCY), Some(&file)).await.expect("export");
 
     let mut to = spawn_app().await;
-    disclosure_ledger::client::append(&server_arg(&to), &file, 100).await.expect("import");
+    disclosure_ledger::cli::events::append(&server_arg(&to), &file, 100).await.expect("import");
     assert_eq!(tables(&to, AGENCY, 0).await, tables(&from, AGENCY, 0).await);
     assert!(to.log_of("other-agency").await.is_empty(), "only the exported agency moved");
     // Importing again changes nothing: the event ids make it idempotent.
     let before = to.log().await.len();
-    disclosure_ledger::client::append(&server_arg(&to), &file, 100).await.expect("import again");
+    disclosure_ledger::cli::events::append(&server_arg(&to), &file, 100).await.expect("import again");
     assert_eq!(to.log().await.len(), before);
     // The events are the same events, ids and all.
     let ids = |log: Vec<proto::RecordedEvent>| log.into_iter().map(|r| r.event.expect("event")).collect::<Vec<_>>();

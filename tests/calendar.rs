@@ -3,8 +3,8 @@
 //! (1.11.0), turned once into `tests/fixtures/calendar-chinesecalendar.json`
 //! by `scripts/calendar-fixture.py`. Every day of 2019-2026 must agree.
 
-use disclosure_ledger::calendar::Calendar;
-use disclosure_ledger::date::CivilDate;
+use disclosure_ledger::deadline::calendar::Calendar;
+use disclosure_ledger::domain::date::CivilDate;
 
 #[test]
 fn every_day_of_2019_to_2026_agrees_with_chinesecalendar() {

@@ -6,7 +6,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use disclosure_ledger::proto;
+use disclosure_ledger::wire::proto;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

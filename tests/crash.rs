@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use disclosure_ledger::proto::{
+use disclosure_ledger::wire::proto::{
     self, ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient,
 };
 use support::*;

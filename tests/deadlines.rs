@@ -2,11 +2,11 @@
 
 mod support;
 
-use disclosure_ledger::proto::{self, deadline_service_client::DeadlineServiceClient, event::Payload};
+use disclosure_ledger::wire::proto::{self, deadline_service_client::DeadlineServiceClient, event::Payload};
 use support::*;
 
 async fn list(app: &TestApp, as_of: &str, filter: proto::DeadlineFilter) -> Vec<(String, proto::Deadline)> {
-    let d: disclosure_ledger::date::CivilDate = as_of.parse().unwrap();
+    let d: disclosure_ledger::domain::date::CivilDate = as_of.parse().unwrap();
     let mut client = DeadlineServiceClient::connect(format!("http://{}", app.addr)).await.unwrap();
     client
         .list_deadlines(proto::ListDeadlinesRequest {
@@ -128,7 +128,7 @@ async fn yearly_timeliness_counts_on_time_and_late_answers() {
 
 #[tokio::test]
 async fn an_admin_adds_a_year_to_the_running_service_and_it_survives_a_restart() {
-    use disclosure_ledger::proto::admin_service_client::AdminServiceClient;
+    use disclosure_ledger::wire::proto::admin_service_client::AdminServiceClient;
     let mut app = spawn_app().await;
     app.ok(vec![person("old", date(2024, 3, 1))]).await;
     let listed = list(&app, "2027-02-01", proto::DeadlineFilter::Overdue).await;

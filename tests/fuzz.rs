@@ -10,9 +10,9 @@
 
 use std::cell::Cell;
 
-use disclosure_ledger::ledger::Ledger;
-use disclosure_ledger::proto::{self, event::Payload};
-use disclosure_ledger::service::append_batch;
+use disclosure_ledger::api::ledger_service::append_batch;
+use disclosure_ledger::store::ledger::Ledger;
+use disclosure_ledger::wire::proto::{self, event::Payload};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use prost::Message as _;
@@ -175,7 +175,7 @@ fn random_bytes_and_messages_never_panic_or_half_write() {
         })
         .unwrap();
 
-    let verified = disclosure_ledger::derivation::verify(ledger.store()).unwrap();
+    let verified = disclosure_ledger::report::derivation::verify(ledger.store()).unwrap();
     assert!(verified.differences.is_empty(), "{:?}", verified.differences);
     assert!(accepted.get() > 0, "some random batches are valid and get in");
     println!(

@@ -6,9 +6,10 @@ mod support;
 
 use std::collections::HashMap;
 
-use disclosure_ledger::client::Remote;
-use disclosure_ledger::ids::AgencyId;
-use disclosure_ledger::import::{self, Mapping, Options, Table};
+use disclosure_ledger::cli::import::{Imported, Options, run};
+use disclosure_ledger::cli::remote::Remote;
+use disclosure_ledger::domain::ids::AgencyId;
+use disclosure_ledger::ops::import::{self, Mapping, Table};
 use rand::{Rng, SeedableRng};
 use support::*;
 
@@ -16,9 +17,9 @@ fn options(skip_bad: bool, rejects: Option<std::path::PathBuf>) -> Options {
     Options { agency: AgencyId::parse(AGENCY).unwrap(), skip_bad, rejects, batch: 1000, progress: false }
 }
 
-async fn import(app: &TestApp, table: &Table, mapping: &Mapping, o: &Options) -> anyhow::Result<import::Imported> {
+async fn import(app: &TestApp, table: &Table, mapping: &Mapping, o: &Options) -> anyhow::Result<Imported> {
     let remote = Remote::connect(&server_arg(app)).await.expect("connect");
-    import::run(&remote, table, mapping, o).await
+    run(&remote, table, mapping, o).await
 }
 
 const HEADER: &str = "申请编号,收到申请日期,申请人类型,申请方式,办理状态,办结日期,办理结果,收费金额（分）";
@@ -194,7 +195,7 @@ async fn a_bad_row_refuses_the_file_unless_skipped() {
     assert_eq!(rejected.lines().count(), 7, "a header and six rows:\n{rejected}");
     assert!(rejected.lines().nth(1).unwrap().starts_with("3,"), "{rejected}");
     let a1 = app.application(AGENCY, "A-1").await.application.unwrap();
-    assert_eq!(a1.status, disclosure_ledger::proto::ApplicationStatus::Concluded as i32);
+    assert_eq!(a1.status, disclosure_ledger::wire::proto::ApplicationStatus::Concluded as i32);
 }
 
 #[tokio::test]
@@ -245,23 +246,23 @@ async fn xlsx_with_a_mapping_file_and_json_lines() {
 
 #[test]
 fn labels_codes_and_dates_are_read_as_ledgers_write_them() {
-    use disclosure_ledger::codes::Outcome;
+    use disclosure_ledger::domain::codes::Outcome;
     use import::Ending;
-    assert_eq!(import::parse_outcome("3.1"), Ok(Ending::Concluded(Outcome::WithheldStateSecret)));
-    assert_eq!(import::parse_outcome("1.属于国家秘密"), Ok(Ending::Concluded(Outcome::WithheldStateSecret)));
-    assert_eq!(import::parse_outcome("（一）予以公开"), Ok(Ending::Concluded(Outcome::Disclosed)));
-    assert_eq!(import::parse_outcome("部分公开"), Ok(Ending::Concluded(Outcome::PartlyDisclosed)));
-    assert_eq!(import::parse_outcome("其他"), Ok(Ending::Concluded(Outcome::Other)));
+    assert_eq!(import::row::parse_outcome("3.1"), Ok(Ending::Concluded(Outcome::WithheldStateSecret)));
+    assert_eq!(import::row::parse_outcome("1.属于国家秘密"), Ok(Ending::Concluded(Outcome::WithheldStateSecret)));
+    assert_eq!(import::row::parse_outcome("（一）予以公开"), Ok(Ending::Concluded(Outcome::Disclosed)));
+    assert_eq!(import::row::parse_outcome("部分公开"), Ok(Ending::Concluded(Outcome::PartlyDisclosed)));
+    assert_eq!(import::row::parse_outcome("其他"), Ok(Ending::Concluded(Outcome::Other)));
     assert_eq!(
-        import::parse_outcome("OUTCOME_NOT_PROCESSED_REPEATED"),
+        import::row::parse_outcome("OUTCOME_NOT_PROCESSED_REPEATED"),
         Ok(Ending::Concluded(Outcome::NotProcessedRepeated))
     );
-    assert_eq!(import::parse_outcome("撤回"), Ok(Ending::Withdrawn));
-    assert!(import::parse_outcome("不知道").is_err());
+    assert_eq!(import::row::parse_outcome("撤回"), Ok(Ending::Withdrawn));
+    assert!(import::row::parse_outcome("不知道").is_err());
     for s in ["2024-03-01", "2024/3/1", "2024.03.01", "2024年3月1日", "2024-03-01 09:30:00"] {
-        assert_eq!(import::parse_date(s).unwrap().to_string(), "2024-03-01", "{s}");
+        assert_eq!(import::row::parse_date(s).unwrap().to_string(), "2024-03-01", "{s}");
     }
-    assert!(import::parse_date("2007-12-31").is_err(), "before the Regulations");
+    assert!(import::row::parse_date("2007-12-31").is_err(), "before the Regulations");
     // Excel on Chinese Windows writes GB18030.
     let (gbk, _, _) = encoding_rs::GB18030.encode("申请编号,收到申请日期,申请人类型\nA-1,2024-03-01,自然人\n");
     let table = import::read_csv(&gbk).unwrap();

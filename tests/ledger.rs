@@ -3,7 +3,7 @@
 
 mod support;
 
-use disclosure_ledger::proto::{self, event::Payload};
+use disclosure_ledger::wire::proto::{self, event::Payload};
 use support::*;
 
 #[tokio::test]

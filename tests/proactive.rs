@@ -6,7 +6,7 @@
 
 mod support;
 
-use disclosure_ledger::proto::{self, event::Payload};
+use disclosure_ledger::wire::proto::{self, event::Payload};
 use support::*;
 use tonic::Code;
 
@@ -50,7 +50,7 @@ async fn an_agency_with_no_events_yields_the_seeds_section_two() {
     let start = lines.iter().position(|l| l.starts_with("二、主动公开政府信息情况")).unwrap() + 2;
     let end = lines.iter().position(|l| l.starts_with("三、收到和处理政府信息公开申请情况")).unwrap() - 1;
     let seed = lines[start..end].join("\n") + "\n";
-    assert_eq!(disclosure_ledger::render::proactive_tsv(&report), seed);
+    assert_eq!(disclosure_ledger::report::render::proactive_tsv(&report), seed);
 }
 
 #[tokio::test]
@@ -113,11 +113,11 @@ async fn decisions_fees_and_procurement_are_summed_exactly() {
     assert_eq!(cells(&r, "第二十条第（六）项", "行政处罚"), vec![3]);
     assert_eq!(cells(&r, "第二十条第（六）项", "行政强制"), vec![0], "2023's decisions are 2023's");
     assert_eq!(cells(&r, "第二十条第（八）项", "行政事业性收费"), vec![123_456_790], "in fen on the wire");
-    let html = disclosure_ledger::render::render(&r, disclosure_ledger::render::Format::Html).unwrap();
+    let html = disclosure_ledger::report::render::render(&r, disclosure_ledger::report::render::Format::Html).unwrap();
     assert!(html.contains(">123.45679<"), "shown exactly in 万元");
     let r = app.report(AGENCY, 2020, 0).await;
     assert_eq!(cells(&r, "第二十条第（九）项", "政府集中采购"), vec![2, 3_500_000]);
-    let tsv = disclosure_ledger::render::proactive_tsv(&r);
+    let tsv = disclosure_ledger::report::render::proactive_tsv(&r);
     assert!(tsv.contains("政府集中采购\t2\t3.5\n"), "{tsv}");
 }
 

@@ -3,7 +3,7 @@
 
 mod support;
 
-use disclosure_ledger::proto::{self, event::Payload};
+use disclosure_ledger::wire::proto::{self, event::Payload};
 use support::*;
 
 const PERSON: usize = 0;
@@ -58,7 +58,7 @@ async fn an_agency_with_no_events_yields_the_seeds_2020_table() {
     }
     // The header note, too.
     let text = include_str!("fixtures/annual-report-2020-heilongjiang-jgj.txt");
-    assert!(fold_label(text).contains(&fold_label(disclosure_ledger::template::BALANCE_NOTE)));
+    assert!(fold_label(text).contains(&fold_label(disclosure_ledger::report::template::BALANCE_NOTE)));
     assert_eq!(report.period, "2020年1月1日至2020年12月31日");
 }
 

@@ -6,15 +6,15 @@
 
 use std::collections::HashMap;
 
-use disclosure_ledger::codes::{ApplicantCategory, Channel, Outcome, ReviewKind, ReviewResult};
-use disclosure_ledger::date::CivilDate;
-use disclosure_ledger::derivation::{self, ReportQuery};
-use disclosure_ledger::event::{Amendment, Event, Payload};
-use disclosure_ledger::ids::{AgencyId, EventId, SubjectId};
-use disclosure_ledger::ledger::Ledger;
-use disclosure_ledger::report::ReviewDating;
-use disclosure_ledger::template::Template;
-use disclosure_ledger::writer::AppendBatch;
+use disclosure_ledger::domain::codes::{ApplicantCategory, Channel, Outcome, ReviewKind, ReviewResult};
+use disclosure_ledger::domain::date::CivilDate;
+use disclosure_ledger::domain::event::{Amendment, Event, Payload};
+use disclosure_ledger::domain::ids::{AgencyId, EventId, SubjectId};
+use disclosure_ledger::report::derivation::{self, ReportQuery};
+use disclosure_ledger::report::tables::ReviewDating;
+use disclosure_ledger::report::template::Template;
+use disclosure_ledger::store::ledger::Ledger;
+use disclosure_ledger::store::writer::AppendBatch;
 use proptest::prelude::*;
 
 const AGENCIES: usize = 3;
@@ -217,7 +217,7 @@ fn proactive_script() -> impl Strategy<Value = ProactiveScript> {
 }
 
 fn proactive_events(n: usize, s: &ProactiveScript) -> Vec<Event> {
-    use disclosure_ledger::codes::{CatalogueKind, DecisionKind, DocumentKind};
+    use disclosure_ledger::domain::codes::{CatalogueKind, DecisionKind, DocumentKind};
     let mut stream = Stream::new(s.agency, format!("p{n}"));
     let mut ev = |on, payload| stream.ev(on, payload);
     let mut at = s.start;
@@ -295,7 +295,7 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
         for template in [Template::V2019, Template::V2021] {
             for dating in [ReviewDating::FiledInYear, ReviewDating::DecidedInYear] {
                 let q = |agencies: Vec<AgencyId>| ReportQuery { agencies, year, template, dating, as_of: None };
-                let mut sum: Option<disclosure_ledger::report::Report> = None;
+                let mut sum: Option<disclosure_ledger::report::tables::Report> = None;
                 for agency in &agencies {
                     let fast = derivation::report(store, &q(vec![agency.clone()])).unwrap();
                     let reference = derivation::report_by_replay(store, &q(vec![agency.clone()])).unwrap();
@@ -333,7 +333,7 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
     }
     let v = derivation::verify(store).unwrap();
     prop_assert!(v.differences.is_empty(), "{:?}", v.differences);
-    let r = disclosure_ledger::recount::recount(store).unwrap();
+    let r = disclosure_ledger::report::recount::recount(store).unwrap();
     prop_assert!(r.differences.is_empty(), "recount: {:?}", r.differences);
     prop_assert_eq!(r.events, v.position);
     prop_assert!(accepted > 0 || v.events == 0);
@@ -343,10 +343,10 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
 
 /// Section 二 blocks summed cell by cell.
 fn add_blocks(
-    a: &[disclosure_ledger::proactive_table::Block],
-    b: &[disclosure_ledger::proactive_table::Block],
-) -> Vec<disclosure_ledger::proactive_table::Block> {
-    use disclosure_ledger::proactive_table::Value;
+    a: &[disclosure_ledger::report::proactive_table::Block],
+    b: &[disclosure_ledger::report::proactive_table::Block],
+) -> Vec<disclosure_ledger::report::proactive_table::Block> {
+    use disclosure_ledger::report::proactive_table::Value;
     let mut out = a.to_vec();
     for (x, y) in out.iter_mut().zip(b) {
         for ((_, xs), (_, ys)) in x.rows.iter_mut().zip(&y.rows) {

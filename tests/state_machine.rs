@@ -1,12 +1,12 @@
 //! Property tests of the application state machine and of corrections:
 //! random handling histories, with the rules checked as invariants.
 
-use disclosure_ledger::application::Status;
-use disclosure_ledger::codes::{ApplicantCategory, Channel, ConsultationParty, Outcome};
-use disclosure_ledger::date::CivilDate;
-use disclosure_ledger::event::{Amendment, Event, Payload};
-use disclosure_ledger::ids::{AgencyId, EventId, SubjectId};
-use disclosure_ledger::subject::{SubjectState, fold};
+use disclosure_ledger::domain::application::Status;
+use disclosure_ledger::domain::codes::{ApplicantCategory, Channel, ConsultationParty, Outcome};
+use disclosure_ledger::domain::date::CivilDate;
+use disclosure_ledger::domain::event::{Amendment, Event, Payload};
+use disclosure_ledger::domain::ids::{AgencyId, EventId, SubjectId};
+use disclosure_ledger::domain::subject::{SubjectState, fold};
 use proptest::prelude::*;
 
 fn base() -> CivilDate {

@@ -5,7 +5,7 @@
 
 mod support;
 
-use disclosure_ledger::proto::{self, stream_append_events_response::Result as Answer};
+use disclosure_ledger::wire::proto::{self, stream_append_events_response::Result as Answer};
 use support::*;
 use tokio::sync::mpsc;
 use tonic::Code;

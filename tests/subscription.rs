@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use disclosure_ledger::proto;
+use disclosure_ledger::wire::proto;
 use support::*;
 use tokio_stream::StreamExt;
 

@@ -3,9 +3,9 @@
 
 mod support;
 
-use disclosure_ledger::config::{Config, Tls};
-use disclosure_ledger::proto::{self, ledger_service_client::LedgerServiceClient};
-use disclosure_ledger::server::Server;
+use disclosure_ledger::api::config::{Config, Tls};
+use disclosure_ledger::api::server::Server;
+use disclosure_ledger::wire::proto::{self, ledger_service_client::LedgerServiceClient};
 use support::*;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 

@@ -3,7 +3,7 @@
 
 mod support;
 
-use disclosure_ledger::proto::{self, event::Payload};
+use disclosure_ledger::wire::proto::{self, event::Payload};
 use support::*;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -99,7 +99,7 @@ async fn dates_before_the_regulations_are_refused() {
 #[tokio::test]
 async fn dates_after_tomorrow_are_refused() {
     let mut app = spawn_app().await;
-    let today = disclosure_ledger::date::CivilDate::today_in_china();
+    let today = disclosure_ledger::domain::date::CivilDate::today_in_china();
     let after_tomorrow = today.succ().succ().to_proto();
     refused(&mut app, vec![person("a1", Some(after_tomorrow))], Code::InvalidArgument, "events[0].occurred_on").await;
     app.ok(vec![person("a1", Some(today.succ().to_proto()))]).await;

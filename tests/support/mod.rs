@@ -5,11 +5,11 @@
 
 use std::net::SocketAddr;
 
-use disclosure_ledger::config::Config;
-use disclosure_ledger::proto::{
+use disclosure_ledger::api::config::Config;
+use disclosure_ledger::api::server::Server;
+use disclosure_ledger::wire::proto::{
     self, event::Payload, google::r#type::Date, ledger_service_client::LedgerServiceClient,
 };
-use disclosure_ledger::server::Server;
 use tokio::sync::oneshot;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
@@ -187,7 +187,7 @@ pub fn voided(subject: &str, on: Option<Date>, target: &str) -> proto::Event {
     )
 }
 
-use disclosure_ledger::proto::report_service_client::ReportServiceClient;
+use disclosure_ledger::wire::proto::report_service_client::ReportServiceClient;
 
 impl TestApp {
     pub async fn reports(&self) -> ReportServiceClient<Channel> {
@@ -245,7 +245,7 @@ pub fn zeros() -> Vec<i64> {
 }
 
 /// A channel that sends `token` as a bearer token on every call.
-pub type Authed = tonic::service::interceptor::InterceptedService<Channel, disclosure_ledger::client::Bearer>;
+pub type Authed = tonic::service::interceptor::InterceptedService<Channel, disclosure_ledger::cli::remote::Bearer>;
 
 /// A plain channel to the app.
 pub async fn channel(addr: SocketAddr) -> Channel {
@@ -254,13 +254,13 @@ pub async fn channel(addr: SocketAddr) -> Channel {
 
 /// Wraps a channel so that it carries a token (None: no credentials).
 pub fn with_token(channel: Channel, token: Option<&str>) -> Authed {
-    let bearer = token.map(|t| disclosure_ledger::access::bearer_metadata(t).expect("ascii token"));
-    tonic::service::interceptor::InterceptedService::new(channel, disclosure_ledger::client::Bearer::new(bearer))
+    let bearer = token.map(|t| disclosure_ledger::access::token::bearer_metadata(t).expect("ascii token"));
+    tonic::service::interceptor::InterceptedService::new(channel, disclosure_ledger::cli::remote::Bearer::new(bearer))
 }
 
 /// The command line's server argument for the app, without credentials.
-pub fn server_arg(app: &TestApp) -> disclosure_ledger::cli::ServerArg {
-    disclosure_ledger::cli::ServerArg {
+pub fn server_arg(app: &TestApp) -> disclosure_ledger::cli::args::ServerArg {
+    disclosure_ledger::cli::args::ServerArg {
         server: format!("http://{}", app.addr),
         token: None,
         token_file: None,

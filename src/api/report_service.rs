@@ -1,0 +1,517 @@
+//! The `disclosure.v1.ReportService` gRPC service: resolves who and which
+//! year, derives the tables, and converts them to the wire.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::access::principal::Principal;
+use crate::api::application::application_to_proto;
+use crate::api::page;
+use crate::domain::codes::ReviewKind;
+use crate::domain::date::CivilDate;
+use crate::domain::ids::AgencyId;
+use crate::domain::rejection::{FieldIssue, Rejection, internal};
+use crate::report::derivation::{self, Cell, CellPage, DeriveError, ReportQuery};
+use crate::report::proactive_table::Value as ProactiveValue;
+use crate::report::tables::{Report, ReviewDating};
+use crate::report::template::{RESULTS_BLOCK, REVIEW_BLOCKS, Row, Template};
+use crate::store::database::Store;
+use crate::store::ledger::OpeningLedger;
+use crate::store::ledger::blocking;
+use crate::wire::proto::{self, report_service_server::ReportService as ReportServiceApi};
+use crate::wire::status::refuse;
+
+/// Most agencies one report may sum.
+pub const MAX_AGENCIES: usize = 1000;
+
+#[derive(Clone)]
+pub struct ReportService {
+    ledger: OpeningLedger,
+}
+
+impl ReportService {
+    pub fn new(ledger: OpeningLedger) -> Self {
+        Self { ledger }
+    }
+
+    fn store(&self) -> Result<Arc<Store>, Rejection> {
+        self.ledger.store()
+    }
+}
+
+fn derive_error(e: DeriveError, field: &str) -> Rejection {
+    match e {
+        DeriveError::BeyondHead { .. } => Rejection::invalid(field, e.to_string()),
+        DeriveError::Store(e) => internal(e),
+    }
+}
+
+fn year(y: i32) -> Result<i32, FieldIssue> {
+    let max = CivilDate::today_in_china().year() + 1;
+    if !(2008..=max).contains(&y) {
+        return Err(FieldIssue::new("year", format!("{y} is not a report year (2008 to {max})")));
+    }
+    Ok(y)
+}
+
+fn template(t: i32, year: i32) -> Result<Template, FieldIssue> {
+    match proto::Template::try_from(t) {
+        Ok(proto::Template::Unspecified) => Ok(Template::for_year(year)),
+        Ok(proto::Template::Template2019) => Ok(Template::V2019),
+        Ok(proto::Template::Template2021) => Ok(Template::V2021),
+        Err(_) => Err(FieldIssue::new("template", format!("{t} is not a known Template"))),
+    }
+}
+
+fn dating(d: i32) -> Result<ReviewDating, FieldIssue> {
+    match proto::ReviewDating::try_from(d) {
+        Ok(proto::ReviewDating::Unspecified | proto::ReviewDating::FiledInYear) => Ok(ReviewDating::FiledInYear),
+        Ok(proto::ReviewDating::DecidedInYear) => Ok(ReviewDating::DecidedInYear),
+        Err(_) => Err(FieldIssue::new("review_dating", format!("{d} is not a known ReviewDating"))),
+    }
+}
+
+/// Whether the caller may see the tables of a scope (checked before the
+/// scope is looked up, so that nothing is revealed).
+fn may_see(caller: &Principal, scope: Option<&proto::ReportScope>) -> Result<(), Rejection> {
+    use proto::report_scope::Scope;
+    match scope.and_then(|s| s.scope.as_ref()) {
+        None => Ok(()), // refused as invalid next
+        Some(Scope::AgencyId(id)) => caller.may_read_id(id),
+        Some(Scope::Agencies(list)) => list.agency_ids.iter().try_for_each(|id| caller.may_read_id(id)),
+        Some(Scope::GroupId(id)) => caller.may_read_group(id),
+    }
+}
+
+/// The agencies a scope names (a group is looked up in the store).
+fn agencies(store: &Store, scope: Option<&proto::ReportScope>) -> Result<Vec<AgencyId>, Rejection> {
+    use proto::report_scope::Scope;
+    let agency = |field: &str, id: &str| AgencyId::parse(id).map_err(|r| Rejection::invalid(field, r));
+    let list = match scope.and_then(|s| s.scope.as_ref()) {
+        None => return Err(Rejection::invalid("scope", "is required: an agency, a list of agencies, or a group")),
+        Some(Scope::AgencyId(id)) => vec![agency("scope.agency_id", id)?],
+        Some(Scope::Agencies(list)) => list
+            .agency_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| agency(&format!("scope.agencies.agency_ids[{i}]"), id))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(Scope::GroupId(id)) => {
+            agency("scope.group_id", id)?;
+            store
+                .group(id)
+                .map_err(internal)?
+                .ok_or_else(|| Rejection::NotFound { resource: "group", name: id.clone() })?
+        }
+    };
+    if list.is_empty() || list.len() > MAX_AGENCIES {
+        return Err(Rejection::invalid("scope", format!("names {} agencies; 1 to {MAX_AGENCIES}", list.len())));
+    }
+    let mut sorted = list.clone();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() != list.len() {
+        return Err(Rejection::invalid("scope", "names an agency twice; it would be counted twice"));
+    }
+    Ok(list)
+}
+
+/// The checked parts of a report request.
+fn query(
+    store: &Store,
+    scope: Option<&proto::ReportScope>,
+    y: i32,
+    t: i32,
+    d: i32,
+    as_of: u64,
+) -> Result<ReportQuery, Rejection> {
+    let y = year(y).map_err(|i| Rejection::Invalid(vec![i]))?;
+    let mut issues = Vec::new();
+    let template = template(t, y).map_err(|i| issues.push(i)).ok();
+    let dating = dating(d).map_err(|i| issues.push(i)).ok();
+    let (Some(template), Some(dating)) = (template, dating) else { return Err(Rejection::Invalid(issues)) };
+    Ok(ReportQuery {
+        agencies: agencies(store, scope)?,
+        year: y,
+        template,
+        dating,
+        as_of: (as_of > 0).then_some(as_of),
+    })
+}
+
+/// The wire form of a report.
+pub fn report_to_proto(r: &Report) -> proto::Report {
+    let kinds = ReviewKind::ALL;
+    proto::Report {
+        agency_ids: r.agencies.iter().map(ToString::to_string).collect(),
+        year: r.year,
+        template: match r.applications.template {
+            Template::V2019 => proto::Template::Template2019,
+            Template::V2021 => proto::Template::Template2021,
+        } as i32,
+        review_dating: match r.dating {
+            ReviewDating::FiledInYear => proto::ReviewDating::FiledInYear,
+            ReviewDating::DecidedInYear => proto::ReviewDating::DecidedInYear,
+        } as i32,
+        log_position: r.position,
+        period: format!("{y}年1月1日至{y}年12月31日", y = r.year),
+        application_rows: r
+            .applications
+            .rows
+            .iter()
+            .map(|row| proto::ApplicationRow {
+                code: row.spec.row.code().into(),
+                label: row.spec.label.into(),
+                group_label: row.spec.group.unwrap_or_default().into(),
+                block_label: if row.spec.in_results_block() { RESULTS_BLOCK.into() } else { String::new() },
+                values: row.values.to_vec(),
+            })
+            .collect(),
+        review_blocks: r
+            .reviews
+            .blocks
+            .iter()
+            .zip(kinds)
+            .zip(REVIEW_BLOCKS)
+            .map(|((b, kind), label)| proto::ReviewBlock {
+                kind: kind.to_proto() as i32,
+                label: label.into(),
+                upheld: b[0],
+                corrected: b[1],
+                other: b[2],
+                pending: b[3],
+                total: b[4],
+            })
+            .collect(),
+        checks: r
+            .checks
+            .iter()
+            .map(|c| proto::Check { name: c.name.into(), passed: c.passed, detail: c.detail.clone() })
+            .collect(),
+        checks_passed: r.passed(),
+        proactive_blocks: r
+            .proactive
+            .iter()
+            .map(|b| proto::ProactiveBlock {
+                title: b.title.into(),
+                columns: b.columns.iter().map(|c| c.to_string()).collect(),
+                money: b
+                    .rows
+                    .first()
+                    .map(|(_, v)| v.iter().map(|v| matches!(v, ProactiveValue::Fen(_))).collect())
+                    .unwrap_or_default(),
+                rows: b
+                    .rows
+                    .iter()
+                    .map(|(label, values)| proto::ProactiveRow {
+                        label: label.to_string(),
+                        values: values
+                            .iter()
+                            .map(|v| match v {
+                                ProactiveValue::Count(n) | ProactiveValue::Fen(n) => *n,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                new_table: b.new_table,
+            })
+            .collect(),
+    }
+}
+
+/// The cells that differ between two reports of one template.
+fn changes(from: &Report, to: &Report) -> Vec<proto::CellChange> {
+    use crate::report::template::{COLUMNS, REVIEW_COLUMNS};
+    let mut out = Vec::new();
+    for (a, b) in from.applications.rows.iter().zip(&to.applications.rows) {
+        for ((before, after), column) in a.values.iter().zip(&b.values).zip(COLUMNS) {
+            if before != after {
+                out.push(proto::CellChange {
+                    section: "三".into(),
+                    row: a.spec.row.code().into(),
+                    column: column.into(),
+                    before: *before,
+                    after: *after,
+                });
+            }
+        }
+    }
+    for (k, (a, b)) in from.reviews.blocks.iter().zip(&to.reviews.blocks).enumerate() {
+        for c in 0..5 {
+            if a[c] != b[c] {
+                out.push(proto::CellChange {
+                    section: "四".into(),
+                    row: REVIEW_BLOCKS[k].into(),
+                    column: REVIEW_COLUMNS[c].into(),
+                    before: a[c],
+                    after: b[c],
+                });
+            }
+        }
+    }
+    out
+}
+
+fn scope_label(scope: Option<&proto::ReportScope>) -> String {
+    use proto::report_scope::Scope;
+    match scope.and_then(|s| s.scope.as_ref()) {
+        Some(Scope::AgencyId(a)) => a.clone(),
+        Some(Scope::Agencies(l)) => l.agency_ids.join(","),
+        Some(Scope::GroupId(g)) => format!("group:{g}"),
+        None => String::new(),
+    }
+}
+
+#[tonic::async_trait]
+impl ReportServiceApi for ReportService {
+    async fn get_report(
+        &self,
+        request: Request<proto::GetReportRequest>,
+    ) -> Result<Response<proto::GetReportResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let span = tracing::info_span!("GetReport", agency = %scope_label(r.scope.as_ref()), year = r.year, as_of = r.as_of_position);
+        async move {
+            may_see(&caller, r.scope.as_ref()).map_err(refuse)?;
+            let store = self.store().map_err(refuse)?;
+            let report = blocking(move || {
+                let q = query(&store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.as_of_position)?;
+                derivation::report(&store, &q).map_err(|e| derive_error(e, "as_of_position"))
+            })
+            .await
+            .map_err(refuse)?;
+            if !report.passed() {
+                // A failed check is a bug in the derivation, never in the data.
+                tracing::error!(checks = ?report.checks, "a derived table failed its checks");
+            }
+            Ok(Response::new(proto::GetReportResponse { report: Some(report_to_proto(&report)) }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn get_annual_report(
+        &self,
+        request: Request<proto::GetAnnualReportRequest>,
+    ) -> Result<Response<proto::GetAnnualReportResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let span =
+            tracing::info_span!("GetAnnualReport", agency = %r.agency_id, year = r.year, as_of = r.as_of_position);
+        async move {
+            caller.may_read_id(&r.agency_id).map_err(refuse)?;
+            let store = self.store().map_err(refuse)?;
+            let annual = blocking(move || {
+                let agency = AgencyId::parse(&r.agency_id).map_err(|e| Rejection::invalid("agency_id", e))?;
+                let scope =
+                    proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(r.agency_id.clone())) };
+                let q = query(&store, Some(&scope), r.year, r.template, r.review_dating, r.as_of_position)?;
+                crate::report::annual_report::assemble(&store, &agency, &q)
+                    .map_err(|e| derive_error(e, "as_of_position"))
+            })
+            .await
+            .map_err(refuse)?;
+            Ok(Response::new(proto::GetAnnualReportResponse {
+                annual_report: Some(proto::AnnualReport {
+                    title: annual.title,
+                    tables: Some(report_to_proto(&annual.tables)),
+                    texts: annual
+                        .texts
+                        .into_iter()
+                        .map(|(section, heading, text)| proto::ReportText {
+                            section: section.to_proto() as i32,
+                            heading: heading.into(),
+                            text,
+                        })
+                        .collect(),
+                }),
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn diff_report(
+        &self,
+        request: Request<proto::DiffReportRequest>,
+    ) -> Result<Response<proto::DiffReportResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let span = tracing::info_span!("DiffReport", agency = %scope_label(r.scope.as_ref()), year = r.year, from = r.from_position, to = r.to_position);
+        async move {
+            may_see(&caller, r.scope.as_ref()).map_err(refuse)?;
+            let store = self.store().map_err(refuse)?;
+            let (from, to) = blocking(move || {
+                if r.from_position == 0 {
+                    return Err(Rejection::invalid("from_position", "is required (a log position from 1)"));
+                }
+                let q = query(&store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.to_position)?;
+                let to = derivation::report(&store, &q).map_err(|e| derive_error(e, "to_position"))?;
+                let from_q = ReportQuery { as_of: Some(r.from_position), ..q };
+                let from = derivation::report(&store, &from_q).map_err(|e| derive_error(e, "from_position"))?;
+                Ok((from, to))
+            })
+            .await
+            .map_err(refuse)?;
+            Ok(Response::new(proto::DiffReportResponse {
+                changes: changes(&from, &to),
+                from: Some(report_to_proto(&from)),
+                to: Some(report_to_proto(&to)),
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_cell_applications(
+        &self,
+        request: Request<proto::ListCellApplicationsRequest>,
+    ) -> Result<Response<proto::ListCellApplicationsResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let span = tracing::info_span!("ListCellApplications", agency = %r.agency_id, year = r.year, row = %r.row, column = r.column);
+        async move {
+            caller.may_read_id(&r.agency_id).map_err(refuse)?;
+            let store = self.store().map_err(refuse)?;
+            let response = blocking(move || {
+                let mut issues = Vec::new();
+                let agency =
+                    AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
+                let y = year(r.year).map_err(|i| issues.push(i)).ok();
+                let row = Row::from_code(&r.row)
+                    .ok_or_else(|| {
+                        issues.push(FieldIssue::new("row", format!("{:?} is not a row code of section 三", r.row)))
+                    })
+                    .ok();
+                if !(0..=6).contains(&r.column) {
+                    issues.push(FieldIssue::new(
+                        "column",
+                        format!("{} is not a column (0-5 applicants, 6 总计)", r.column),
+                    ));
+                }
+                let page_size = page::size(r.page_size).map_err(|i| issues.push(i)).unwrap_or(0);
+                let (Some(agency), Some(y), Some(row), true) = (agency, y, row, issues.is_empty()) else {
+                    return Err(Rejection::Invalid(issues));
+                };
+                let token_cell = (r.agency_id.clone(), y, r.row.clone(), r.column, r.as_of_position);
+                let after = page::after(&r.page_token, &token_cell)?;
+                let as_of = (r.as_of_position > 0).then_some(r.as_of_position);
+                let cell = Cell { agency, year: y, row, column: r.column as usize };
+                let CellPage { position, applications: found, more } =
+                    derivation::cell_applications(&store, &cell, as_of, after.as_ref(), page_size)
+                        .map_err(|e| derive_error(e, "as_of_position"))?;
+                let next_page_token = match found.last() {
+                    Some((last, _)) if more => page::token(&token_cell, &last.subject),
+                    _ => String::new(),
+                };
+                Ok(proto::ListCellApplicationsResponse {
+                    applications: found.iter().map(|(s, rec)| application_to_proto(s, rec)).collect(),
+                    next_page_token,
+                    log_position: position,
+                })
+            })
+            .await
+            .map_err(refuse)?;
+            Ok(Response::new(response))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn verify_tallies(
+        &self,
+        request: Request<proto::VerifyTalliesRequest>,
+    ) -> Result<Response<proto::VerifyTalliesResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        async move {
+            caller.must_be_admin("verify the tallies").map_err(refuse)?;
+            let store = self.store().map_err(refuse)?;
+            let deep = request.get_ref().deep;
+            let v = blocking(move || {
+                if deep { derivation::verify(&store) } else { crate::report::recount::recount(&store) }
+                    .map_err(internal)
+            })
+            .await
+            .map_err(refuse)?;
+            if v.differences.is_empty() {
+                tracing::info!(events = v.events, subjects = v.subjects, seconds = v.seconds, "tallies verified");
+            } else {
+                tracing::error!(differences = v.differences.len(), "tallies differ from a replay of the log");
+            }
+            Ok(Response::new(proto::VerifyTalliesResponse {
+                log_position: v.position,
+                events_replayed: v.events,
+                subjects: v.subjects,
+                consistent: v.differences.is_empty(),
+                differences: v.differences,
+                seconds: v.seconds,
+            }))
+        }
+        .instrument(tracing::info_span!("VerifyTallies"))
+        .await
+    }
+
+    async fn set_group(
+        &self,
+        request: Request<proto::SetGroupRequest>,
+    ) -> Result<Response<proto::SetGroupResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let group = r.group.unwrap_or_default();
+        let span = tracing::info_span!("SetGroup", group = %group.group_id);
+        async move {
+            caller.must_be_admin("set groups").map_err(refuse)?;
+            let store = self.store().map_err(refuse)?;
+            let mut issues = Vec::new();
+            if let Err(e) = AgencyId::parse(&group.group_id) {
+                issues.push(FieldIssue::new("group.group_id", e));
+            }
+            let mut members = Vec::new();
+            for (i, id) in group.agency_ids.iter().enumerate() {
+                match AgencyId::parse(id) {
+                    Ok(a) if members.contains(&a) => {
+                        issues.push(FieldIssue::new(format!("group.agency_ids[{i}]"), format!("{a} is listed twice")))
+                    }
+                    Ok(a) => members.push(a),
+                    Err(e) => issues.push(FieldIssue::new(format!("group.agency_ids[{i}]"), e)),
+                }
+            }
+            if members.is_empty() || members.len() > MAX_AGENCIES {
+                issues.push(FieldIssue::new(
+                    "group.agency_ids",
+                    format!("has {} agencies; 1 to {MAX_AGENCIES}", group.agency_ids.len()),
+                ));
+            }
+            if !issues.is_empty() {
+                return Err(refuse(Rejection::Invalid(issues)));
+            }
+            let id = group.group_id.clone();
+            blocking(move || store.put_group(&id, &members).map_err(internal)).await.map_err(refuse)?;
+            Ok(Response::new(proto::SetGroupResponse { group: Some(group) }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn get_group(
+        &self,
+        request: Request<proto::GetGroupRequest>,
+    ) -> Result<Response<proto::GetGroupResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        caller.may_read_group(&r.group_id).map_err(refuse)?;
+        let store = self.store().map_err(refuse)?;
+        let id = r.group_id.clone();
+        let members = blocking(move || store.group(&id).map_err(internal)).await.map_err(refuse)?;
+        let members =
+            members.ok_or_else(|| refuse(Rejection::NotFound { resource: "group", name: r.group_id.clone() }))?;
+        Ok(Response::new(proto::GetGroupResponse {
+            group: Some(proto::Group {
+                group_id: r.group_id,
+                agency_ids: members.iter().map(ToString::to_string).collect(),
+            }),
+        }))
+    }
+}

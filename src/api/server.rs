@@ -1,0 +1,341 @@
+//! The running server: binds the port, serves health, reflection and the
+//! ledger, opens the store in the background (health says NOT_SERVING until
+//! it is open and recovered), and drains gracefully on shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+
+use crate::access::gate::Gate;
+
+use crate::access::token::{OpeningTokens, Token, Tokens};
+
+use crate::access::role::{Role, Scope};
+use crate::api::admin_service::AdminService;
+use crate::api::config::Tls;
+use crate::ops::metrics::{Endpoint, RpcMetricsLayer};
+use crate::wire::proto::admin_service_server::AdminServiceServer;
+
+use crate::api::config::Config;
+use crate::api::deadline_service::DeadlineService;
+use crate::api::ledger_service::LedgerService;
+use crate::api::report_service::ReportService;
+use crate::deadline::calendar::{Calendar, CalendarCell};
+use crate::store::ledger::{Ledger, OpeningLedger};
+use crate::wire::proto::deadline_service_server::DeadlineServiceServer;
+use crate::wire::proto::{
+    self, ledger_service_server::LedgerServiceServer, report_service_server::ReportServiceServer,
+};
+
+/// A bound, not yet serving, server.
+pub struct Server {
+    config: Config,
+    listener: TcpListener,
+    calendar: CalendarCell,
+    tls: Option<ServerTlsConfig>,
+    metrics: Option<Endpoint>,
+}
+
+impl Server {
+    /// Binds the listen address (port 0 picks a free one).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let mut calendar = Calendar::builtin();
+        if let Some(path) = &config.calendar {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            calendar.merge(Calendar::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+        }
+        if config.tls.is_none() && !config.listen.ip().is_loopback() && !config.allow_plaintext {
+            anyhow::bail!(
+                "refusing to serve plaintext on {}, which is not a loopback address: give --tls-cert and --tls-key, \
+                 or --allow-plaintext if something in front terminates TLS",
+                config.listen
+            );
+        }
+        let tls = config.tls.as_ref().map(tls_config).transpose()?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(Endpoint::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr}"))?),
+            None => None,
+        };
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self { config, listener, calendar: CalendarCell::new(calendar), tls, metrics })
+    }
+
+    /// Where metrics are served, if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(Endpoint::local_addr)
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes: then health turns NOT_SERVING, live
+    /// subscriptions end, new connections are refused, in-flight RPCs
+    /// finish, the writer commits what it was given, and the store syncs.
+    pub async fn run_until(mut self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
+        health.set_not_serving::<ReportServiceServer<ReportService>>().await;
+        health.set_not_serving::<DeadlineServiceServer<DeadlineService>>().await;
+        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+
+        let cell = OpeningLedger::default();
+        let tokens = OpeningTokens::default();
+        let draining = CancellationToken::new();
+        let gate = Gate::new(tokens.clone(), self.config.auth, self.config.rate_limit);
+        if !self.config.auth {
+            tracing::warn!(
+                addr = %self.local_addr(),
+                "AUTHENTICATION IS OFF (--no-auth): anyone who can reach this port can read and write every agency's log"
+            );
+        }
+        let stopped = CancellationToken::new();
+        if let Some(metrics) = self.metrics.take() {
+            tracing::info!(addr = %metrics.local_addr(), "metrics on /metrics");
+            tokio::spawn(metrics.serve(stopped.clone()));
+        } else {
+            crate::ops::metrics::install();
+        }
+        tokio::spawn(crate::ops::metrics::refresh_gauges(
+            cell.clone(),
+            self.calendar.clone(),
+            GAUGE_REFRESH,
+            stopped.clone(),
+        ));
+        let service = LedgerService::new(cell.clone(), self.calendar.clone(), draining.clone());
+        let reports = ReportService::new(cell.clone());
+        let deadlines = DeadlineService::new(cell.clone(), self.calendar.clone());
+        let admin = AdminService::new(cell.clone(), tokens.clone(), self.calendar.clone());
+        tracing::info!(years = %self.calendar.current().known(), "working-day calendar");
+
+        // Open (and recover) the store while already answering health.
+        let opener = {
+            let cell = cell.clone();
+            let tokens = tokens.clone();
+            let health = health.clone();
+            let draining = draining.clone();
+            let config = self.config.clone();
+            let calendar = self.calendar.clone();
+            tokio::spawn(async move {
+                let opening = config.clone();
+                let opened = tokio::task::spawn_blocking(move || {
+                    let ledger = Ledger::open(&opening.data_dir, opening.cache_capacity)?;
+                    let loaded = Tokens::load(ledger.store())?;
+                    if opening.auth {
+                        first_admin_token(&loaded, &ledger, &opening)?;
+                    }
+                    // Schedules an admin added since the release, newest last.
+                    for text in ledger.store().calendars()? {
+                        calendar.merge(Calendar::parse(&text).map_err(|e| anyhow::anyhow!("a stored calendar: {e}"))?);
+                    }
+                    anyhow::Ok((ledger, loaded))
+                })
+                .await;
+                match opened {
+                    Ok(Ok((ledger, loaded))) => {
+                        tracing::info!(head = ledger.head(), dir = %config.data_dir.display(), "store open");
+                        tokens.set(loaded);
+                        cell.set(ledger);
+                        if !draining.is_cancelled() {
+                            health.set_serving::<LedgerServiceServer<LedgerService>>().await;
+                            health.set_serving::<ReportServiceServer<ReportService>>().await;
+                            health.set_serving::<DeadlineServiceServer<DeadlineService>>().await;
+                            health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+                        }
+                        Ok(())
+                    }
+                    Ok(Err(e)) => Err(anyhow::anyhow!("cannot open the store in {}: {e}", config.data_dir.display())),
+                    Err(e) => Err(anyhow::anyhow!("opening the store panicked: {e}")),
+                }
+            })
+        };
+
+        tracing::info!(addr = %self.local_addr(), "listening");
+        let drain = {
+            let health = health.clone();
+            let draining = draining.clone();
+            async move {
+                stop.await;
+                tracing::info!("draining: refusing new connections, finishing in-flight requests");
+                health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
+                health.set_not_serving::<ReportServiceServer<ReportService>>().await;
+                health.set_not_serving::<DeadlineServiceServer<DeadlineService>>().await;
+                health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                draining.cancel();
+            }
+        };
+        // If the store cannot open there is nothing to serve: stop at once.
+        let open_failed = CancellationToken::new();
+        let max = self.config.max_message_bytes;
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = self.tls.take() {
+            builder = builder.tls_config(tls).context("invalid TLS configuration")?;
+        }
+        let served = builder
+            // Bounds what one client connection can have in flight.
+            .concurrency_limit_per_connection(256)
+            .layer(RpcMetricsLayer)
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(InterceptedService::new(
+                LedgerServiceServer::new(service).max_decoding_message_size(max),
+                gate.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                ReportServiceServer::new(reports).max_decoding_message_size(max),
+                gate.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                DeadlineServiceServer::new(deadlines).max_decoding_message_size(max),
+                gate.clone(),
+            ))
+            .add_service(InterceptedService::new(AdminServiceServer::new(admin).max_decoding_message_size(max), gate))
+            // No Nagle: small responses (a report, an append's answer) must
+            // not wait for the client's delayed ACK (~40 ms).
+            .serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), {
+                let open_failed = open_failed.clone();
+                async move {
+                    tokio::select! {
+                        () = drain => {}
+                        () = open_failed.cancelled() => {}
+                    }
+                }
+            });
+        tokio::pin!(served);
+        let drain_deadline = {
+            let draining = draining.clone();
+            let timeout = self.config.drain_timeout;
+            async move {
+                draining.cancelled().await;
+                tokio::time::sleep(timeout).await;
+            }
+        };
+        tokio::pin!(drain_deadline);
+        let mut opener = opener;
+        let mut open_result = None;
+        let served = loop {
+            tokio::select! {
+                result = &mut served => break result,
+                () = &mut drain_deadline => {
+                    // Dropping the server closes what is still open; the
+                    // writer still commits every batch it was given.
+                    tracing::warn!(timeout = ?self.config.drain_timeout, "drain timed out; closing the remaining connections");
+                    break Ok(());
+                }
+                result = &mut opener, if open_result.is_none() => {
+                    let result = result.map_err(anyhow::Error::from).and_then(|r| r);
+                    if result.is_err() {
+                        open_failed.cancel();
+                    }
+                    open_result = Some(result);
+                }
+            }
+        };
+        stopped.cancel();
+        served.context("the gRPC server failed")?;
+        if let Some(Err(e)) = open_result {
+            return Err(e);
+        }
+        if let Some(ledger) = cell.opened() {
+            tokio::task::spawn_blocking(move || ledger.close()).await?;
+        }
+        tracing::info!("stopped; every acknowledged event is on disk");
+        Ok(())
+    }
+}
+
+/// How often the gauges that need a scan of every stored subject (open and
+/// overdue applications) are refreshed: a few seconds of one core for a
+/// million subjects, so not more often.
+const GAUGE_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Reads the certificate files.
+fn tls_config(tls: &Tls) -> anyhow::Result<ServerTlsConfig> {
+    let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?));
+    if let Some(ca) = &tls.client_ca {
+        config = config.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    Ok(config)
+}
+
+/// With auth on and no token at all (a new store), creates an admin token
+/// and writes it, readable by the owner only, to the admin token file: the
+/// way in for the first `token create`.
+fn first_admin_token(tokens: &Tokens, ledger: &Ledger, config: &Config) -> anyhow::Result<()> {
+    if !tokens.is_empty() {
+        return Ok(());
+    }
+    let path = config.admin_token_file.clone().unwrap_or_else(|| config.data_dir.join("admin.token"));
+    let (token, secret) = Token::issue(Role::Admin, Scope::default(), "first admin token".into());
+    let id = token.id.clone();
+    write_secret(&path, &secret)
+        .with_context(|| format!("cannot write the first admin token to {}", path.display()))?;
+    tokens.put(ledger.store(), token)?;
+    tracing::warn!(
+        token = %id,
+        file = %path.display(),
+        "created the first admin token; keep it somewhere safe and delete the file"
+    );
+    Ok(())
+}
+
+/// Writes a secret to a new file only its owner can read.
+pub fn write_secret(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    writeln!(f, "{secret}")?;
+    f.sync_all()
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,82 @@
+//! `backup` from a running server and `restore` into a new directory.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+use crate::cli::args::ServerArg;
+
+use crate::cli::remote::{Remote, status};
+use crate::wire::proto::{self};
+
+/// Streams an online backup into a file: written beside it, synced, then
+/// renamed, so a file under the final name is always a whole backup.
+pub async fn backup(server: &ServerArg, output: &Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stream =
+        Remote::connect(server).await?.admin().backup(proto::BackupRequest {}).await.map_err(status)?.into_inner();
+    let partial = output.with_extension("partial");
+    let file = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut head = None;
+    let mut events = 0u64;
+    let bar = indicatif::ProgressBar::hidden();
+    while let Some(item) = stream.message().await.map_err(status)? {
+        match &item.item {
+            Some(proto::backup_response::Item::Header(h)) => {
+                head = Some(h.head_position);
+                bar.set_length(h.head_position);
+                bar.set_style(progress_style());
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            Some(proto::backup_response::Item::Event(_)) => {
+                events += 1;
+                if events.is_multiple_of(1024) {
+                    bar.set_position(events);
+                }
+            }
+            None => {}
+        }
+        crate::ops::backup::write_item(&mut out, &item)?;
+    }
+    bar.finish_and_clear();
+    let head = head.context("the server sent no backup header")?;
+    if events != head {
+        bail!("the backup stream ended after {events} of {head} events; {} is incomplete", partial.display());
+    }
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&partial, output)?;
+    let _ = std::io::stdout().flush();
+    println!("backup of log positions 1-{head} written to {}", output.display());
+    Ok(())
+}
+
+fn progress_style() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} eta {eta}")
+        .expect("a valid template")
+}
+
+/// Restores a backup file into an empty data directory.
+pub async fn restore(file: &Path, data_dir: &Path) -> anyhow::Result<()> {
+    let bar = indicatif::ProgressBar::new(0).with_style(progress_style());
+    let restored =
+        crate::ops::backup::restore(file, data_dir, crate::api::config::Config::DEFAULT_CACHE_MIB << 20, |done, of| {
+            bar.set_length(of);
+            bar.set_position(done);
+        })
+        .await
+        .with_context(|| {
+            format!("restore failed; remove {} before trying again, it may hold part of the backup", data_dir.display())
+        })?;
+    bar.finish_and_clear();
+    println!(
+        "restored log positions 1-{}, {} groups and {} tokens into {}",
+        restored.head,
+        restored.groups,
+        restored.tokens,
+        data_dir.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,364 @@
+//! The command line: `serve` runs the service; the other commands are a
+//! small client for people without grpcurl, one file per concern. The top
+//! of the crate: may use every chapter.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::api::config::Config;
+use crate::ops::telemetry::{self, LogFormat};
+use crate::report::render::Format;
+use args::{CalendarCommand, SectionArg, ServeSecurity, ServerArg, TableArgs, TokenCommand};
+
+pub mod args;
+pub mod backup;
+pub mod calendar;
+pub mod deadlines;
+pub mod events;
+pub mod health;
+pub mod import;
+pub mod remote;
+pub mod tables;
+pub mod tokens;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "disclosure-ledger",
+    version,
+    about = "The event log of open-government-information applications, and the annual report tables derived from it"
+)]
+pub struct Cli {
+    /// Log line format.
+    #[arg(long, global = true, env = "DISCLOSURE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC service.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "DISCLOSURE_LISTEN", default_value = Config::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        /// Directory of the sled store (created if missing).
+        #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// sled page cache in MiB (resident memory ends up a few times this).
+        #[arg(long, env = "DISCLOSURE_CACHE_MIB", default_value_t = Config::DEFAULT_CACHE_MIB)]
+        cache_mib: u64,
+        /// Seconds a shutdown waits for in-flight requests before closing them.
+        #[arg(long, env = "DISCLOSURE_DRAIN_SECS", default_value_t = Config::DEFAULT_DRAIN_SECS)]
+        drain_secs: u64,
+        /// A holiday schedule (the shape of src/deadline/calendar-cn.toml) whose
+        /// years are added to or replace the shipped ones.
+        #[arg(long, env = "DISCLOSURE_CALENDAR")]
+        calendar: Option<PathBuf>,
+        #[command(flatten)]
+        security: ServeSecurity,
+        /// Where Prometheus metrics are served (`/metrics`); `off` for none.
+        #[arg(long, env = "DISCLOSURE_METRICS_LISTEN", default_value = Config::DEFAULT_METRICS_LISTEN)]
+        metrics_listen: String,
+    },
+    /// Create, revoke and list access tokens (needs an admin token).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Add a year's holiday schedule to the running service, or show the
+    /// years it knows (needs an admin token).
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+    /// Write an online backup of the log (and of groups and tokens) to a
+    /// file, while the service goes on taking appends.
+    Backup {
+        #[command(flatten)]
+        server: ServerArg,
+        /// The backup file (written to FILE.partial, then renamed).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Restore a backup file into an empty data directory (the service
+    /// must not be running on it).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Export the log as JSON Lines of events, which `append` (on another
+    /// instance) imports: a migration between instances.
+    Export {
+        #[command(flatten)]
+        server: ServerArg,
+        /// Only this agency's events.
+        #[arg(long)]
+        agency: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Import a ledger (台账) of past applications from CSV, XLSX or JSON
+    /// Lines: one row per application. All or nothing unless --skip-bad;
+    /// importing the same file again changes nothing.
+    Import {
+        #[command(flatten)]
+        server: ServerArg,
+        /// The ledger file (.csv, .xlsx or .jsonl).
+        file: PathBuf,
+        /// The agency whose applications these are.
+        #[arg(long)]
+        agency: String,
+        /// A TOML file naming the columns, if the headers are not the
+        /// recognised ones (see the README).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Import the good rows and write the bad ones to --rejects.
+        #[arg(long)]
+        skip_bad: bool,
+        /// Where bad rows go, as CSV with their reasons (default: FILE.rejects.csv with --skip-bad).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// Events per append.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(10..=1000))]
+        batch: u16,
+    },
+    /// Check the server's gRPC health (exit 0 when SERVING): for container
+    /// and Kubernetes probes, which cannot speak TLS themselves.
+    Health {
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Create a new admin token directly in a data directory, with the
+    /// service stopped: the way back in when every admin token is lost.
+    RecoverAdmin {
+        #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// Where to write the token (readable by its owner only).
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Append events from a JSON Lines file (one `disclosure.v1.Event` per
+    /// line, proto3 JSON mapping); `-` reads standard input.
+    Append {
+        #[command(flatten)]
+        server: ServerArg,
+        /// The file.
+        file: PathBuf,
+        /// Events per AppendEvents call (all-or-nothing each).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        batch: u16,
+    },
+    /// Show an application: its current state and its full history.
+    Show {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        /// The application id.
+        application: String,
+        /// Print the proto3 JSON of the response instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a year's tables (sections 三 and 四), derived by the server.
+    Report {
+        #[command(flatten)]
+        server: ServerArg,
+        #[command(flatten)]
+        table: TableArgs,
+        /// The tables as they stood at this log position (default: now).
+        #[arg(long)]
+        as_of: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Format::Tsv)]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// The whole annual report of an agency: its text and the tables of
+    /// sections 二, 三 and 四, as of one log position, as HTML, DOCX or XLSX.
+    AnnualReport {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        /// Template version; default: the one in force for the year.
+        #[arg(long, value_parser = ["2019", "2021"])]
+        template: Option<String>,
+        /// As of this log position (default: now).
+        #[arg(long)]
+        as_of: Option<u64>,
+        #[arg(long, value_enum, default_value_t = crate::report::publication::Format::Html)]
+        format: crate::report::publication::Format,
+        /// The file to write.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Set the agency's own text for a part of its annual report (recorded
+    /// as an event, so every edit is kept). Numbers are placeholders such as
+    /// {new}, filled from the tables; see the README for the list.
+    ReportText {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_enum)]
+        section: SectionArg,
+        /// A UTF-8 text file (`-` reads standard input); paragraphs are
+        /// separated by blank lines.
+        file: PathBuf,
+    },
+    /// Show the cells that changed between two log positions.
+    Diff {
+        #[command(flatten)]
+        server: ServerArg,
+        #[command(flatten)]
+        table: TableArgs,
+        #[arg(long)]
+        from: u64,
+        /// Default: now.
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// List the applications counted in one cell of section 三.
+    Cell {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        /// Row code: new, carried_in, 1, 2, 3.1 … 6.3 (6 in 2019), total, carried_out.
+        #[arg(long)]
+        row: String,
+        /// 0-5 an applicant column (自然人 … 其他), 6 总计.
+        #[arg(long, default_value_t = 6)]
+        column: i32,
+        #[arg(long)]
+        as_of: Option<u64>,
+    },
+    /// Rebuild every table from the raw log and compare with the maintained
+    /// tallies; exits non-zero on any difference.
+    Verify {
+        #[command(flatten)]
+        server: ServerArg,
+        /// Also refold every stored subject and compare it (slow).
+        #[arg(long)]
+        deep: bool,
+    },
+    /// Open applications with their statutory deadlines: due soon and
+    /// overdue ones as of a date (default today, China Standard Time).
+    Deadlines {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        /// YYYY-MM-DD; default today in China Standard Time.
+        #[arg(long)]
+        as_of: Option<crate::domain::date::CivilDate>,
+        /// The warning window in working days.
+        #[arg(long, default_value_t = crate::deadline::statutory::DEFAULT_WITHIN)]
+        within: u32,
+        /// Only overdue applications.
+        #[arg(long, conflicts_with = "all")]
+        overdue: bool,
+        /// Every open application, not only the due-soon and overdue ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// How promptly an agency answered in a year: on time against late,
+    /// median and 90th percentile working days.
+    Timeliness {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+    },
+    /// Register (or replace) a group of agencies for consolidated tables.
+    SetGroup {
+        #[command(flatten)]
+        server: ServerArg,
+        group: String,
+        #[arg(required = true)]
+        agencies: Vec<String>,
+    },
+}
+
+impl Cli {
+    /// Runs the command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        telemetry::init(self.log_format);
+        match self.command {
+            Command::Serve { listen, data_dir, cache_mib, drain_secs, calendar, security, metrics_listen } => {
+                let metrics_listen = match metrics_listen.as_str() {
+                    "off" | "" => None,
+                    a => Some(a.parse().map_err(|e| anyhow::anyhow!("--metrics-listen {a}: {e}"))?),
+                };
+                let tls = match (security.tls_cert, security.tls_key) {
+                    (Some(cert), Some(key)) => {
+                        Some(crate::api::config::Tls { cert, key, client_ca: security.tls_client_ca })
+                    }
+                    _ => None,
+                };
+                let config = Config {
+                    listen,
+                    data_dir,
+                    cache_capacity: cache_mib << 20,
+                    drain_timeout: std::time::Duration::from_secs(drain_secs),
+                    calendar,
+                    auth: !security.no_auth,
+                    admin_token_file: security.admin_token_file,
+                    rate_limit: std::num::NonZeroU32::new(security.rate_limit),
+                    max_message_bytes: security.max_message_mib << 20,
+                    tls,
+                    allow_plaintext: security.allow_plaintext,
+                    metrics_listen,
+                };
+                crate::api::server::Server::build(config).await?.run_until_stopped().await
+            }
+            Command::Append { server, file, batch } => events::append(&server, &file, batch.into()).await,
+            Command::Show { server, agency, application, json } => {
+                events::show(&server, &agency, &application, json).await
+            }
+            Command::Report { server, table, as_of, format, output } => {
+                tables::report(&server, &table, as_of, format, output.as_deref()).await
+            }
+            Command::AnnualReport { server, agency, year, template, as_of, format, output } => {
+                tables::annual_report(&server, &agency, year, template.as_deref(), as_of, format, &output).await
+            }
+            Command::ReportText { server, agency, year, section, file } => {
+                tables::report_text(&server, &agency, year, section, &file).await
+            }
+            Command::Diff { server, table, from, to } => tables::diff(&server, &table, from, to).await,
+            Command::Cell { server, agency, year, row, column, as_of } => {
+                tables::cell(&server, &agency, year, &row, column, as_of).await
+            }
+            Command::Verify { server, deep } => tables::verify(&server, deep).await,
+            Command::Timeliness { server, agency, year } => deadlines::timeliness(&server, &agency, year).await,
+            Command::Deadlines { server, agency, as_of, within, overdue, all } => {
+                deadlines::deadlines(&server, &agency, as_of, within, overdue, all).await
+            }
+            Command::Token(command) => tokens::token(command).await,
+            Command::Calendar(command) => calendar::calendar(command).await,
+            Command::Backup { server, output } => backup::backup(&server, &output).await,
+            Command::Restore { file, data_dir } => backup::restore(&file, &data_dir).await,
+            Command::Export { server, agency, output } => {
+                events::export(&server, agency.as_deref(), output.as_deref()).await
+            }
+            Command::Import { server, file, agency, mapping, skip_bad, rejects, batch } => {
+                import::import(&server, &file, &agency, mapping.as_deref(), skip_bad, rejects, batch.into()).await
+            }
+            Command::Health { server } => health::health(&server).await,
+            Command::RecoverAdmin { data_dir, output } => tokens::recover_admin(&data_dir, &output),
+            Command::SetGroup { server, group, agencies } => tables::set_group(&server, &group, agencies).await,
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The tables: `report`, `diff`, `cell` (the applications behind a
+//! number), `verify`, `set-group`, `annual-report` and `report-text`.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+use crate::cli::args::ServerArg;
+
+use crate::cli::args::{ReviewDatingArg, TableArgs};
+use crate::cli::remote::{Remote, reports, status};
+use crate::report::render::{self, Format};
+use crate::wire::proto::{self};
+
+fn scope(t: &TableArgs) -> proto::ReportScope {
+    use proto::report_scope::Scope;
+    let scope = match (&t.group, t.agencies.as_slice()) {
+        (Some(g), _) => Scope::GroupId(g.clone()),
+        (None, [one]) => Scope::AgencyId(one.clone()),
+        (None, many) => Scope::Agencies(proto::AgencyList { agency_ids: many.to_vec() }),
+    };
+    proto::ReportScope { scope: Some(scope) }
+}
+
+fn template(t: &TableArgs) -> i32 {
+    match t.template.as_deref() {
+        Some("2019") => proto::Template::Template2019 as i32,
+        Some("2021") => proto::Template::Template2021 as i32,
+        _ => proto::Template::Unspecified as i32,
+    }
+}
+
+fn dating(t: &TableArgs) -> i32 {
+    match t.review_dating {
+        ReviewDatingArg::Filed => proto::ReviewDating::FiledInYear as i32,
+        ReviewDatingArg::Decided => proto::ReviewDating::DecidedInYear as i32,
+    }
+}
+
+/// Prints (or writes) a year's tables.
+pub async fn report(
+    server: &ServerArg,
+    t: &TableArgs,
+    as_of: Option<u64>,
+    format: Format,
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    let report = reports(server)
+        .await?
+        .get_report(proto::GetReportRequest {
+            scope: Some(scope(t)),
+            year: t.year,
+            template: template(t),
+            as_of_position: as_of.unwrap_or(0),
+            review_dating: dating(t),
+        })
+        .await
+        .map_err(status)?
+        .into_inner()
+        .report
+        .unwrap_or_default();
+    let text = render::render(&report, format)?;
+    match output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    if !report.checks_passed {
+        let failed: Vec<_> =
+            report.checks.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.name, c.detail)).collect();
+        bail!("the table failed its checks: {}", failed.join("; "));
+    }
+    eprintln!("log position {}; all {} checks passed", report.log_position, report.checks.len());
+    Ok(())
+}
+
+/// Prints the cells that changed between two positions.
+pub async fn diff(server: &ServerArg, t: &TableArgs, from: u64, to: Option<u64>) -> anyhow::Result<()> {
+    let d = reports(server)
+        .await?
+        .diff_report(proto::DiffReportRequest {
+            scope: Some(scope(t)),
+            year: t.year,
+            template: template(t),
+            review_dating: dating(t),
+            from_position: from,
+            to_position: to.unwrap_or(0),
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    let (a, b) = (d.from.unwrap_or_default().log_position, d.to.unwrap_or_default().log_position);
+    println!("{} cells changed between log positions {a} and {b}", d.changes.len());
+    for c in &d.changes {
+        println!("  {} {:<12} {:<8} {} -> {}", c.section, c.row, c.column, c.before, c.after);
+    }
+    Ok(())
+}
+
+/// Lists every application counted in a cell, page by page.
+pub async fn cell(
+    server: &ServerArg,
+    agency: &str,
+    year: i32,
+    row: &str,
+    column: i32,
+    as_of: Option<u64>,
+) -> anyhow::Result<()> {
+    let mut client = reports(server).await?;
+    let mut token = String::new();
+    let mut count = 0;
+    loop {
+        let page = client
+            .list_cell_applications(proto::ListCellApplicationsRequest {
+                agency_id: agency.into(),
+                year,
+                row: row.into(),
+                column,
+                as_of_position: as_of.unwrap_or(0),
+                page_size: 1000,
+                page_token: token,
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        for a in &page.applications {
+            let d = |d: &Option<proto::google::r#type::Date>| {
+                d.as_ref().map_or("-".to_owned(), |d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+            };
+            println!(
+                "{}\treceived {}\tconcluded {}\t{}\t{}",
+                a.application_id,
+                d(&a.received_on),
+                d(&a.concluded_on),
+                a.applicant_category().as_str_name(),
+                if a.outcome == 0 { "" } else { a.outcome().as_str_name() }
+            );
+            count += 1;
+        }
+        if page.next_page_token.is_empty() {
+            eprintln!("{count} applications (log position {})", page.log_position);
+            return Ok(());
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// Rebuilds everything from the raw log on the server and compares.
+pub async fn verify(server: &ServerArg, deep: bool) -> anyhow::Result<()> {
+    let v =
+        reports(server).await?.verify_tallies(proto::VerifyTalliesRequest { deep }).await.map_err(status)?.into_inner();
+    println!(
+        "replayed {} events ({} subjects) up to log position {} in {:.2} s ({:.0} events/s)",
+        v.events_replayed,
+        v.subjects,
+        v.log_position,
+        v.seconds,
+        v.events_replayed as f64 / v.seconds.max(1e-9)
+    );
+    if !v.consistent {
+        for d in &v.differences {
+            println!("DIFFERENCE {d}");
+        }
+        bail!("{} differences between the maintained tallies and the replay", v.differences.len());
+    }
+    println!("every table and every application matches the replay");
+    Ok(())
+}
+
+/// Registers a group of agencies.
+pub async fn set_group(server: &ServerArg, group: &str, agencies: Vec<String>) -> anyhow::Result<()> {
+    let r = reports(server)
+        .await?
+        .set_group(proto::SetGroupRequest {
+            group: Some(proto::Group { group_id: group.into(), agency_ids: agencies }),
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    let g = r.group.unwrap_or_default();
+    println!("group {}: {}", g.group_id, g.agency_ids.join(", "));
+    Ok(())
+}
+
+/// Writes the whole annual report in a published format.
+pub async fn annual_report(
+    server: &ServerArg,
+    agency: &str,
+    year: i32,
+    template: Option<&str>,
+    as_of: Option<u64>,
+    format: crate::report::publication::Format,
+    output: &Path,
+) -> anyhow::Result<()> {
+    let template = match template {
+        Some("2019") => proto::Template::Template2019,
+        Some("2021") => proto::Template::Template2021,
+        _ => proto::Template::Unspecified,
+    };
+    let report = Remote::connect(server)
+        .await?
+        .reports()
+        .get_annual_report(proto::GetAnnualReportRequest {
+            agency_id: agency.into(),
+            year,
+            template: template as i32,
+            review_dating: proto::ReviewDating::Unspecified as i32,
+            as_of_position: as_of.unwrap_or(0),
+        })
+        .await
+        .map_err(status)?
+        .into_inner()
+        .annual_report
+        .context("the server sent no report")?;
+    let bytes = crate::report::publication::publish(&report, format)?;
+    std::fs::write(output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
+    let tables = report.tables.unwrap_or_default();
+    println!(
+        "{} written to {} (log position {}; checks {})",
+        report.title,
+        output.display(),
+        tables.log_position,
+        if tables.checks_passed { "passed" } else { "FAILED" }
+    );
+    Ok(())
+}
+
+/// Records an agency's text for a part of its annual report.
+pub async fn report_text(
+    server: &ServerArg,
+    agency: &str,
+    year: i32,
+    section: crate::cli::args::SectionArg,
+    file: &Path,
+) -> anyhow::Result<()> {
+    use crate::cli::args::SectionArg;
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let section = match section {
+        SectionArg::Name => proto::ReportSection::AgencyName,
+        SectionArg::Preamble => proto::ReportSection::Preamble,
+        SectionArg::Overview => proto::ReportSection::Overview,
+        SectionArg::Problems => proto::ReportSection::Problems,
+        SectionArg::Other => proto::ReportSection::Other,
+    };
+    let event = proto::Event {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        agency_id: agency.into(),
+        subject_id: crate::domain::report_text::subject_for(year),
+        occurred_on: Some(crate::domain::date::CivilDate::today_in_china().to_proto()),
+        actor: String::new(),
+        correlation_id: String::new(),
+        payload: Some(proto::event::Payload::ReportTextSet(proto::ReportTextSet {
+            year,
+            section: section as i32,
+            text,
+        })),
+    };
+    let r = Remote::connect(server)
+        .await?
+        .ledger()
+        .append_events(proto::AppendEventsRequest {
+            events: vec![event],
+            expected_revisions: vec![],
+            validate_only: false,
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    println!("text recorded at log position {}", r.results.first().map_or(0, |r| r.position));
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! Statutory deadlines of an application (Art.30, 32, 33, 34), on the
+//! working-day calendar: answer within 20 working days of receipt, or of the
+//! supplement's receipt after a 补正; time spent consulting a third party or
+//! another agency does not count; one extension of at most 20 working days.
+//! A supplement must be requested within 7 working days of receipt.
+
+use crate::deadline::calendar::{Calendar, OutsideCalendar};
+use crate::domain::application::Application;
+use crate::domain::date::CivilDate;
+
+/// Working days to answer (Art.33).
+pub const ANSWER_DAYS: u32 = 20;
+/// Working days within which a supplement must be requested (Art.30).
+pub const SUPPLEMENT_REQUEST_DAYS: u32 = 7;
+/// How many working days before its due date an application counts as
+/// due soon, unless a caller asks otherwise.
+pub const DEFAULT_WITHIN: u32 = 5;
+
+/// Where an application stands against its deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Waiting for the applicant's supplement: no answer clock runs.
+    AwaitingSupplement,
+    /// A consultation is running: the clock is paused.
+    Paused,
+    OnTime,
+    /// Open, due within the warning window.
+    DueSoon,
+    Overdue,
+    AnsweredOnTime,
+    AnsweredLate,
+}
+
+/// An application's deadline and how it was computed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deadline {
+    /// The day the 20 working days run from: receipt, or the supplement's.
+    pub clock_starts: CivilDate,
+    /// Working days not counted while consultations ran.
+    pub paused_days: u32,
+    pub extension_days: u32,
+    /// `None` while awaiting a supplement.
+    pub due: Option<CivilDate>,
+    /// Working days left on `as_of` (negative when overdue).
+    pub remaining: Option<i64>,
+    pub standing: Standing,
+    /// The last day a supplement could be requested, and whether the
+    /// request (if any) came later.
+    pub supplement_request_by: CivilDate,
+    pub supplement_request_late: bool,
+}
+
+/// Computes the deadline of `app` as it stands on `as_of`; `due_soon` is
+/// the warning window in working days.
+pub fn deadline(
+    app: &Application,
+    calendar: &Calendar,
+    as_of: CivilDate,
+    due_soon: u32,
+) -> Result<Deadline, OutsideCalendar> {
+    let supplement_request_by = calendar.add_working_days(app.received_on, SUPPLEMENT_REQUEST_DAYS)?;
+    let supplement_request_late = app.supplement_requested_on.is_some_and(|asked| asked > supplement_request_by);
+    let concluded_on = app.conclusion.map(|c| c.on);
+    // The day the clock is looked at: the conclusion, or `as_of`.
+    let until = concluded_on.unwrap_or(as_of);
+    let awaiting = app.supplement_requested_on.is_some() && app.supplement_received_on.is_none();
+    let clock_starts = app.supplement_received_on.unwrap_or(app.received_on);
+    let extension_days = app.extension_days.map_or(0, u32::from);
+    let mut paused_days = 0;
+    let mut running = false;
+    for c in &app.consultations {
+        let end = match c.ended_on {
+            Some(end) => end,
+            None => {
+                running = true;
+                until
+            }
+        };
+        let start = c.started_on.max(clock_starts);
+        if end > start {
+            paused_days += calendar.working_days_between(start, end)?;
+        }
+    }
+    let base = Deadline {
+        clock_starts,
+        paused_days,
+        extension_days,
+        due: None,
+        remaining: None,
+        standing: Standing::AwaitingSupplement,
+        supplement_request_by,
+        supplement_request_late,
+    };
+    if awaiting && concluded_on.is_none() {
+        return Ok(base);
+    }
+    let due = calendar.add_working_days(clock_starts, ANSWER_DAYS + extension_days + paused_days)?;
+    let remaining = if until <= due {
+        i64::from(calendar.working_days_between(until, due)?)
+    } else {
+        -i64::from(calendar.working_days_between(due, until)?)
+    };
+    let standing = match concluded_on {
+        Some(on) if on <= due => Standing::AnsweredOnTime,
+        Some(_) => Standing::AnsweredLate,
+        None if remaining < 0 => Standing::Overdue,
+        None if running => Standing::Paused,
+        None if remaining <= i64::from(due_soon) => Standing::DueSoon,
+        None => Standing::OnTime,
+    };
+    Ok(Deadline { due: Some(due), remaining: Some(remaining), standing, ..base })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deadline::timeliness::Timeliness;
+    use crate::domain::application::{Conclusion, Consultation};
+    use crate::domain::codes::{ApplicantCategory, Channel, ConsultationParty, Outcome};
+
+    fn d(s: &str) -> CivilDate {
+        s.parse().unwrap()
+    }
+
+    fn received(on: &str) -> Application {
+        Application::received(d(on), ApplicantCategory::NaturalPerson, Channel::Online)
+    }
+
+    #[test]
+    fn twenty_working_days_from_receipt_across_the_spring_festival() {
+        let c = Calendar::builtin();
+        let app = received("2024-02-06");
+        let dl = deadline(&app, &c, d("2024-03-04"), 5).unwrap();
+        assert_eq!(dl.due, Some(d("2024-03-11")));
+        assert_eq!(dl.remaining, Some(5));
+        assert_eq!(dl.standing, Standing::DueSoon);
+        assert_eq!(deadline(&app, &c, d("2024-03-12"), 5).unwrap().standing, Standing::Overdue);
+        assert_eq!(deadline(&app, &c, d("2024-02-20"), 5).unwrap().standing, Standing::OnTime);
+    }
+
+    #[test]
+    fn a_supplement_restarts_the_clock() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-09-02");
+        app.supplement_requested_on = Some(d("2024-09-04"));
+        let waiting = deadline(&app, &c, d("2024-09-20"), 5).unwrap();
+        assert_eq!(waiting.standing, Standing::AwaitingSupplement);
+        assert_eq!(waiting.due, None);
+        app.supplement_received_on = Some(d("2024-09-27"));
+        // From Friday 27 September 2024, across National Day: 30 October.
+        let dl = deadline(&app, &c, d("2024-10-08"), 5).unwrap();
+        assert_eq!(dl.clock_starts, d("2024-09-27"));
+        assert_eq!(dl.due, Some(d("2024-10-30")));
+        assert!(!dl.supplement_request_late);
+    }
+
+    #[test]
+    fn a_supplement_requested_after_seven_working_days_is_flagged() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-09-27");
+        // Seven working days after 27 September 2024: 29, 30 Sep, 8-11, 12 Oct.
+        assert_eq!(deadline(&app, &c, d("2024-10-01"), 5).unwrap().supplement_request_by, d("2024-10-12"));
+        app.supplement_requested_on = Some(d("2024-10-14"));
+        assert!(deadline(&app, &c, d("2024-10-20"), 5).unwrap().supplement_request_late);
+    }
+
+    #[test]
+    fn a_consultation_pauses_and_an_extension_adds() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-03-01");
+        // Plain: 20 working days after Friday 1 March 2024 is 29 March.
+        assert_eq!(deadline(&app, &c, d("2024-03-02"), 5).unwrap().due, Some(d("2024-03-29")));
+        // A third party consulted from Monday 11 to Friday 15 March: the
+        // working days after the start day up to the end (12-15 March) do
+        // not count, as a period never counts its first day.
+        app.consultations.push(Consultation {
+            party: ConsultationParty::ThirdParty,
+            started_on: d("2024-03-11"),
+            ended_on: Some(d("2024-03-15")),
+        });
+        let paused = deadline(&app, &c, d("2024-03-16"), 5).unwrap();
+        assert_eq!(paused.paused_days, 4);
+        // 29 March + 4 working days, across Qingming (4-6 April, 7 April worked).
+        assert_eq!(paused.due, Some(d("2024-04-07")));
+        app.extension_days = Some(20);
+        let extended = deadline(&app, &c, d("2024-03-16"), 5).unwrap();
+        assert_eq!(extended.due, Some(c.add_working_days(d("2024-04-07"), 20).unwrap()));
+    }
+
+    #[test]
+    fn a_running_consultation_keeps_the_clock_paused() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-03-01");
+        app.consultations.push(Consultation {
+            party: ConsultationParty::OtherAgency,
+            started_on: d("2024-03-20"),
+            ended_on: None,
+        });
+        let dl = deadline(&app, &c, d("2024-03-27"), 5).unwrap();
+        assert_eq!(dl.standing, Standing::Paused);
+        assert_eq!(dl.paused_days, 5);
+    }
+
+    #[test]
+    fn timeliness_counts_answers_of_the_year() {
+        let c = Calendar::builtin();
+        let mut t = Timeliness::default();
+        for (on, answered) in [("2024-02-06", "2024-03-11"), ("2024-03-01", "2024-03-08"), ("2024-03-01", "2024-04-30")]
+        {
+            let mut app = received(on);
+            app.conclusion = Some(Conclusion { on: d(answered), outcome: Outcome::Disclosed, withdrawn: false });
+            t.count(&app, &c, 2024);
+        }
+        // A withdrawal and an answer of another year are not counted.
+        let mut withdrawn = received("2024-03-01");
+        withdrawn.conclusion = Some(Conclusion { on: d("2024-03-02"), outcome: Outcome::Other, withdrawn: true });
+        t.count(&withdrawn, &c, 2024);
+        let mut other_year = received("2023-03-01");
+        other_year.conclusion = Some(Conclusion { on: d("2023-03-02"), outcome: Outcome::Disclosed, withdrawn: false });
+        t.count(&other_year, &c, 2024);
+        assert_eq!((t.on_time, t.late), (2, 1));
+        assert_eq!(t.percentile(50), 20);
+        // 20, 5 and 42 working days (the last across Qingming and two make-up Sundays).
+        assert_eq!(t.percentile(90), 42);
+        assert_eq!(t.percentile(0), 5);
+    }
+
+    #[test]
+    fn concluded_applications_keep_whether_they_were_answered_on_time() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-02-06");
+        app.conclusion = Some(Conclusion { on: d("2024-03-11"), outcome: Outcome::Disclosed, withdrawn: false });
+        assert_eq!(deadline(&app, &c, d("2024-12-31"), 5).unwrap().standing, Standing::AnsweredOnTime);
+        app.conclusion = Some(Conclusion { on: d("2024-03-12"), outcome: Outcome::Disclosed, withdrawn: false });
+        let late = deadline(&app, &c, d("2024-12-31"), 5).unwrap();
+        assert_eq!(late.standing, Standing::AnsweredLate);
+        assert_eq!(late.remaining, Some(-1));
+    }
+}

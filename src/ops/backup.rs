@@ -1,0 +1,247 @@
+//! Online backup and restore.
+//!
+//! A backup is the log itself, not a copy of sled's files: the log is the
+//! record and everything else (subjects, tallies, the id index) is derived
+//! from it. Positions at or below the durable head never change, so events
+//! 1..=head read while appends go on form a consistent snapshot without
+//! holding the writer. Groups and tokens (configuration, small) are read at
+//! the same moment as the head.
+//!
+//! The file is a sequence of length-delimited `BackupResponse` messages: a
+//! header, then every event in position order. Restore replays the events
+//! through the writer into an empty directory, with their original
+//! positions and recording times, so every rule is checked again and every
+//! table is rebuilt by the same code that built it the first time.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
+use prost::Message as _;
+use tokio::sync::mpsc;
+use tonic::Status;
+
+use crate::access::token::Token;
+use crate::domain::event::{Event, Recorded};
+use crate::domain::ids::AgencyId;
+use crate::domain::rejection::{Rejection, internal};
+use crate::store::ledger::Ledger;
+use crate::store::ledger::blocking;
+use crate::store::writer::AppendBatch;
+use crate::wire::proto;
+
+/// The format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Events read from the store per step, and appended per batch on restore.
+const STEP: u64 = 1000;
+/// Restore batches in flight at once, so that the writer commits several
+/// per fsync.
+const IN_FLIGHT: usize = 8;
+
+/// The header of a backup taken now: the durable head, groups and tokens.
+fn header(ledger: &Ledger) -> Result<proto::BackupHeader, Rejection> {
+    let store = ledger.store();
+    let _consistent = store.consistent();
+    let head = ledger.head();
+    let groups = store
+        .groups()
+        .map_err(internal)?
+        .into_iter()
+        .map(|(group_id, agencies)| proto::Group {
+            group_id,
+            agency_ids: agencies.iter().map(ToString::to_string).collect(),
+        })
+        .collect();
+    let tokens = store.tokens().map_err(internal)?;
+    let calendars = store.calendars().map_err(internal)?;
+    let now = Utc::now();
+    Ok(proto::BackupHeader {
+        format_version: FORMAT_VERSION,
+        head_position: head,
+        create_time: Some(pbjson_types::Timestamp { seconds: now.timestamp(), nanos: 0 }),
+        groups,
+        tokens,
+        calendars,
+    })
+}
+
+/// Streams a backup as of the current durable head; returns that head.
+pub async fn stream(
+    ledger: Arc<Ledger>,
+    tx: mpsc::Sender<Result<proto::BackupResponse, Status>>,
+) -> Result<u64, Rejection> {
+    use proto::backup_response::Item;
+    let l = Arc::clone(&ledger);
+    let header = blocking(move || header(&l)).await?;
+    let head = header.head_position;
+    if tx.send(Ok(proto::BackupResponse { item: Some(Item::Header(header)) })).await.is_err() {
+        return Ok(head);
+    }
+    let mut from = 1;
+    while from <= head {
+        let to = head.min(from + STEP - 1);
+        let store = Arc::clone(ledger.store());
+        let chunk =
+            blocking(move || store.log_range(from, to).map(|r| r.map_err(internal)).collect::<Result<Vec<_>, _>>())
+                .await?;
+        if chunk.len() as u64 != to - from + 1 {
+            return Err(internal(format!("the log between {from} and {to} has gaps")));
+        }
+        for (_, bytes) in chunk {
+            let recorded = proto::RecordedEvent::decode(&bytes[..]).map_err(internal)?;
+            if tx.send(Ok(proto::BackupResponse { item: Some(Item::Event(recorded)) })).await.is_err() {
+                return Ok(head); // the client left
+            }
+        }
+        from = to + 1;
+    }
+    Ok(head)
+}
+
+/// Writes one item of a backup file.
+pub fn write_item(out: &mut impl Write, item: &proto::BackupResponse) -> std::io::Result<()> {
+    out.write_all(&item.encode_length_delimited_to_vec())
+}
+
+/// Reads the next item of a backup file (None at its end).
+fn read_item(input: &mut impl BufRead) -> anyhow::Result<Option<proto::BackupResponse>> {
+    if input.fill_buf()?.is_empty() {
+        return Ok(None);
+    }
+    let len = read_varint(input)?;
+    if len > 64 << 20 {
+        bail!("an item of {len} bytes: this is not a backup file, or it is damaged");
+    }
+    let mut buf = vec![0; len as usize];
+    input.read_exact(&mut buf).context("the backup file ends in the middle of an item")?;
+    Ok(Some(proto::BackupResponse::decode(&buf[..]).context("an undecodable item in the backup file")?))
+}
+
+fn read_varint(input: &mut impl BufRead) -> anyhow::Result<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let mut byte = [0u8];
+        input.read_exact(&mut byte).context("the backup file ends in the middle of an item")?;
+        value |= u64::from(byte[0] & 0x7f) << shift;
+        if byte[0] & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    bail!("a malformed length in the backup file")
+}
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    pub head: u64,
+    pub groups: usize,
+    pub tokens: usize,
+}
+
+/// Restores a backup file into `dir`, which must be empty or absent.
+/// `progress` is called with each restored head position.
+pub async fn restore(
+    file: &Path,
+    dir: &Path,
+    cache_capacity: u64,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<Restored> {
+    use proto::backup_response::Item;
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        bail!("{} is not empty: restore only into an empty data directory", dir.display());
+    }
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let mut input = std::io::BufReader::with_capacity(1 << 20, f);
+    let Some(proto::BackupResponse { item: Some(Item::Header(header)) }) = read_item(&mut input)? else {
+        bail!("{} does not start with a backup header", file.display());
+    };
+    if header.format_version != FORMAT_VERSION {
+        bail!("backup format {} is not known to this build (it reads {FORMAT_VERSION})", header.format_version);
+    }
+    let head = header.head_position;
+    let opened = {
+        let dir = dir.to_owned();
+        tokio::task::spawn_blocking(move || Ledger::open(&dir, cache_capacity)).await??
+    };
+    let ledger = Arc::new(opened);
+    let result = replay(&ledger, &mut input, head, &mut progress).await;
+    if result.is_ok() {
+        let store = Arc::clone(ledger.store());
+        let (groups, tokens, calendars) = (header.groups.clone(), header.tokens.clone(), header.calendars.clone());
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            for g in &groups {
+                let agencies = g.agency_ids.iter().map(|a| AgencyId::parse(a)).collect::<Result<Vec<_>, _>>();
+                store.put_group(&g.group_id, &agencies.map_err(anyhow::Error::msg)?)?;
+            }
+            for t in &tokens {
+                // Checked as the service will read it, then stored as sent.
+                let token = Token::from_stored(t).map_err(anyhow::Error::msg)?;
+                store.put_token(&token.id, t)?;
+            }
+            for c in &calendars {
+                store.add_calendar(c)?;
+            }
+            Ok(())
+        })
+        .await??;
+    }
+    let l = Arc::clone(&ledger);
+    tokio::task::spawn_blocking(move || l.close()).await?;
+    result?;
+    Ok(Restored { head, groups: header.groups.len(), tokens: header.tokens.len() })
+}
+
+/// Appends the file's events in order, several batches in flight.
+async fn replay(
+    ledger: &Arc<Ledger>,
+    input: &mut impl BufRead,
+    head: u64,
+    progress: &mut impl FnMut(u64, u64),
+) -> anyhow::Result<()> {
+    use proto::backup_response::Item;
+    let mut pending = std::collections::VecDeque::new();
+    let mut expected = 1u64;
+    let mut done = 0u64;
+    loop {
+        let mut events: Vec<Event> = Vec::new();
+        let mut times: Vec<DateTime<Utc>> = Vec::new();
+        while (events.len() as u64) < STEP {
+            let Some(item) = read_item(input)? else { break };
+            let Some(Item::Event(wire)) = item.item else { bail!("a second header at position {expected}") };
+            let recorded = Recorded::decode(&wire.encode_to_vec())
+                .map_err(|e| anyhow::anyhow!("position {}: {e}", wire.position))?;
+            if recorded.position != expected {
+                bail!("the backup skips from position {} to {}", expected - 1, recorded.position);
+            }
+            expected += 1;
+            events.push(recorded.event);
+            times.push(recorded.recorded_at);
+        }
+        let last = events.is_empty();
+        if !last {
+            let first = expected - events.len() as u64;
+            let batch = AppendBatch { recorded_at: times, ..AppendBatch::new(events, Vec::new()) };
+            let answer = ledger.submit(batch).await.map_err(|r| anyhow::anyhow!("{r}"))?;
+            pending.push_back((first, answer));
+        }
+        while pending.len() >= IN_FLIGHT || (last && !pending.is_empty()) {
+            let (first, answer) = pending.pop_front().expect("not empty");
+            let results =
+                answer.await.map_err(|r| anyhow::anyhow!("the event at position {first} was refused: {r}"))?;
+            if let Some((i, r)) = results.iter().enumerate().find(|(i, r)| r.position != first + *i as u64) {
+                bail!("the event at position {} was restored at {}", first + i as u64, r.position);
+            }
+            done = first + results.len() as u64 - 1;
+            progress(done, head);
+        }
+        if last {
+            break;
+        }
+    }
+    if done != head {
+        bail!("the backup holds events up to {done}, but its header says {head}: the file is truncated");
+    }
+    Ok(())
+}

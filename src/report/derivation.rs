@@ -1,0 +1,306 @@
+//! Deriving a report from the store: now, from the maintained tallies (one
+//! short scan per agency), or as of an earlier log position, by replaying
+//! the log. Also drill-down to the applications behind a cell, and the
+//! verification that the tallies equal a full replay.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::Instant;
+
+use crate::domain::event::Recorded;
+use crate::domain::ids::{AgencyId, StreamId, SubjectId};
+use crate::domain::subject::fold;
+use crate::domain::subject::{SubjectRecord, SubjectState};
+use crate::domain::tally::{Contribution, YearTally};
+use crate::report::replay::{Replay, Replayed};
+use crate::report::tables::{Report, ReviewDating, YearCells};
+use crate::report::template::{Row, Template};
+use crate::store::chunk::DecodedChunk;
+use crate::store::database::Store;
+use crate::store::error::StoreError;
+
+/// What to derive.
+#[derive(Clone, Debug)]
+pub struct ReportQuery {
+    pub agencies: Vec<AgencyId>,
+    pub year: i32,
+    pub template: Template,
+    pub dating: ReviewDating,
+    /// `None`: now.
+    pub as_of: Option<u64>,
+}
+
+/// The position asked for is past the end of the log.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    #[error("position {asked} is beyond the end of the log ({head})")]
+    BeyondHead { asked: u64, head: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The report for a query.
+pub fn report(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
+    let (position, cells, previous) = match q.as_of {
+        None => {
+            let _consistent = store.consistent();
+            let position = store.last_position()?;
+            let mut cells = YearCells::default();
+            let mut previous = YearCells::default();
+            for agency in &q.agencies {
+                let tallies = store.tallies(agency)?;
+                cells.add(&YearCells::from_tallies(&tallies, q.year, q.dating));
+                previous.add(&YearCells::from_tallies(&tallies, q.year - 1, q.dating));
+            }
+            (position, cells, previous)
+        }
+        Some(asked) => {
+            let replay = replay_as_of(store, asked, &q.agencies)?;
+            let agencies: HashSet<AgencyId> = q.agencies.iter().cloned().collect();
+            (asked, replay.cells(&agencies, q.year, q.dating), replay.cells(&agencies, q.year - 1, q.dating))
+        }
+    };
+    Ok(Report::new(q.agencies.clone(), q.year, q.template, q.dating, position, &cells, &previous))
+}
+
+/// The same report counted subject by subject from a replay of the whole
+/// log (the reference).
+pub fn report_by_replay(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
+    let head = match q.as_of {
+        Some(p) => p,
+        None => {
+            let _consistent = store.consistent();
+            store.last_position()?
+        }
+    };
+    report(store, &ReportQuery { as_of: Some(head), ..q.clone() })
+}
+
+fn replay_as_of(store: &Store, asked: u64, agencies: &[AgencyId]) -> Result<Replay, DeriveError> {
+    let head = {
+        let _consistent = store.consistent();
+        store.last_position()?
+    };
+    if asked > head {
+        return Err(DeriveError::BeyondHead { asked, head });
+    }
+    let wanted: HashSet<AgencyId> = agencies.iter().cloned().collect();
+    Ok(Replay::run(store, asked, Some(&wanted))?)
+}
+
+/// Whether an application counts in a cell of section 三 for `year`.
+pub fn in_cell(state: &SubjectState, year: i32, row: Row, column: usize) -> bool {
+    let SubjectState::Application(a) = state else { return false };
+    if column < 6 && a.applicant.column() != column {
+        return false;
+    }
+    let mut one = YearCells::default();
+    one.count(state, year, ReviewDating::default());
+    match row {
+        Row::New => one.new.iter().sum::<i64>() > 0,
+        Row::CarriedIn => one.carried_in.iter().sum::<i64>() > 0,
+        Row::CarriedOut => one.carried_out.iter().sum::<i64>() > 0,
+        row => a.conclusion.is_some_and(|c| c.on.year() == year && row.holds(c.outcome)) && a.split_into.is_empty(),
+    }
+}
+
+/// A cell of section 三: an agency's row and column for a year (column 6
+/// is 总计).
+#[derive(Clone, Debug)]
+pub struct Cell {
+    pub agency: AgencyId,
+    pub year: i32,
+    pub row: Row,
+    pub column: usize,
+}
+
+/// One page of the applications counted in a cell.
+pub struct CellPage {
+    /// The log position the page reflects.
+    pub position: u64,
+    pub applications: Vec<(StreamId, SubjectRecord)>,
+    /// Whether more follow the last one.
+    pub more: bool,
+}
+
+/// One page of the applications in a cell, in id order after `after`.
+pub fn cell_applications(
+    store: &Store,
+    cell: &Cell,
+    as_of: Option<u64>,
+    after: Option<&SubjectId>,
+    page_size: usize,
+) -> Result<CellPage, DeriveError> {
+    let Cell { agency, year, row, column } = cell.clone();
+    let mut page = Vec::new();
+    let mut more = false;
+    let mut push = |stream: StreamId, record: SubjectRecord| {
+        if page.len() == page_size {
+            more = true;
+            return false;
+        }
+        page.push((stream, record));
+        true
+    };
+    let position = match as_of {
+        None => {
+            let position = {
+                let _consistent = store.consistent();
+                store.last_position()?
+            };
+            for item in store.subjects(&agency, after) {
+                let (subject, record) = item?;
+                if in_cell(&record.state, year, row, column)
+                    && !push(StreamId { agency: agency.clone(), subject }, record)
+                {
+                    break;
+                }
+            }
+            position
+        }
+        Some(asked) => {
+            let replay = replay_as_of(store, asked, std::slice::from_ref(&agency))?;
+            let mut matching: Vec<(StreamId, Replayed)> = replay
+                .subjects
+                .into_iter()
+                .filter(|(s, r)| after.is_none_or(|a| &s.subject > a) && in_cell(&r.state, year, row, column))
+                .collect();
+            matching.sort_by(|a, b| a.0.cmp(&b.0));
+            for (stream, replayed) in matching {
+                // The stream as it stood: the stored positions up to `asked`.
+                let mut positions = store.subject(&stream)?.map(|r| r.positions).unwrap_or_default();
+                positions.retain(|p| *p <= asked);
+                let record = SubjectRecord { positions, origin: replayed.origin.map(|o| *o), state: replayed.state };
+                if !push(stream, record) {
+                    break;
+                }
+            }
+            asked
+        }
+    };
+    Ok(CellPage { position, applications: page, more })
+}
+
+/// The result of rebuilding everything from the raw log.
+#[derive(Clone, Debug, Default)]
+pub struct Verification {
+    pub position: u64,
+    pub events: u64,
+    pub subjects: u64,
+    pub differences: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Reads events by position through a small cache of decoded chunks (a
+/// subject's events usually sit in a few recent chunks).
+struct ChunkReader<'s> {
+    store: &'s Store,
+    chunks: HashMap<u64, DecodedChunk>,
+    order: VecDeque<u64>,
+}
+
+impl<'s> ChunkReader<'s> {
+    const CAPACITY: usize = 512;
+
+    fn new(store: &'s Store) -> Self {
+        Self { store, chunks: HashMap::new(), order: VecDeque::new() }
+    }
+
+    fn event(&mut self, position: u64) -> Result<Recorded, StoreError> {
+        let missing = || StoreError::Damaged(format!("position {position} is referenced but not in the log"));
+        // Most recent first: a subject's events are usually close together.
+        let cached = self
+            .order
+            .iter()
+            .rev()
+            .filter_map(|first| self.chunks.get(first))
+            .find(|(first, entries)| (*first..*first + entries.len() as u64).contains(&position));
+        let (first, entries) = match cached {
+            Some(c) => c,
+            None => {
+                let (first, entries) = self.store.chunk_entries(position)?.ok_or_else(missing)?;
+                if self.order.len() == Self::CAPACITY
+                    && let Some(old) = self.order.pop_front()
+                {
+                    self.chunks.remove(&old);
+                }
+                self.order.push_back(first);
+                self.chunks.entry(first).or_insert((first, entries))
+            }
+        };
+        let entry = entries.get((position - first) as usize).ok_or_else(missing)?;
+        Recorded::decode(entry).map_err(StoreError::Damaged)
+    }
+}
+
+/// Rebuilds every subject and every tally from the raw log and compares
+/// them with the maintained ones: each stored subject's stream is read back
+/// from the log and folded again, every log position must belong to
+/// exactly one stream, and the tallies are summed again from the folded
+/// states. Memory stays small whatever the log's size. Appends wait while it
+/// runs (so that both sides are of one position).
+pub fn verify(store: &Store) -> Result<Verification, StoreError> {
+    let started = Instant::now();
+    let _consistent = store.consistent();
+    let head = store.last_position()?;
+    let mut reader = ChunkReader::new(store);
+    let mut owned = vec![false; head as usize + 1];
+    let mut differences = Vec::new();
+    let mut rebuilt: BTreeMap<(AgencyId, i32), YearTally> = BTreeMap::new();
+    let (mut subjects, mut events) = (0u64, 0u64);
+    for item in store.all_subjects() {
+        let (stream, record) = item?;
+        subjects += 1;
+        let mut stream_events = Vec::with_capacity(record.positions.len());
+        for p in &record.positions {
+            let e = reader.event(*p)?.event;
+            let is_origin = record.origin.as_ref().is_some_and(|o| o.split_event == e.id);
+            if !is_origin {
+                if e.stream() != stream {
+                    differences.push(format!("subject {stream} lists position {p}, which belongs to {}", e.stream()));
+                }
+                if std::mem::replace(&mut owned[*p as usize], true) {
+                    differences.push(format!("position {p} is listed by two subjects"));
+                }
+                events += 1;
+            }
+            stream_events.push(e);
+        }
+        if let Some(origin) = &record.origin {
+            let parent = StreamId { agency: stream.agency.clone(), subject: origin.parent.clone() };
+            let facts =
+                store.subject(&parent)?.and_then(|r| r.application().map(|a| (a.received_on, a.applicant, a.channel)));
+            if facts != Some((origin.received_on, origin.applicant, origin.channel)) {
+                differences.push(format!("part {stream} does not carry the receipt facts of {parent}"));
+            }
+        }
+        let state = match fold(&stream_events, record.origin.as_ref()) {
+            Ok(state) => state,
+            Err((j, broken)) => {
+                differences
+                    .push(format!("subject {stream}: event {} breaks a rule on replay: {broken}", record.positions[j]));
+                continue;
+            }
+        };
+        if state != record.state {
+            differences.push(format!("subject {stream}: maintained {:?}, replayed {:?}", record.state, state));
+        }
+        let c = Contribution::of(&state);
+        for year in c.years() {
+            c.apply(year, rebuilt.entry((stream.agency.clone(), year)).or_default(), 1);
+        }
+    }
+    let orphans: Vec<u64> = (1..=head).filter(|p| !owned[*p as usize]).take(10).collect();
+    if !orphans.is_empty() {
+        differences.push(format!("log positions in no subject's stream (first ones): {orphans:?}"));
+    }
+    rebuilt.retain(|_, t| !t.is_zero());
+    let stored = store.all_tallies()?;
+    let keys: std::collections::BTreeSet<_> = stored.keys().chain(rebuilt.keys()).cloned().collect();
+    for key in keys {
+        let (a, b) = (stored.get(&key), rebuilt.get(&key));
+        if a != b {
+            differences.push(format!("tally of {} for {}: maintained {:?}, replayed {:?}", key.0, key.1, a, b));
+        }
+    }
+    Ok(Verification { position: head, events, subjects, differences, seconds: started.elapsed().as_secs_f64() })
+}

@@ -1,0 +1,23 @@
+//! The annual report, derived from the log and from nothing typed by hand.
+//! May use the domain, the wire form and storage.
+//!
+//! - [`template`]: the rows and labels of each version of the tables;
+//! - [`tables`]: the tables of sections 三 and 四, the carried-over counts,
+//!   and their checks;
+//! - [`proactive_table`]: section 二;
+//! - [`replay`]: the log folded as of any position; [`derivation`]: a
+//!   report from the store; [`recount`]: every table rebuilt from the raw
+//!   log, fast;
+//! - [`render`]: tables as TSV and HTML; [`annual_report`]: the whole
+//!   report, tables and the agency's text; [`publication`]: the whole
+//!   report as HTML, DOCX and XLSX.
+
+pub mod annual_report;
+pub mod derivation;
+pub mod proactive_table;
+pub mod publication;
+pub mod recount;
+pub mod render;
+pub mod replay;
+pub mod tables;
+pub mod template;

@@ -1,0 +1,456 @@
+//! Rendering a report for people: TSV laid out like a published report's
+//! sections 二 and 三, CSV (section 三), JSON, Markdown, and printable HTML
+//! with the official merged header and label cells.
+
+use std::fmt::Write as _;
+
+use crate::report::template::{
+    APPLICANT_HEADER, BALANCE_NOTE, COLUMNS, LITIGATION_HEADER, ORGANISATIONS_HEADER, REVIEW_BLOCKS, REVIEW_COLUMNS,
+};
+use crate::wire::proto;
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Tsv,
+    Csv,
+    Json,
+    Md,
+    Html,
+}
+
+pub fn render(report: &proto::Report, format: Format) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Tsv => tsv(report),
+        Format::Csv => csv(report)?,
+        Format::Json => serde_json::to_string_pretty(report)? + "\n",
+        Format::Md => markdown(report),
+        Format::Html => html(report),
+    })
+}
+
+/// The two label cells of a row as a flat layout shows them: the merged
+/// cell it opens (block or group label, on the row that starts it) and its
+/// own label; rows that stand alone put their label first.
+fn flat_labels(rows: &[proto::ApplicationRow]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut last_block = "";
+    let mut last_group = "";
+    for row in rows {
+        let standalone = row.group_label.is_empty() && !matches!(row.code.as_str(), "1" | "2");
+        let opens = if !row.group_label.is_empty() && row.group_label != last_group {
+            row.group_label.clone()
+        } else if !row.block_label.is_empty() && row.block_label != last_block && !standalone {
+            row.block_label.clone()
+        } else {
+            String::new()
+        };
+        last_block = &row.block_label;
+        last_group = &row.group_label;
+        out.push(if standalone { (row.label.clone(), String::new()) } else { (opens, row.label.clone()) });
+    }
+    out
+}
+
+/// A section 二 value as shown: money (fen) in 万元.
+fn proactive_value(block: &proto::ProactiveBlock, column: usize, value: i64) -> String {
+    if block.money.get(column).copied().unwrap_or(false) {
+        crate::report::proactive_table::wan_yuan(value)
+    } else {
+        value.to_string()
+    }
+}
+
+/// Section 二 as the published report lays it out: each block's title
+/// and header rows, padded to the width of its table.
+pub fn proactive_tsv(r: &proto::Report) -> String {
+    let mut out = String::new();
+    let mut tables: Vec<Vec<&proto::ProactiveBlock>> = Vec::new();
+    for b in &r.proactive_blocks {
+        match tables.last_mut() {
+            Some(t) if !b.new_table => t.push(b),
+            _ => tables.push(vec![b]),
+        }
+    }
+    for (i, table) in tables.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let width = 1 + table.iter().map(|b| b.columns.len()).max().unwrap_or(0);
+        let line = |out: &mut String, cells: Vec<String>| {
+            let mut cells = cells;
+            cells.resize(width, String::new());
+            let _ = writeln!(out, "{}", cells.join("\t"));
+        };
+        for b in table {
+            line(&mut out, vec![b.title.clone()]);
+            line(&mut out, std::iter::once("信息内容".to_owned()).chain(b.columns.iter().cloned()).collect());
+            for row in &b.rows {
+                let values = row.values.iter().enumerate().map(|(c, v)| proactive_value(b, c, *v));
+                line(&mut out, std::iter::once(row.label.clone()).chain(values).collect());
+            }
+        }
+    }
+    out
+}
+
+fn tsv(r: &proto::Report) -> String {
+    let mut out = String::new();
+    if !r.proactive_blocks.is_empty() {
+        out.push_str(&proactive_tsv(r));
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{BALANCE_NOTE}\t\t{APPLICANT_HEADER}\t\t\t\t\t\t{}\t", COLUMNS[6]);
+    let _ = writeln!(out, "\t\t{}\t{ORGANISATIONS_HEADER}\t\t\t\t\t\t", COLUMNS[0]);
+    let _ = writeln!(out, "\t\t\t{}\t\t", COLUMNS[1..6].join("\t"));
+    for (row, (first, second)) in r.application_rows.iter().zip(flat_labels(&r.application_rows)) {
+        let values: Vec<String> = row.values.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "{first}\t{second}\t{}\t", values.join("\t"));
+    }
+    out
+}
+
+fn csv(r: &proto::Report) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["code", "block", "group", "label"];
+    header.extend(COLUMNS);
+    w.write_record(&header)?;
+    for row in &r.application_rows {
+        let mut record = vec![row.code.clone(), row.block_label.clone(), row.group_label.clone(), row.label.clone()];
+        record.extend(row.values.iter().map(ToString::to_string));
+        w.write_record(&record)?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+fn markdown(r: &proto::Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## 二、主动公开政府信息情况\n");
+    for b in &r.proactive_blocks {
+        let _ = writeln!(out, "**{}**\n", b.title);
+        let _ = writeln!(out, "| 信息内容 | {} |", b.columns.join(" | "));
+        let _ = writeln!(out, "|---|{}", "---:|".repeat(b.columns.len()));
+        for row in &b.rows {
+            let values: Vec<String> = row.values.iter().enumerate().map(|(c, v)| proactive_value(b, c, *v)).collect();
+            let _ = writeln!(out, "| {} | {} |", row.label, values.join(" | "));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "## 三、收到和处理政府信息公开申请情况\n");
+    let _ = writeln!(out, "| {BALANCE_NOTE} | {} |", COLUMNS.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(7));
+    for row in &r.application_rows {
+        let label =
+            if row.group_label.is_empty() { row.label.clone() } else { format!("{} {}", row.group_label, row.label) };
+        let values: Vec<String> = row.values.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "| {label} | {} |", values.join(" | "));
+    }
+    let _ = writeln!(out, "\n## 四、政府信息公开行政复议、行政诉讼情况\n");
+    let _ = writeln!(out, "| | {} |", REVIEW_COLUMNS.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(5));
+    for b in &r.review_blocks {
+        let label = if b.kind == proto::ReviewKind::Reconsideration as i32 {
+            b.label.clone()
+        } else {
+            format!("{LITIGATION_HEADER}：{}", b.label)
+        };
+        let _ =
+            writeln!(out, "| {label} | {} | {} | {} | {} | {} |", b.upheld, b.corrected, b.other, b.pending, b.total);
+    }
+    let _ = writeln!(out, "\n统计期限：{}；日志位置：{}", r.period, r.log_position);
+    out
+}
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Section 二 as HTML tables: one per table of the template, each block a
+/// title row, a header row and its rows.
+fn proactive_html(r: &proto::Report) -> String {
+    if r.proactive_blocks.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<h2>二、主动公开政府信息情况</h2>\n");
+    let width = |from: usize| {
+        1 + r.proactive_blocks[from..]
+            .iter()
+            .enumerate()
+            .take_while(|(i, b)| *i == 0 || !b.new_table)
+            .map(|(_, b)| b.columns.len())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut open = false;
+    let mut w = 0;
+    for (i, b) in r.proactive_blocks.iter().enumerate() {
+        if !open || b.new_table {
+            if open {
+                out.push_str("</table>\n");
+            }
+            w = width(i);
+            let rest = 66.0 / (w - 1).max(1) as f64;
+            let _ = writeln!(
+                out,
+                "<table class=\"proactive\">\n<colgroup><col style=\"width:34%\"><col span=\"{}\" style=\"width:{rest:.2}%\"></colgroup>",
+                w - 1
+            );
+            open = true;
+        }
+        let _ = writeln!(out, "<tr><th class=\"block\" colspan=\"{w}\">{}</th></tr>", escape(&b.title));
+        let spare = w - 1 - b.columns.len();
+        let last_span = |i: usize| if i + 1 == b.columns.len() { 1 + spare } else { 1 };
+        let _ = write!(out, "<tr><th>信息内容</th>");
+        for (c, h) in b.columns.iter().enumerate() {
+            let _ = write!(out, "<th colspan=\"{}\">{}</th>", last_span(c), escape(h));
+        }
+        let _ = writeln!(out, "</tr>");
+        for row in &b.rows {
+            let _ = write!(out, "<tr><td class=\"label\">{}</td>", escape(&row.label));
+            for (c, v) in row.values.iter().enumerate() {
+                let _ =
+                    write!(out, "<td class=\"num\" colspan=\"{}\">{}</td>", last_span(c), proactive_value(b, c, *v));
+            }
+            let _ = writeln!(out, "</tr>");
+        }
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// The print style: A4, serif CJK, the official ruled tables.
+const STYLE: &str = r#"<style>
+@page { size: A4; margin: 18mm 15mm; }
+body { font-family: "Noto Serif CJK SC", "Source Han Serif SC", "SimSun", serif; font-size: 10.5pt; color: #000; }
+h2 { font-size: 14pt; font-weight: bold; margin: 1.2em 0 0.5em; }
+table { border-collapse: collapse; width: 100%; page-break-inside: avoid; }
+th, td { border: 1px solid #000; padding: 3px 4px; text-align: center; vertical-align: middle; }
+td.label { text-align: left; }
+td.num { text-align: center; width: 7%; }
+th.note { font-weight: normal; }
+table.reviews, table.proactive { table-layout: fixed; }
+table.proactive { margin-bottom: 0.8em; }
+p.meta { font-size: 9pt; color: #333; }
+h1 { font-size: 18pt; font-weight: bold; text-align: center; margin: 0.5em 0 1em; }
+p.text { text-indent: 2em; line-height: 1.8; margin: 0.3em 0; }
+p.period { text-align: center; font-size: 10.5pt; }
+</style>"#;
+
+/// Sections 二, 三 and 四 as printable HTML (A4, the official merged cells).
+fn html(r: &proto::Report) -> String {
+    let title = format!("{} 年政府信息公开工作年度报告（统计表）", r.year);
+    let mut out = html_head(&title);
+    out.push_str(&tables_html(r));
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">统计期限为 {}。本表由事件日志推导，反映日志位置 {}；机关：{}。</p>\n</body></html>",
+        escape(&r.period),
+        r.log_position,
+        escape(&r.agency_ids.join("、"))
+    );
+    out
+}
+
+/// The start of a printable A4 HTML document, up to `<body>`.
+pub fn html_head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\n{STYLE}</head><body>\n",
+        escape(title)
+    )
+}
+
+/// Sections 二, 三 and 四: headings and tables, for an HTML body.
+pub fn tables_html(r: &proto::Report) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"{proactive}<h2>三、收到和处理政府信息公开申请情况</h2>
+<table class="applications">
+<colgroup><col style="width:9%"><col style="width:9%"><col style="width:24%"><col span="7" style="width:8.28%"></colgroup>
+<tr><th class="note" colspan="3" rowspan="3">{note}</th><th colspan="7">{applicant}</th></tr>
+<tr><th rowspan="2">{c0}</th><th colspan="5">{orgs}</th><th rowspan="2">{c6}</th></tr>
+<tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>
+"#,
+        note = BALANCE_NOTE,
+        applicant = APPLICANT_HEADER,
+        orgs = ORGANISATIONS_HEADER,
+        c0 = COLUMNS[0],
+        c1 = COLUMNS[1],
+        c2 = COLUMNS[2],
+        c3 = COLUMNS[3],
+        c4 = COLUMNS[4],
+        c5 = COLUMNS[5],
+        c6 = COLUMNS[6],
+        proactive = proactive_html(r),
+    );
+    let rows = &r.application_rows;
+    let block_len = rows.iter().filter(|x| !x.block_label.is_empty()).count();
+    let mut block_open = false;
+    let mut last_group = "";
+    for row in rows {
+        let _ = write!(out, "<tr data-code=\"{}\">", escape(&row.code));
+        if !row.block_label.is_empty() && !block_open {
+            let _ = write!(out, "<td class=\"label\" rowspan=\"{block_len}\">{}</td>", escape(&row.block_label));
+            block_open = true;
+        }
+        if row.block_label.is_empty() {
+            let _ = write!(out, "<td class=\"label\" colspan=\"3\">{}</td>", escape(&row.label));
+        } else if row.group_label.is_empty() {
+            let _ = write!(out, "<td class=\"label\" colspan=\"2\">{}</td>", escape(&row.label));
+        } else {
+            if row.group_label != last_group {
+                let span = rows.iter().filter(|x| x.group_label == row.group_label).count();
+                let _ = write!(out, "<td class=\"label\" rowspan=\"{span}\">{}</td>", escape(&row.group_label));
+            }
+            let _ = write!(out, "<td class=\"label\">{}</td>", escape(&row.label));
+        }
+        last_group = &row.group_label;
+        for v in &row.values {
+            let _ = write!(out, "<td class=\"num\">{v}</td>");
+        }
+        let _ = writeln!(out, "</tr>");
+    }
+    let _ = writeln!(out, "</table>");
+    let _ = write!(
+        out,
+        r#"<h2>四、政府信息公开行政复议、行政诉讼情况</h2>
+<table class="reviews">
+<tr><th colspan="5" rowspan="2">{b0}</th><th colspan="10">{lit}</th></tr>
+<tr><th colspan="5">{b1}</th><th colspan="5">{b2}</th></tr>
+<tr>"#,
+        b0 = REVIEW_BLOCKS[0],
+        b1 = REVIEW_BLOCKS[1],
+        b2 = REVIEW_BLOCKS[2],
+        lit = LITIGATION_HEADER,
+    );
+    for _ in 0..3 {
+        for c in REVIEW_COLUMNS {
+            let _ = write!(out, "<th>{c}</th>");
+        }
+    }
+    let _ = write!(out, "</tr>\n<tr>");
+    for b in &r.review_blocks {
+        for v in [b.upheld, b.corrected, b.other, b.pending, b.total] {
+            let _ = write!(out, "<td class=\"num\">{v}</td>");
+        }
+    }
+    let _ = writeln!(out, "</tr>\n</table>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::report_service::report_to_proto;
+    use crate::report::tables::{Report, ReviewDating, YearCells};
+    use crate::report::template::Template;
+
+    fn sample(template: Template) -> proto::Report {
+        let mut cells = YearCells { new: [3, 1, 0, 0, 2, 0], ..YearCells::default() };
+        cells.outcomes[0] = [2, 1, 0, 0, 0, 0];
+        cells.outcomes[20] = [1, 0, 0, 0, 0, 0];
+        cells.carried_out = [0, 0, 0, 0, 2, 0];
+        cells.reviews[0] = [1, 0, 0, 2];
+        let agency = crate::domain::ids::AgencyId::parse("a").unwrap();
+        let report =
+            Report::new(vec![agency], 2024, template, ReviewDating::default(), 7, &cells, &YearCells::default());
+        report_to_proto(&report)
+    }
+
+    /// Lays the HTML table out on a grid, honouring rowspan and colspan,
+    /// and returns the width of every row (all must be equal).
+    fn grid_widths(table: &str) -> Vec<usize> {
+        let mut carried: Vec<usize> = Vec::new(); // rows still covered, per column
+        let mut widths = Vec::new();
+        for tr in table.split("<tr").skip(1) {
+            let mut col = 0;
+            let mut next = Vec::new();
+            for cell in tr.split("<t").skip(1).filter(|c| c.starts_with('d') || c.starts_with('h')) {
+                let attr = |name: &str| {
+                    cell.split('>')
+                        .next()
+                        .unwrap()
+                        .split(&format!("{name}=\""))
+                        .nth(1)
+                        .map(|s| s.split('"').next().unwrap().parse::<usize>().unwrap())
+                };
+                while carried.get(col).copied().unwrap_or(0) > 0 {
+                    col += 1;
+                }
+                let (cs, rs) = (attr("colspan").unwrap_or(1), attr("rowspan").unwrap_or(1));
+                for c in col..col + cs {
+                    next.push((c, rs));
+                }
+                col += cs;
+            }
+            while carried.get(col).copied().unwrap_or(0) > 0 {
+                col += 1;
+            }
+            widths.push(col.max(carried.len()));
+            for c in carried.iter_mut() {
+                *c = c.saturating_sub(1);
+            }
+            for (c, rs) in next {
+                if carried.len() <= c {
+                    carried.resize(c + 1, 0);
+                }
+                carried[c] = rs - 1;
+            }
+        }
+        widths
+    }
+
+    #[test]
+    fn html_tables_are_rectangular_with_the_official_spans() {
+        for (template, rows) in [(Template::V2019, 23), (Template::V2021, 25)] {
+            let html = render(&sample(template), Format::Html).unwrap();
+            let applications =
+                html.split("<table class=\"applications\">").nth(1).unwrap().split("</table>").next().unwrap();
+            let widths = grid_widths(applications);
+            assert_eq!(widths.len(), 3 + rows);
+            assert!(widths.iter().all(|w| *w == 10), "{template}: {widths:?}");
+            assert!(applications.contains(&format!("rowspan=\"{}\">三、本年度办理结果", rows - 3)));
+            assert!(applications.contains("rowspan=\"8\">（三）不予公开"));
+            let reviews = html.split("<table class=\"reviews\">").nth(1).unwrap().split("</table>").next().unwrap();
+            let widths = grid_widths(reviews);
+            assert_eq!(widths, vec![15, 15, 15, 15]);
+            // Section 二: every table rectangular, 4 wide (the 2019
+            // template's 第（九）项 is a table of its own, 3 wide).
+            let tables: Vec<&str> = html
+                .split("<table class=\"proactive\">")
+                .skip(1)
+                .map(|t| t.split("</table>").next().unwrap())
+                .collect();
+            let expected = if template == Template::V2019 { vec![4, 3] } else { vec![4] };
+            assert_eq!(tables.len(), expected.len(), "{template}");
+            for (table, width) in tables.iter().zip(expected) {
+                let widths = grid_widths(table);
+                assert!(widths.iter().all(|w| *w == width), "{template}: {widths:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tsv_follows_the_published_layout() {
+        let tsv = render(&sample(Template::V2019), Format::Tsv).unwrap();
+        let all: Vec<&str> = tsv.lines().collect();
+        assert_eq!(all[0], "第二十条第（一）项\t\t\t", "section 二 first");
+        let start = all.iter().position(|l| l.starts_with(BALANCE_NOTE)).expect("section 三");
+        assert_eq!(all[start - 1], "", "a blank line between the sections");
+        let lines = &all[start..];
+        assert_eq!(lines.len(), 3 + 23);
+        assert_eq!(lines[3], "一、本年新收政府信息公开申请数量\t\t3\t1\t0\t0\t2\t0\t6\t");
+        assert!(lines[5].starts_with("三、本年度办理结果\t（一）予以公开\t2\t1\t"));
+        assert!(lines[7].starts_with("（三）不予公开\t1.属于国家秘密\t"));
+        assert!(lines[23].starts_with("（六）其他处理\t\t1\t"));
+    }
+
+    #[test]
+    fn csv_and_markdown_carry_every_row() {
+        let csv = render(&sample(Template::V2021), Format::Csv).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 25);
+        assert!(csv.lines().nth(1).unwrap().starts_with("new,,,一、本年新收政府信息公开申请数量,3,1,0,0,2,0,6"));
+        let md = render(&sample(Template::V2021), Format::Md).unwrap();
+        assert!(md.contains("| 行政复议 | 1 | 0 | 0 | 2 | 3 |"));
+    }
+}

@@ -1,0 +1,317 @@
+//! The open store: the one sled tree, opened and recovered, read by the
+//! service and written only by the writer thread, one atomic
+//! `apply_batch` and one sync per group. Its keys are laid out in
+//! [`crate::store::keys`].
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard};
+
+use std::collections::BTreeMap;
+
+use crate::domain::event::Recorded;
+use crate::domain::ids::{AgencyId, EventId};
+use crate::domain::tally::YearTally;
+use crate::store::bucket;
+use crate::store::chunk::{self, DecodedChunk};
+use crate::store::error::{StoreError, damaged};
+use crate::store::keys;
+
+/// The open store.
+pub struct Store {
+    pub(super) db: sled::Db,
+    /// The file sled writes its log to; synced after each flush because
+    /// sled 0.34's flush uses sync_file_range, which is not durable through
+    /// power loss.
+    data_file: File,
+    /// Held for writing from a group's apply until it is durable, and for
+    /// reading by whoever must see several keys as of one durable position
+    /// (a year's tallies): sled's scans are not snapshots.
+    commit_lock: RwLock<()>,
+}
+
+impl Store {
+    /// Opens (and, after a crash, recovers) the store in `dir`.
+    pub fn open(dir: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)?;
+        // We flush ourselves, once per group: no background flusher racing
+        // the writer.
+        let db = sled::Config::new().path(dir).cache_capacity(cache_capacity).flush_every_ms(None).open()?;
+        let data_file = File::open(dir.join("db"))?;
+        // Make the files' directory entries durable once, for a new store.
+        data_file.sync_all()?;
+        File::open(dir)?.sync_all()?;
+        let store = Self { db, data_file, commit_lock: RwLock::new(()) };
+        store.move_subjects_into_buckets()?;
+        Ok(store)
+    }
+
+    /// Moves the subject records of a store written before buckets (one
+    /// `S` key each) into buckets: one atomic batch per agency, so a crash
+    /// midway leaves every agency wholly in one layout or the other, and
+    /// the next open finishes the rest.
+    fn move_subjects_into_buckets(&self) -> Result<(), StoreError> {
+        let mut moved = 0usize;
+        loop {
+            let Some(first) = self.db.scan_prefix([keys::SUBJECTS_BEFORE_BUCKETS]).keys().next().transpose()? else {
+                break;
+            };
+            let sep = first.iter().position(|b| *b == 0).ok_or_else(|| damaged("subject key"))?;
+            let prefix = first[..=sep].to_vec();
+            let mut batch = sled::Batch::default();
+            let mut entries = Vec::new();
+            for item in self.db.scan_prefix(&prefix) {
+                let (key, record) = item?;
+                batch.remove(key.clone());
+                entries.push((key[prefix.len()..].to_vec(), record.to_vec()));
+            }
+            moved += entries.len();
+            let mut bucket_prefix = prefix;
+            bucket_prefix[0] = keys::BUCKETS;
+            for (first, bytes) in bucket::merge(&[], &entries)? {
+                let mut key = bucket_prefix.clone();
+                key.extend_from_slice(&first);
+                batch.insert(key, bytes);
+            }
+            self.db.apply_batch(batch)?;
+        }
+        if moved > 0 {
+            self.sync()?;
+            tracing::info!(subjects = moved, "moved subject records into buckets");
+        }
+        Ok(())
+    }
+
+    /// The chunk holding `position`, if any: its first position and bytes.
+    fn chunk_at(&self, position: u64) -> Result<Option<(u64, sled::IVec)>, StoreError> {
+        match self.db.range(keys::log(0)..=keys::log(position)).next_back().transpose()? {
+            Some((k, v)) => Ok(Some((log_position(&k)?, v))),
+            None => Ok(None),
+        }
+    }
+
+    /// The chunk holding `position`: its first position and its encoded
+    /// events.
+    pub fn chunk_entries(&self, position: u64) -> Result<Option<DecodedChunk>, StoreError> {
+        let Some((first, chunk)) = self.chunk_at(position)? else { return Ok(None) };
+        let entries = chunk::entries(&chunk).map(|e| e.map(<[u8]>::to_vec)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((first, entries)))
+    }
+
+    /// The last position in the log (0 when empty).
+    pub fn last_position(&self) -> Result<u64, StoreError> {
+        match self.chunk_at(u64::MAX)? {
+            Some((first, chunk)) => Ok(first + chunk::entries(&chunk).count() as u64 - 1),
+            None => Ok(0),
+        }
+    }
+
+    /// The event at a position.
+    pub fn event_at(&self, position: u64) -> Result<Option<Recorded>, StoreError> {
+        let Some((first, chunk)) = self.chunk_at(position)? else { return Ok(None) };
+        match chunk::entries(&chunk).nth((position - first) as usize) {
+            Some(entry) => Ok(Some(Recorded::decode(entry?).map_err(StoreError::Damaged)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every recorded event id with its position, chunk by chunk.
+    pub fn id_runs(&self) -> impl Iterator<Item = Result<(u64, Vec<EventId>), StoreError>> + use<> {
+        self.db.scan_prefix([keys::IDS]).map(|item| {
+            let (k, v) = item?;
+            let first = log_position(&k)?;
+            if v.len() % 16 != 0 {
+                return Err(damaged("id run"));
+            }
+            let ids = v.chunks_exact(16).map(|b| EventId::from_bytes(b.try_into().expect("16 bytes"))).collect();
+            Ok((first, ids))
+        })
+    }
+
+    /// One year's tally of an agency.
+    pub fn tally(&self, agency: &AgencyId, year: i32) -> Result<YearTally, StoreError> {
+        match self.db.get(keys::tally(agency, year))? {
+            Some(v) => YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}"))),
+            None => Ok(YearTally::default()),
+        }
+    }
+
+    /// Every year's tally of an agency.
+    pub fn tallies(&self, agency: &AgencyId) -> Result<BTreeMap<i32, YearTally>, StoreError> {
+        let prefix = keys::tally_prefix(agency);
+        let mut out = BTreeMap::new();
+        for item in self.db.scan_prefix(&prefix) {
+            let (k, v) = item?;
+            let year = u16::from_be_bytes(k[prefix.len()..].try_into().map_err(|_| damaged("tally key"))?);
+            out.insert(i32::from(year), YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
+        }
+        Ok(out)
+    }
+
+    /// Every agency's tallies (for verification).
+    pub fn all_tallies(&self) -> Result<BTreeMap<(AgencyId, i32), YearTally>, StoreError> {
+        let mut out = BTreeMap::new();
+        for item in self.db.scan_prefix([keys::TALLIES]) {
+            let (k, v) = item?;
+            let sep = k.iter().position(|b| *b == 0).ok_or_else(|| damaged("tally key"))?;
+            let agency = std::str::from_utf8(&k[1..sep]).map_err(|_| damaged("tally key"))?;
+            let agency = AgencyId::parse(agency).map_err(|e| damaged(&e))?;
+            let year = u16::from_be_bytes(k[sep + 1..].try_into().map_err(|_| damaged("tally key"))?);
+            out.insert((agency, i32::from(year)), YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
+        }
+        Ok(out)
+    }
+
+    /// The agencies of a group, if it exists.
+    pub fn group(&self, id: &str) -> Result<Option<Vec<AgencyId>>, StoreError> {
+        self.db
+            .get(keys::group(id))?
+            .map(|v| postcard::from_bytes(&v).map_err(|e| damaged(&format!("group: {e}"))))
+            .transpose()
+    }
+
+    /// Sets a group's agencies, durably. Groups are configuration, not
+    /// events: they name whose tables are summed, and change no number.
+    pub fn put_group(&self, id: &str, agencies: &[AgencyId]) -> Result<(), StoreError> {
+        self.db.insert(keys::group(id), postcard::to_stdvec(agencies).expect("serializes"))?;
+        self.sync()
+    }
+
+    /// Every group, in id order.
+    pub fn groups(&self) -> Result<Vec<(String, Vec<AgencyId>)>, StoreError> {
+        self.db
+            .scan_prefix([keys::GROUPS])
+            .map(|item| {
+                let (k, v) = item?;
+                let agencies = postcard::from_bytes(&v).map_err(|e| damaged(&format!("group: {e}")))?;
+                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), agencies))
+            })
+            .collect()
+    }
+
+    /// The holiday schedules an admin added, in the order they were added.
+    pub fn calendars(&self) -> Result<Vec<String>, StoreError> {
+        self.db
+            .scan_prefix([keys::CALENDARS])
+            .map(|item| {
+                let (_, v) = item?;
+                String::from_utf8(v.to_vec()).map_err(|e| damaged(&format!("calendar: {e}")))
+            })
+            .collect()
+    }
+
+    /// Stores a holiday schedule after the others, durably.
+    pub fn add_calendar(&self, text: &str) -> Result<(), StoreError> {
+        let next = match self.db.scan_prefix([keys::CALENDARS]).keys().next_back() {
+            Some(k) => {
+                let k = k?;
+                u64::from_be_bytes(k[1..].try_into().map_err(|_| damaged("calendar key"))?) + 1
+            }
+            None => 0,
+        };
+        let mut key = vec![keys::CALENDARS];
+        key.extend_from_slice(&next.to_be_bytes());
+        self.db.insert(key, text.as_bytes())?;
+        self.sync()
+    }
+
+    /// Every stored access token.
+    pub fn tokens(&self) -> Result<Vec<crate::wire::proto::StoredToken>, StoreError> {
+        use prost::Message as _;
+        self.db
+            .scan_prefix([keys::TOKENS])
+            .map(|item| {
+                let (_, v) = item?;
+                crate::wire::proto::StoredToken::decode(&*v).map_err(|e| damaged(&format!("token: {e}")))
+            })
+            .collect()
+    }
+
+    /// Stores a token, durably.
+    pub fn put_token(&self, id: &str, token: &crate::wire::proto::StoredToken) -> Result<(), StoreError> {
+        use prost::Message as _;
+        self.db.insert(keys::token(id), token.encode_to_vec())?;
+        self.sync()
+    }
+
+    /// Every log chunk in order: its first position and its stored bytes
+    /// (length-delimited `RecordedEvent`s; see [`chunk::entries`]).
+    pub fn log_chunks(&self) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + use<> {
+        self.db.range(keys::log(0)..=keys::log(u64::MAX)).map(|item| {
+            let (k, v) = item?;
+            Ok((log_position(&k)?, v))
+        })
+    }
+
+    /// The log from `from` to `to` inclusive: each position with its
+    /// stored event bytes (a `RecordedEvent`).
+    pub fn log_range(&self, from: u64, to: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + use<> {
+        let (start, lookup_error) = match self.chunk_at(from) {
+            Ok(Some((first, _))) => (first, None),
+            Ok(None) => (from, None),
+            Err(e) => (from, Some(Err(e))),
+        };
+        let chunks = self.db.range(keys::log(start)..=keys::log(to)).flat_map(move |item| {
+            let entries: Vec<Result<(u64, Vec<u8>), StoreError>> = match item {
+                Err(e) => vec![Err(e.into())],
+                Ok((k, v)) => match log_position(&k) {
+                    Err(e) => vec![Err(e)],
+                    Ok(first) => chunk::entries(&v)
+                        .enumerate()
+                        .map(|(i, entry)| (first + i as u64, entry))
+                        .filter(|(p, _)| (from..=to).contains(p))
+                        .map(|(p, entry)| entry.map(|e| (p, e.to_vec())))
+                        .collect(),
+                },
+            };
+            entries
+        });
+        lookup_error.into_iter().chain(chunks)
+    }
+
+    /// Writes a batch atomically and makes it durable: sled flush, then
+    /// fdatasync of the data file. Only when this returns is anything in the
+    /// batch acknowledged.
+    pub fn commit(&self, batch: sled::Batch) -> Result<(), StoreError> {
+        let _durable = self.commit_lock.write().unwrap_or_else(|e| e.into_inner());
+        let t0 = std::time::Instant::now();
+        self.db.apply_batch(batch)?;
+        let t1 = std::time::Instant::now();
+        self.db.flush()?;
+        let t2 = std::time::Instant::now();
+        self.data_file.sync_data()?;
+        tracing::debug!(
+            apply = (t1 - t0).as_micros() as u64,
+            flush = (t2 - t1).as_micros() as u64,
+            fsync = t2.elapsed().as_micros() as u64,
+            "commit"
+        );
+        Ok(())
+    }
+
+    /// A guard under which everything read is durable and of one position:
+    /// no group is half applied or not yet synced while it is held.
+    pub fn consistent(&self) -> RwLockReadGuard<'_, ()> {
+        self.commit_lock.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The store's size on disk, in bytes.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Flushes and syncs what is written (also used on shutdown).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        self.data_file.sync_data()?;
+        Ok(())
+    }
+}
+
+fn log_position(key: &[u8]) -> Result<u64, StoreError> {
+    Ok(u64::from_be_bytes(key.get(1..9).and_then(|k| k.try_into().ok()).ok_or_else(|| damaged("log key"))?))
+}
+
+pub fn encode_tally(tally: &YearTally) -> Vec<u8> {
+    postcard::to_stdvec(tally).expect("a tally always serializes")
+}

@@ -1,0 +1,18 @@
+//! What can go wrong in the store. After a write or sync failure the
+//! service stops acknowledging appends.
+
+/// A storage failure. The service stops acknowledging appends after one.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("damaged store: {0}")]
+    Damaged(String),
+}
+
+/// The store holds something it cannot read back.
+pub fn damaged(what: &str) -> StoreError {
+    StoreError::Damaged(what.to_owned())
+}

@@ -1,0 +1,77 @@
+//! The key layout of the one sled tree: a prefix byte says what a key
+//! holds (the table is in [`crate::store`]), then its parts, big-endian
+//! where they sort by number.
+
+use crate::domain::ids::{AgencyId, StreamId};
+
+pub const LOG: u8 = b'L';
+pub const IDS: u8 = b'J';
+pub const BUCKETS: u8 = b'B';
+/// One key per subject: the layout before buckets, migrated at open.
+pub const SUBJECTS_BEFORE_BUCKETS: u8 = b'S';
+pub const TALLIES: u8 = b'T';
+pub const GROUPS: u8 = b'G';
+pub const TOKENS: u8 = b'K';
+pub const CALENDARS: u8 = b'C';
+
+/// The key of the log chunk that starts at `position`.
+pub fn log(position: u64) -> [u8; 9] {
+    let mut k = [LOG; 9];
+    k[1..].copy_from_slice(&position.to_be_bytes());
+    k
+}
+
+/// The key of the id run of the log chunk that starts at `position`.
+pub fn ids(position: u64) -> [u8; 9] {
+    let mut k = [IDS; 9];
+    k[1..].copy_from_slice(&position.to_be_bytes());
+    k
+}
+
+/// `kind`, the agency, then the separator: every key of that kind
+/// and agency starts with it.
+pub fn agency_prefix(kind: u8, agency: &AgencyId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + agency.as_str().len());
+    k.push(kind);
+    k.extend_from_slice(agency.as_str().as_bytes());
+    k.push(0);
+    k
+}
+
+/// The first key after every key that starts with `prefix` (which ends
+/// in the separator).
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    *end.last_mut().expect("a prefix ends in a separator") = 1;
+    end
+}
+
+pub fn tally_prefix(agency: &AgencyId) -> Vec<u8> {
+    agency_prefix(TALLIES, agency)
+}
+
+pub fn tally(agency: &AgencyId, year: i32) -> Vec<u8> {
+    let mut k = tally_prefix(agency);
+    k.extend_from_slice(&(year.clamp(0, i32::from(u16::MAX)) as u16).to_be_bytes());
+    k
+}
+
+pub fn group(id: &str) -> Vec<u8> {
+    let mut k = vec![GROUPS];
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+pub fn token(id: &str) -> Vec<u8> {
+    let mut k = vec![TOKENS];
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// Where `stream` sorts among buckets: a bucket key is this key of
+/// the first subject it holds.
+pub fn bucket(stream: &StreamId) -> Vec<u8> {
+    let mut k = agency_prefix(BUCKETS, &stream.agency);
+    k.extend_from_slice(stream.subject.as_str().as_bytes());
+    k
+}

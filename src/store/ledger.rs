@@ -1,0 +1,152 @@
+//! The ledger: the open store, the writer thread that appends to it, and the
+//! durable head position that readers and subscribers follow.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::domain::rejection::{Rejection, internal};
+use crate::store::database::Store;
+use crate::store::error::StoreError;
+use crate::store::idempotency::Known;
+use crate::store::writer::{self, AppendBatch, Job, Reply};
+
+/// How many batches may wait for the writer before appends wait to queue.
+const QUEUE: usize = 4096;
+
+pub struct Ledger {
+    store: Arc<Store>,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    head: watch::Receiver<u64>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Ledger {
+    /// Opens the store (recovering it after a crash) and starts the writer.
+    /// Blocking: call it from a blocking context.
+    pub fn open(dir: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
+        let store = Arc::new(Store::open(dir, cache_capacity)?);
+        let last = store.last_position()?;
+        let (head_tx, head) = watch::channel(last);
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let writer_store = Arc::clone(&store);
+        let writer = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
+            // The id index is read by the writer itself, while the service
+            // already answers reads: on a cold start it is most of the
+            // opening time (a million-event store's id runs are scattered
+            // through sled's file). Appends wait in the queue meanwhile;
+            // none is answered without the complete index.
+            match Known::load(&writer_store) {
+                Ok(known) => writer::run(writer_store, known, rx, head_tx),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the idempotency index; refusing appends until restart");
+                    writer::refuse_all(
+                        rx,
+                        format!("the store's idempotency index cannot be read ({e}); restart the service"),
+                    );
+                }
+            }
+        })?;
+        Ok(Self { store, jobs: Mutex::new(Some(tx)), head, writer: Mutex::new(Some(writer)) })
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The last durable position.
+    pub fn head(&self) -> u64 {
+        *self.head.borrow()
+    }
+
+    /// A receiver that sees each new durable head.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.clone()
+    }
+
+    /// Waits until `position` is durable (it was written by a group that is
+    /// committing now), so that reads never show what may still be lost.
+    /// Gives up after a few seconds: a group that does not become durable
+    /// by then has failed, and the writer refuses appends until restart.
+    pub async fn wait_durable(&self, position: u64) -> Result<(), Rejection> {
+        let mut head = self.head.clone();
+        match tokio::time::timeout(std::time::Duration::from_secs(5), head.wait_for(|h| *h >= position)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(Rejection::Unavailable(format!("position {position} is not durable; the store may have failed"))),
+        }
+    }
+
+    /// Appends a batch; answers once it is durable, or refused.
+    pub async fn append(&self, batch: AppendBatch) -> Reply {
+        match self.submit(batch).await {
+            Ok(answer) => answer.await,
+            Err(rejection) => Err(rejection),
+        }
+    }
+
+    /// Queues a batch behind those queued before it and returns its answer
+    /// to come: batches submitted one after another are applied in order.
+    pub async fn submit(&self, batch: AppendBatch) -> Result<impl Future<Output = Reply> + use<>, Rejection> {
+        let sender = self.jobs.lock().expect("lock").clone();
+        let Some(sender) = sender else {
+            return Err(Rejection::Unavailable("the service is shutting down".into()));
+        };
+        let (reply, answer) = oneshot::channel();
+        if sender.send(Job { batch, reply }).await.is_err() {
+            return Err(Rejection::Unavailable("the writer has stopped".into()));
+        }
+        Ok(async move { answer.await.unwrap_or_else(|_| Err(Rejection::Unavailable("the writer has stopped".into()))) })
+    }
+
+    /// Stops taking appends, lets the writer finish what is queued, and
+    /// syncs. Blocking.
+    pub fn close(&self) {
+        drop(self.jobs.lock().expect("lock").take());
+        if let Some(writer) = self.writer.lock().expect("lock").take()
+            && writer.join().is_err()
+        {
+            tracing::error!("the writer thread panicked");
+        }
+    }
+}
+
+/// The ledger as the services see it: set once the store is open and
+/// recovered; until then every use answers UNAVAILABLE.
+#[derive(Clone, Default)]
+pub struct OpeningLedger(Arc<tokio::sync::OnceCell<Arc<Ledger>>>);
+
+impl OpeningLedger {
+    /// Makes the opened ledger available (once).
+    pub fn set(&self, ledger: Ledger) {
+        let _ = self.0.set(Arc::new(ledger));
+    }
+
+    /// The ledger, if it is open.
+    pub fn opened(&self) -> Option<Arc<Ledger>> {
+        self.0.get().cloned()
+    }
+
+    /// The ledger, or UNAVAILABLE while the store is still opening.
+    pub fn get(&self) -> Result<Arc<Ledger>, Rejection> {
+        self.opened().ok_or_else(|| Rejection::Unavailable("the store is still opening; retry shortly".into()))
+    }
+
+    /// The store, or UNAVAILABLE while it is still opening.
+    pub fn store(&self) -> Result<Arc<Store>, Rejection> {
+        self.get().map(|l| Arc::clone(l.store()))
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+/// Runs blocking store reads off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Rejection> + Send + 'static,
+) -> Result<T, Rejection> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?
+}

@@ -1,0 +1,55 @@
+//! Storage: the log and everything derived from it as it is written, in
+//! one sled tree. May use the domain and the wire form, nothing above.
+//!
+//! - [`database`]: the open store, its reads and its one atomic commit;
+//! - [`keys`], [`chunk`], [`bucket`]: how keys and values are laid out;
+//! - [`idempotency`]: the in-memory index of event ids and stream revisions;
+//! - [`writer`]: validation against the stored state and the group commit;
+//! - [`ledger`]: the store and its writer together, as the services use them;
+//! - [`error`]: what can go wrong.
+//!
+//! The sled tree holds, by key prefix:
+//!
+//! | prefix | key                          | value                           |
+//! |--------|------------------------------|---------------------------------|
+//! | `L`    | first position (u64 BE)      | a chunk of consecutive recorded |
+//! |        |                              | events (length-delimited proto) |
+//! | `J`    | first position (u64 BE)      | the event ids of that log chunk |
+//! |        |                              | (16 bytes each, in order)       |
+//! | `B`    | agency `\0` first subject    | a bucket of subject records in  |
+//! |        |                              | id order ([`crate::store::bucket`])    |
+//! | `T`    | agency `\0` year (u16 BE)    | the year's tally (postcard)     |
+//! | `G`    | group id                     | the group's agencies (postcard) |
+//! | `C`    | sequence number (u64 BE)     | a holiday schedule an admin     |
+//! |        |                              | added (TOML, as sent)           |
+//! | `K`    | token id                     | the access token (proto         |
+//! |        |                              | `StoredToken`: a salted hash)   |
+//!
+//! Stores written before buckets kept one `S` key per subject (agency `\0`
+//! subject → record); [`database::Store::open`] moves them into buckets once.
+//!
+//! One tree, so that a group of batches is written atomically with
+//! `apply_batch`, which sled recovers all-or-nothing and which, unlike a
+//! transaction, never re-runs. Only the writer thread writes.
+//!
+//! The log is stored in chunks of up to [`chunk::CHUNK`] consecutive events under
+//! the position of the first: sled's cost is per key (each insert copies a
+//! node), so one key per chunk instead of one per event is what lets a
+//! group of thousands of events commit quickly. A point read skips to its
+//! entry by the length prefixes without decoding the others. For the same
+//! reason the idempotency index is stored per chunk too (`J`: the chunk's
+//! event ids) and held in memory as a complete map from id to position
+//! ([`crate::store::idempotency`]), rebuilt from these runs at open: a lookup costs no
+//! sled read and an append no extra sled key per event. And subject
+//! records are packed by id range into buckets ([`crate::store::bucket`]), so a
+//! run of new applications costs a key per bucket, not per application.
+
+pub mod bucket;
+pub mod chunk;
+pub mod database;
+pub mod error;
+pub mod idempotency;
+pub mod keys;
+pub mod ledger;
+pub mod subjects;
+pub mod writer;

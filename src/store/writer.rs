@@ -1,0 +1,481 @@
+//! The single writer: one thread takes append batches from every RPC,
+//! validates each against the stored state plus what earlier batches of the
+//! same group staged, writes the whole group in one atomic sled batch, makes
+//! it durable with one flush and one fdatasync (group commit), and only then
+//! answers every batch of the group.
+//!
+//! A batch that breaks a rule is answered at once and stages nothing; the
+//! other batches of its group are unaffected. One writer also gives a single
+//! serial order to all appends, so positions are gapless by construction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::domain::event::{Event, Payload, Recorded};
+use crate::domain::ids::AgencyId;
+use crate::domain::ids::{EventId, StreamId};
+use crate::domain::rejection::Rejection;
+use crate::domain::rule::Broken;
+use crate::domain::subject::{SplitOrigin, SubjectRecord, SubjectState, check_correction, fold};
+use crate::domain::tally::{Contribution, YearTally};
+use crate::store::chunk::{self, CHUNK};
+use crate::store::database::{Store, encode_tally};
+use crate::store::error::StoreError;
+use crate::store::idempotency::Known;
+use crate::store::keys;
+
+/// Most events written in one group: bounds the latency a large group adds.
+const MAX_GROUP_EVENTS: usize = 20_000;
+
+/// The staging maps: keyed by ids of this process's own making or already
+/// validated, looked up several times per event; foldhash (randomly seeded
+/// per map) costs a fraction of std's SipHash here.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A validated batch, ready for the stateful checks.
+#[derive(Debug)]
+pub struct AppendBatch {
+    pub events: Vec<Event>,
+    pub expected: Vec<(StreamId, u64)>,
+    /// When each event was recorded; empty means now. Only a restore sets
+    /// it, so that a restored log is the original one, timestamps and all.
+    pub recorded_at: Vec<DateTime<Utc>>,
+    /// Check only: answer as an append would, write nothing.
+    pub validate_only: bool,
+}
+
+impl AppendBatch {
+    /// New events, recorded now.
+    pub fn new(events: Vec<Event>, expected: Vec<(StreamId, u64)>) -> Self {
+        Self { events, expected, recorded_at: Vec::new(), validate_only: false }
+    }
+}
+
+/// The outcome of one event of an accepted batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub position: u64,
+    pub revision: u64,
+    /// Recorded by an earlier call; nothing was written now.
+    pub duplicate: bool,
+}
+
+pub type Reply = Result<Vec<Appended>, Rejection>;
+
+pub struct Job {
+    pub batch: AppendBatch,
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// Runs the writer loop until every sender is dropped; returns when the
+/// last group is durable.
+pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
+    let mut next = *head.borrow() + 1;
+    let mut failed: Option<String> = None;
+    while let Some(first) = jobs.blocking_recv() {
+        if let Some(why) = &failed {
+            let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
+            continue;
+        }
+        known.poll();
+        let mut group = Group::new(&store, &known, next);
+        let mut waiting: Vec<(oneshot::Sender<Reply>, Vec<Appended>)> = Vec::new();
+        let mut job = Some(first);
+        while let Some(Job { batch, reply }) = job.take() {
+            if batch.validate_only {
+                let _ = reply.send(group.check(batch));
+                job = jobs.try_recv().ok();
+                continue;
+            }
+            match group.stage(batch) {
+                Ok(results) => {
+                    let duplicates = results.iter().filter(|r| r.duplicate).count();
+                    metrics::counter!("disclosure_duplicate_events_total").increment(duplicates as u64);
+                    waiting.push((reply, results))
+                }
+                Err(rejection) => {
+                    let _ = reply.send(Err(rejection));
+                }
+            }
+            if group.events.len() < MAX_GROUP_EVENTS {
+                job = jobs.try_recv().ok();
+            }
+        }
+        if group.events.is_empty() {
+            // Only duplicates or rejections: nothing to write, but a
+            // duplicate may have been staged by a group that is durable
+            // already, so it can be answered at once.
+            for (reply, results) in waiting {
+                let _ = reply.send(Ok(results));
+            }
+            continue;
+        }
+        let last = group.next - 1;
+        let count = group.events.len();
+        let started = std::time::Instant::now();
+        match group.to_batch().and_then(|batch| store.commit(batch)) {
+            Ok(()) => {
+                let committed = started.elapsed();
+                next = last + 1;
+                head.send_replace(last);
+                let batches = waiting.len();
+                for (reply, results) in waiting {
+                    let _ = reply.send(Ok(results));
+                }
+                // Indexed after the answers, which do not need it: only
+                // the next group's checks do, and they run on this thread.
+                let streams: Vec<u64> = group.subjects.keys().map(|s| known.stream_hash(s)).collect();
+                known.add(group.ids, streams);
+                metrics::counter!("disclosure_appended_events_total").increment(count as u64);
+                metrics::histogram!("disclosure_group_events").record(count as f64);
+                metrics::histogram!("disclosure_commit_seconds").record(committed.as_secs_f64());
+                metrics::gauge!("disclosure_log_head_position").set(last as f64);
+                tracing::debug!(events = count, batches, micros = committed.as_micros() as u64, "group committed");
+            }
+            Err(e) => {
+                // What was applied may or may not be on disk; acknowledge
+                // nothing from now on and let an operator restart (sled
+                // recovers to a consistent prefix).
+                tracing::error!(error = %e, "durable write failed; refusing appends until restart");
+                let why = format!("the store failed to write ({e}); restart the service");
+                failed = Some(why.clone());
+                for (reply, _) in waiting {
+                    let _ = reply.send(Err(Rejection::Unavailable(why.clone())));
+                }
+            }
+        }
+    }
+    if let Err(e) = store.sync() {
+        tracing::error!(error = %e, "final sync failed");
+    }
+}
+
+/// Answers every append with `why` until every sender is dropped: the
+/// writer of a store it cannot index.
+pub fn refuse_all(mut jobs: mpsc::Receiver<Job>, why: String) {
+    while let Some(job) = jobs.blocking_recv() {
+        let _ = job.reply.send(Err(Rejection::Unavailable(why.clone())));
+    }
+}
+
+/// What one group has staged: visible to the later batches of the group,
+/// written together.
+struct Group<'s> {
+    store: &'s Store,
+    known: &'s Known,
+    next: u64,
+    now: DateTime<Utc>,
+    /// Staged events in order: the first is at the position the group
+    /// started at, and each next one follows it.
+    events: Vec<Recorded>,
+    ids: Map<EventId, u64>,
+    subjects: Map<StreamId, SubjectRecord>,
+    tallies: Map<(AgencyId, i32), YearTally>,
+}
+
+/// What one batch stages on top of its group; merged into the group only
+/// if the whole batch passes.
+struct Scratch<'g, 's> {
+    group: &'g Group<'s>,
+    next: u64,
+    /// In order, from the group's next position when the scratch began.
+    events: Vec<Recorded>,
+    ids: Map<EventId, u64>,
+    subjects: Map<StreamId, SubjectRecord>,
+    tallies: Map<(AgencyId, i32), YearTally>,
+}
+
+impl<'s> Group<'s> {
+    fn new(store: &'s Store, known: &'s Known, next: u64) -> Self {
+        Self {
+            store,
+            known,
+            next,
+            now: Utc::now(),
+            events: Vec::new(),
+            ids: Map::default(),
+            subjects: Map::default(),
+            tallies: Map::default(),
+        }
+    }
+
+    /// An empty scratch on top of what the group staged so far.
+    fn scratch(&self) -> Scratch<'_, 's> {
+        Scratch {
+            group: self,
+            next: self.next,
+            events: Vec::new(),
+            ids: Map::default(),
+            subjects: Map::default(),
+            tallies: Map::default(),
+        }
+    }
+
+    fn stage(&mut self, batch: AppendBatch) -> Reply {
+        let mut scratch = self.scratch();
+        let results = scratch.apply(batch)?;
+        let Scratch { next, events, ids, subjects, tallies, .. } = scratch;
+        self.next = next;
+        self.events.extend(events);
+        self.ids.extend(ids);
+        self.subjects.extend(subjects);
+        self.tallies.extend(tallies);
+        Ok(results)
+    }
+
+    /// What staging `batch` would answer, staging nothing: new events get
+    /// position 0.
+    fn check(&self, batch: AppendBatch) -> Reply {
+        let results = self.scratch().apply(batch)?;
+        Ok(results.into_iter().map(|r| if r.duplicate { r } else { Appended { position: 0, ..r } }).collect())
+    }
+
+    fn to_batch(&self) -> Result<sled::Batch, StoreError> {
+        let mut batch = sled::Batch::default();
+        for run in self.events.chunks(CHUNK) {
+            let mut bytes = Vec::with_capacity(run.len() * 256);
+            let mut ids = Vec::with_capacity(run.len() * 16);
+            for recorded in run {
+                chunk::push(&mut bytes, &recorded.encode());
+                ids.extend_from_slice(recorded.event.id.as_bytes());
+            }
+            batch.insert(&keys::log(run[0].position)[..], bytes);
+            batch.insert(&keys::ids(run[0].position)[..], ids);
+        }
+        self.store.stage_subjects(&mut batch, &self.subjects)?;
+        for ((agency, year), tally) in &self.tallies {
+            if tally.is_zero() {
+                batch.remove(keys::tally(agency, *year));
+            } else {
+                batch.insert(keys::tally(agency, *year), encode_tally(tally));
+            }
+        }
+        Ok(batch)
+    }
+}
+
+fn internal(e: StoreError) -> Rejection {
+    tracing::error!(error = %e, "store read failed while validating an append");
+    Rejection::Internal(e.to_string())
+}
+
+impl Scratch<'_, '_> {
+    fn position_of(&self, id: &EventId) -> Result<Option<u64>, Rejection> {
+        if let Some(p) = self.ids.get(id).or_else(|| self.group.ids.get(id)) {
+            return Ok(Some(*p));
+        }
+        Ok(self.group.known.position_of(id))
+    }
+
+    fn event_at(&self, position: u64) -> Result<Recorded, Rejection> {
+        // Positions staged here and in the group are consecutive runs.
+        let staged = |events: &[Recorded]| {
+            let first = events.first()?.position;
+            position.checked_sub(first).and_then(|i| events.get(i as usize)).cloned()
+        };
+        if let Some(r) = staged(&self.events).or_else(|| staged(&self.group.events)) {
+            return Ok(r);
+        }
+        self.group
+            .store
+            .event_at(position)
+            .map_err(internal)?
+            .ok_or_else(|| internal(StoreError::Damaged(format!("indexed position {position} has no event"))))
+    }
+
+    fn subject(&self, stream: &StreamId) -> Result<Option<SubjectRecord>, Rejection> {
+        if let Some(r) = self.subjects.get(stream).or_else(|| self.group.subjects.get(stream)) {
+            return Ok(Some(r.clone()));
+        }
+        if !self.group.known.may_hold_stream(stream) {
+            return Ok(None);
+        }
+        self.group.store.subject(stream).map_err(internal)
+    }
+
+    /// A year's tally as this batch will leave it, to update in place: a
+    /// tally is over a kilobyte, and one batch often touches the same one
+    /// for every event, so it is copied into the scratch once per batch.
+    fn tally_mut(&mut self, agency: &AgencyId, year: i32) -> Result<&mut YearTally, Rejection> {
+        let key = (agency.clone(), year);
+        if !self.tallies.contains_key(&key) {
+            let tally = match self.group.tallies.get(&key) {
+                Some(t) => t.clone(),
+                None => self.group.store.tally(agency, year).map_err(internal)?,
+            };
+            self.tallies.insert(key.clone(), tally);
+        }
+        Ok(self.tallies.get_mut(&key).expect("inserted above"))
+    }
+
+    /// Stages a subject's new record, moving its contribution in the
+    /// tallies from what the old record counted to what the new one counts.
+    /// `old` is what the subject counted before (its record was just read).
+    fn put_subject(&mut self, stream: StreamId, old: Contribution, record: SubjectRecord) -> Result<(), Rejection> {
+        let new = Contribution::of(&record.state);
+        if old != new {
+            let mut years = old.years();
+            years.extend(new.years());
+            years.sort_unstable();
+            years.dedup();
+            for year in years {
+                let tally = self.tally_mut(&stream.agency, year)?;
+                old.apply(year, tally, -1);
+                new.apply(year, tally, 1);
+            }
+        }
+        self.subjects.insert(stream, record);
+        Ok(())
+    }
+
+    fn apply(&mut self, batch: AppendBatch) -> Reply {
+        let AppendBatch { events, expected, recorded_at, .. } = batch;
+        // Retries first: an id already recorded must carry the same event.
+        let mut results: Vec<Option<Appended>> = vec![None; events.len()];
+        for (i, e) in events.iter().enumerate() {
+            if let Some(position) = self.position_of(&e.id)? {
+                let stored = self.event_at(position)?;
+                if stored.event != *e {
+                    return Err(Rejection::Conflict {
+                        field: format!("events[{i}].event_id"),
+                        event_id: e.id.to_string(),
+                    });
+                }
+                results[i] = Some(Appended { position, revision: stored.revision, duplicate: true });
+            }
+        }
+        if results.iter().all(Option::is_some) {
+            return Ok(results.into_iter().flatten().collect());
+        }
+        for (k, (stream, revision)) in expected.iter().enumerate() {
+            let actual = self.subject(stream)?.map_or(0, |r| r.revision());
+            if actual != *revision {
+                return Err(Rejection::WrongRevision {
+                    field: format!("expected_revisions[{k}]"),
+                    stream: stream.to_string(),
+                    expected: *revision,
+                    actual,
+                });
+            }
+        }
+        for (i, e) in events.into_iter().enumerate() {
+            if results[i].is_none() {
+                results[i] = Some(self.append(i, e, recorded_at.get(i).copied())?);
+            }
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    fn append(&mut self, i: usize, e: Event, recorded_at: Option<DateTime<Utc>>) -> Result<Appended, Rejection> {
+        let at = |b: Broken| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description);
+        let stream = e.stream();
+        let position = self.next;
+        let stored = self.subject(&stream)?;
+        let old = stored.as_ref().map(|r| Contribution::of(&r.state)).unwrap_or_default();
+        let mut record = match (&e.payload, stored) {
+            (Payload::EventAmended(_) | Payload::EventVoided { .. }, record) => self.correct(i, &e, record)?,
+            (_, None) => {
+                SubjectRecord { positions: Vec::new(), origin: None, state: SubjectState::start(&e).map_err(at)? }
+            }
+            (_, Some(mut record)) => {
+                record.state.apply(&e).map_err(at)?;
+                record
+            }
+        };
+        record.positions.push(position);
+        if let Payload::ApplicationSplit { parts } = &e.payload {
+            self.create_parts(i, &e, parts, &record, position)?;
+        }
+        let revision = record.revision();
+        self.ids.insert(e.id, position);
+        self.events.push(Recorded { position, revision, recorded_at: recorded_at.unwrap_or(self.group.now), event: e });
+        self.put_subject(stream, old, record)?;
+        self.next += 1;
+        Ok(Appended { position, revision, duplicate: false })
+    }
+
+    /// Each part of a split starts as an application with the parent's
+    /// receipt facts; its stream opens with the split event.
+    fn create_parts(
+        &mut self,
+        i: usize,
+        e: &Event,
+        parts: &[crate::domain::ids::SubjectId],
+        parent: &SubjectRecord,
+        position: u64,
+    ) -> Result<(), Rejection> {
+        let Some(app) = parent.application() else {
+            unreachable!("only applications can be split (the state machine refused the split otherwise)")
+        };
+        for (k, part) in parts.iter().enumerate() {
+            let stream = StreamId { agency: e.agency.clone(), subject: part.clone() };
+            if part == &e.subject || self.subject(&stream)?.is_some() {
+                return Err(Rejection::state(
+                    "PART_EXISTS",
+                    format!("events[{i}].application_split.part_subject_ids[{k}]"),
+                    format!("subject {part} already exists; parts of a split need new ids"),
+                ));
+            }
+            let origin = SplitOrigin {
+                parent: e.subject.clone(),
+                split_event: e.id,
+                received_on: app.received_on,
+                applicant: app.applicant,
+                channel: app.channel,
+            };
+            let state = fold(&[], Some(&origin)).expect("a part with no events of its own always folds");
+            // A part is new (checked above): it counted nothing before.
+            let record = SubjectRecord { positions: vec![position], origin: Some(origin), state };
+            self.put_subject(stream, Contribution::default(), record)?;
+        }
+        Ok(())
+    }
+
+    /// A correction: checked against its target, then the whole stream is
+    /// folded again with it, and must still obey every rule.
+    fn correct(&self, i: usize, e: &Event, record: Option<SubjectRecord>) -> Result<SubjectRecord, Rejection> {
+        let kind = e.payload.kind();
+        let target_field = format!("events[{i}].{kind}.target_event_id");
+        let target_id = e.payload.correction_target().expect("a correction has a target");
+        let refuse =
+            |rule: &'static str, description: String| Rejection::state(rule, target_field.clone(), description);
+        let Some(target_position) = self.position_of(&target_id)? else {
+            return Err(refuse("UNKNOWN_TARGET", format!("no event {target_id} is recorded")));
+        };
+        let record = record
+            .filter(|r| r.positions.contains(&target_position))
+            .ok_or_else(|| refuse("TARGET_IN_OTHER_SUBJECT", format!("event {target_id} belongs to another subject; a correction must be sent on the target's own subject")))?;
+        if let Some(app) = record.application()
+            && !app.split_into.is_empty()
+        {
+            return Err(refuse(
+                "APPLICATION_SPLIT",
+                "the application was split; its events are final, correct its parts instead".into(),
+            ));
+        }
+        let mut stream = Vec::with_capacity(record.positions.len() + 1);
+        for p in &record.positions {
+            stream.push(self.event_at(*p)?.event);
+        }
+        let target = self.event_at(target_position)?.event;
+        let is_origin = record.origin.as_ref().is_some_and(|o| o.split_event == target_id);
+        check_correction(&e.payload, &target, is_origin, &stream)
+            .map_err(|b| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description))?;
+        stream.push(e.clone());
+        let state = fold(&stream, record.origin.as_ref()).map_err(|(j, b)| {
+            refuse(
+                "CORRECTION_BREAKS_HISTORY",
+                format!(
+                    "with this correction, event {} ({}) would break a rule: {}",
+                    stream[j].id,
+                    stream[j].payload.kind(),
+                    b
+                ),
+            )
+        })?;
+        Ok(SubjectRecord { positions: record.positions, origin: record.origin, state })
+    }
+}
