@@ -27,6 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Timestamp from pbjson-types so the JSON mapping covers it too.
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
+        // Undecodable requests are INVALID_ARGUMENT, not prost's INTERNAL.
+        .codec_path("crate::wire::codec::WireCodec")
         .compile_with_config(config, PROTOS, &["proto"])?;
 
     let descriptors = std::fs::read(&descriptor_path)?;

@@ -134,13 +134,42 @@ async fn restore_refuses_a_used_directory_and_a_truncated_file() {
     let used = tempfile::tempdir().expect("dir");
     std::fs::write(used.path().join("keep"), "x").expect("write");
     let e = disclosure_ledger::ops::backup::restore(&backup, used.path(), 8 << 20, |_, _| {}).await.unwrap_err();
-    assert!(e.to_string().contains("not empty"), "{e}");
-    // A truncated file is detected.
+    let said = e.to_string();
+    assert!(said.contains("not empty") && said.contains("nothing was written"), "{said}");
+    assert!(!said.contains("remove"), "never advises deleting a directory: {said}");
+    let left: Vec<_> = std::fs::read_dir(used.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("keep")], "untouched");
+    // A truncated file is detected, and what the restore created is removed.
     let bytes = std::fs::read(&backup).expect("read");
     let cut = dir.path().join("cut");
     std::fs::write(&cut, &bytes[..bytes.len() - 40]).expect("write");
-    let e = disclosure_ledger::ops::backup::restore(&cut, &dir.path().join("t"), 8 << 20, |_, _| {}).await.unwrap_err();
+    let target = dir.path().join("t");
+    let e = disclosure_ledger::ops::backup::restore(&cut, &target, 8 << 20, |_, _| {}).await.unwrap_err();
     assert!(format!("{e:#}").contains("ends in the middle") || format!("{e:#}").contains("truncated"), "{e:#}");
+    assert!(!target.exists(), "the new directory it made is gone");
+    // Into an empty directory that was there: it stays, empty.
+    let empty = tempfile::tempdir().expect("dir");
+    disclosure_ledger::ops::backup::restore(&cut, empty.path(), 8 << 20, |_, _| {}).await.unwrap_err();
+    assert!(empty.path().exists() && std::fs::read_dir(empty.path()).unwrap().next().is_none(), "left empty");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn backups_and_exports_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut app = spawn_app().await;
+    app.ok(history(AGENCY, 5)).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let backup = dir.path().join("b");
+    disclosure_ledger::cli::backup::backup(&server_arg(&app), &backup).await.expect("backup");
+    let export = dir.path().join("e.jsonl");
+    std::fs::write(&export, "").unwrap(); // already there, with the usual 0644
+    std::fs::set_permissions(&export, std::fs::Permissions::from_mode(0o644)).unwrap();
+    disclosure_ledger::cli::events::export(&server_arg(&app), Some(AGENCY), Some(&export)).await.expect("export");
+    for file in [&backup, &export] {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", file.display());
+    }
 }
 
 #[tokio::test]

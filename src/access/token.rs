@@ -107,7 +107,7 @@ impl Token {
             role: Role::from_proto(t.role)?,
             scope: Arc::new(Scope {
                 all_agencies: t.all_agencies,
-                agencies: t.agency_ids.iter().map(|a| AgencyId::parse(a)).collect::<Result<_, _>>()?,
+                agencies: t.agency_ids.iter().map(|a| AgencyId::stored(a)).collect::<Result<_, _>>()?,
                 groups: t.group_ids.iter().cloned().collect(),
             }),
             label: t.label.clone(),

@@ -62,8 +62,8 @@ fn token_request(r: &proto::CreateTokenRequest) -> Result<(Role, Scope, String),
     }
     for (i, g) in r.group_ids.iter().enumerate() {
         match AgencyId::parse(g) {
-            Ok(_) => {
-                scope.groups.insert(g.clone());
+            Ok(g) => {
+                scope.groups.insert(g.to_string());
             }
             Err(e) => issues.push(FieldIssue::new(format!("group_ids[{i}]"), e)),
         }

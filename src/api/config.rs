@@ -37,6 +37,14 @@ pub struct Config {
     pub allow_plaintext: bool,
     /// Where Prometheus metrics are served over HTTP (`/metrics`); None: off.
     pub metrics_listen: Option<SocketAddr>,
+    /// Most client connections open at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// A connection whose peer sends nothing for this long is closed (live
+    /// clients answer the keepalive pings, so only silent ones are).
+    pub idle_timeout: Duration,
+    /// How often the server pings each HTTP/2 connection; a ping not
+    /// answered within this time too closes the connection.
+    pub keepalive: Duration,
 }
 
 /// Certificate files for TLS.
@@ -59,6 +67,9 @@ impl Config {
     pub const DEFAULT_RATE_LIMIT: u32 = 5000;
     pub const DEFAULT_MAX_MESSAGE_MIB: usize = 4;
     pub const DEFAULT_METRICS_LISTEN: &'static str = "127.0.0.1:9464";
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+    pub const DEFAULT_IDLE_SECS: u64 = 120;
+    pub const DEFAULT_KEEPALIVE_SECS: u64 = 30;
 
     /// Defaults for a store in `data_dir`, on a free loopback port, without
     /// auth (the tests of auth turn it on).
@@ -76,6 +87,9 @@ impl Config {
             tls: None,
             allow_plaintext: false,
             metrics_listen: None,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: Duration::from_secs(Self::DEFAULT_IDLE_SECS),
+            keepalive: Duration::from_secs(Self::DEFAULT_KEEPALIVE_SECS),
         }
     }
 }

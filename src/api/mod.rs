@@ -5,6 +5,7 @@
 pub mod admin_service;
 pub mod application;
 pub mod config;
+pub mod connections;
 pub mod deadline_service;
 pub mod ledger_service;
 pub mod page;

@@ -81,7 +81,10 @@ fn may_see(caller: &Principal, scope: Option<&proto::ReportScope>) -> Result<(),
         None => Ok(()), // refused as invalid next
         Some(Scope::AgencyId(id)) => caller.may_read_id(id),
         Some(Scope::Agencies(list)) => list.agency_ids.iter().try_for_each(|id| caller.may_read_id(id)),
-        Some(Scope::GroupId(id)) => caller.may_read_group(id),
+        Some(Scope::GroupId(id)) => match AgencyId::parse(id) {
+            Ok(group) => caller.may_read_group(group.as_str()),
+            Err(_) => caller.may_read_group(id),
+        },
     }
 }
 
@@ -99,11 +102,11 @@ fn agencies(store: &Store, scope: Option<&proto::ReportScope>) -> Result<Vec<Age
             .map(|(i, id)| agency(&format!("scope.agencies.agency_ids[{i}]"), id))
             .collect::<Result<Vec<_>, _>>()?,
         Some(Scope::GroupId(id)) => {
-            agency("scope.group_id", id)?;
+            let group = agency("scope.group_id", id)?;
             store
-                .group(id)
+                .group(group.as_str())
                 .map_err(internal)?
-                .ok_or_else(|| Rejection::NotFound { resource: "group", name: id.clone() })?
+                .ok_or_else(|| Rejection::NotFound { resource: "group", name: group.to_string() })?
         }
     };
     if list.is_empty() || list.len() > MAX_AGENCIES {
@@ -465,9 +468,15 @@ impl ReportServiceApi for ReportService {
             caller.must_be_admin("set groups").map_err(refuse)?;
             let store = self.store().map_err(refuse)?;
             let mut issues = Vec::new();
-            if let Err(e) = AgencyId::parse(&group.group_id) {
-                issues.push(FieldIssue::new("group.group_id", e));
-            }
+            // Canonical, as agency ids are: the group is stored and answered
+            // under the form every later request will name.
+            let id = match AgencyId::parse(&group.group_id) {
+                Ok(id) => id.to_string(),
+                Err(e) => {
+                    issues.push(FieldIssue::new("group.group_id", e));
+                    String::new()
+                }
+            };
             let mut members = Vec::new();
             for (i, id) in group.agency_ids.iter().enumerate() {
                 match AgencyId::parse(id) {
@@ -487,9 +496,10 @@ impl ReportServiceApi for ReportService {
             if !issues.is_empty() {
                 return Err(refuse(Rejection::Invalid(issues)));
             }
-            let id = group.group_id.clone();
+            let answer =
+                proto::Group { group_id: id.clone(), agency_ids: members.iter().map(ToString::to_string).collect() };
             blocking(move || store.put_group(&id, &members).map_err(internal)).await.map_err(refuse)?;
-            Ok(Response::new(proto::SetGroupResponse { group: Some(group) }))
+            Ok(Response::new(proto::SetGroupResponse { group: Some(answer) }))
         }
         .instrument(span)
         .await
@@ -501,17 +511,15 @@ impl ReportServiceApi for ReportService {
     ) -> Result<Response<proto::GetGroupResponse>, Status> {
         let caller = Principal::of(&request)?;
         let r = request.into_inner();
-        caller.may_read_group(&r.group_id).map_err(refuse)?;
+        let group_id = AgencyId::parse(&r.group_id).map_err(|e| refuse(Rejection::invalid("group_id", e)))?.to_string();
+        caller.may_read_group(&group_id).map_err(refuse)?;
         let store = self.store().map_err(refuse)?;
-        let id = r.group_id.clone();
+        let id = group_id.clone();
         let members = blocking(move || store.group(&id).map_err(internal)).await.map_err(refuse)?;
         let members =
-            members.ok_or_else(|| refuse(Rejection::NotFound { resource: "group", name: r.group_id.clone() }))?;
+            members.ok_or_else(|| refuse(Rejection::NotFound { resource: "group", name: group_id.clone() }))?;
         Ok(Response::new(proto::GetGroupResponse {
-            group: Some(proto::Group {
-                group_id: r.group_id,
-                agency_ids: members.iter().map(ToString::to_string).collect(),
-            }),
+            group: Some(proto::Group { group_id, agency_ids: members.iter().map(ToString::to_string).collect() }),
         }))
     }
 }

@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 use crate::access::gate::Gate;
@@ -19,6 +18,7 @@ use crate::access::token::{OpeningTokens, Token, Tokens};
 use crate::access::role::{Role, Scope};
 use crate::api::admin_service::AdminService;
 use crate::api::config::Tls;
+use crate::api::connections::incoming;
 use crate::ops::metrics::{Endpoint, RpcMetricsLayer};
 use crate::wire::proto::admin_service_server::AdminServiceServer;
 
@@ -157,7 +157,9 @@ impl Server {
                     Ok(Ok((ledger, loaded))) => {
                         tracing::info!(head = ledger.head(), dir = %config.data_dir.display(), "store open");
                         tokens.set(loaded);
+                        let store = std::sync::Arc::clone(ledger.store());
                         cell.set(ledger);
+                        tokio::task::spawn_blocking(move || warn_of_legacy_ids(&store));
                         if !draining.is_cancelled() {
                             health.set_serving::<LedgerServiceServer<LedgerService>>().await;
                             health.set_serving::<ReportServiceServer<ReportService>>().await;
@@ -193,9 +195,19 @@ impl Server {
         if let Some(tls) = self.tls.take() {
             builder = builder.tls_config(tls).context("invalid TLS configuration")?;
         }
+        let (idle, keepalive) = (self.config.idle_timeout, self.config.keepalive);
+        if keepalive >= idle {
+            tracing::warn!(
+                ?idle,
+                ?keepalive,
+                "the keepalive interval is not below the idle timeout: live but quiet clients will be closed as idle"
+            );
+        }
         let served = builder
             // Bounds what one client connection can have in flight.
             .concurrency_limit_per_connection(256)
+            .http2_keepalive_interval(Some(keepalive))
+            .http2_keepalive_timeout(Some(keepalive))
             .layer(RpcMetricsLayer)
             .add_service(health_service)
             .add_service(reflection_v1)
@@ -213,9 +225,9 @@ impl Server {
                 gate.clone(),
             ))
             .add_service(InterceptedService::new(AdminServiceServer::new(admin).max_decoding_message_size(max), gate))
-            // No Nagle: small responses (a report, an append's answer) must
-            // not wait for the client's delayed ACK (~40 ms).
-            .serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), {
+            // No Nagle (set per connection): small responses (a report, an
+            // append's answer) must not wait for the client's delayed ACK.
+            .serve_with_incoming_shutdown(incoming(self.listener, self.config.max_connections, idle), {
                 let open_failed = open_failed.clone();
                 async move {
                     tokio::select! {
@@ -303,14 +315,35 @@ fn first_admin_token(tokens: &Tokens, ledger: &Ledger, config: &Config) -> anyho
     Ok(())
 }
 
+/// Logs the subjects stored under ids that are not canonical (written before
+/// ids were NFKC-normalised): they are kept and counted as they are, and
+/// are read by listing and by the log, while a request names an id in its
+/// canonical form. In the background: it reads every subject.
+fn warn_of_legacy_ids(store: &crate::store::database::Store) {
+    let mut found = Vec::new();
+    for item in store.all_subjects() {
+        let Ok((stream, _)) = item else { return };
+        let canonical = crate::domain::ids::SubjectId::parse(stream.subject.as_str());
+        let agency = crate::domain::ids::AgencyId::parse(stream.agency.as_str());
+        if canonical.as_ref() != Ok(&stream.subject) || agency.as_ref() != Ok(&stream.agency) {
+            found.push(stream.to_string());
+        }
+    }
+    if !found.is_empty() {
+        tracing::warn!(
+            count = found.len(),
+            first = ?found.iter().take(10).collect::<Vec<_>>(),
+            "subjects stored under ids that are not canonical (written before ids were NFKC-normalised); they \
+             keep counting as they are, but requests name ids in canonical form, so events for them under the \
+             same id are refused or start a new subject"
+        );
+    }
+}
+
 /// Writes a secret to a new file only its owner can read.
 pub fn write_secret(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
     use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path)?;
+    let mut f = crate::ops::backup::private_file(path)?;
     writeln!(f, "{secret}")?;
     f.sync_all()
 }

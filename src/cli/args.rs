@@ -36,6 +36,17 @@ pub struct ServeSecurity {
     /// terminates TLS).
     #[arg(long, env = "DISCLOSURE_ALLOW_PLAINTEXT")]
     pub allow_plaintext: bool,
+    /// Most client connections open at once; more wait to be accepted.
+    #[arg(long, env = "DISCLOSURE_MAX_CONNECTIONS", default_value_t = Config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Seconds a connection may stay silent (no request, no answer to the
+    /// keepalive ping) before it is closed.
+    #[arg(long, env = "DISCLOSURE_IDLE_SECS", default_value_t = Config::DEFAULT_IDLE_SECS)]
+    pub idle_secs: u64,
+    /// Seconds between the server's HTTP/2 keepalive pings (less than
+    /// --idle-secs, so that live clients are never taken for idle).
+    #[arg(long, env = "DISCLOSURE_KEEPALIVE_SECS", default_value_t = Config::DEFAULT_KEEPALIVE_SECS)]
+    pub keepalive_secs: u64,
 }
 
 /// The working-day calendar of a running service.

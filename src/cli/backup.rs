@@ -16,7 +16,8 @@ pub async fn backup(server: &ServerArg, output: &Path) -> anyhow::Result<()> {
     let mut stream =
         Remote::connect(server).await?.admin().backup(proto::BackupRequest {}).await.map_err(status)?.into_inner();
     let partial = output.with_extension("partial");
-    let file = std::fs::File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    let file =
+        crate::ops::backup::private_file(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut head = None;
     let mut events = 0u64;
@@ -67,9 +68,7 @@ pub async fn restore(file: &Path, data_dir: &Path) -> anyhow::Result<()> {
             bar.set_position(done);
         })
         .await
-        .with_context(|| {
-            format!("restore failed; remove {} before trying again, it may hold part of the backup", data_dir.display())
-        })?;
+        .with_context(|| format!("restore into {} failed", data_dir.display()))?;
     bar.finish_and_clear();
     println!(
         "restored log positions 1-{}, {} groups and {} tokens into {}",

@@ -163,7 +163,7 @@ pub async fn export(server: &ServerArg, agency: Option<&str>, output: Option<&Pa
         .into_inner();
     let mut out: Box<dyn std::io::Write> = match output {
         Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+            crate::ops::backup::private_file(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };

@@ -321,6 +321,9 @@ impl Cli {
                     tls,
                     allow_plaintext: security.allow_plaintext,
                     metrics_listen,
+                    max_connections: security.max_connections,
+                    idle_timeout: std::time::Duration::from_secs(security.idle_secs),
+                    keepalive: std::time::Duration::from_secs(security.keepalive_secs),
                 };
                 crate::api::server::Server::build(config).await?.run_until_stopped().await
             }

@@ -209,14 +209,18 @@ pub mod check {
         Ok(amount)
     }
 
-    /// The new applications a split makes: 2 to [`MAX_PARTS`] distinct ids.
-    pub fn split_parts(ids: &[String]) -> Result<Vec<SubjectId>, String> {
+    /// The new applications a split makes: 2 to [`MAX_PARTS`] distinct ids,
+    /// each read by `subject`.
+    pub fn split_parts(
+        ids: &[String],
+        subject: impl Fn(&str) -> Result<SubjectId, String>,
+    ) -> Result<Vec<SubjectId>, String> {
         if ids.len() < 2 || ids.len() > MAX_PARTS {
             return Err(format!("has {} ids; a split makes 2 to {MAX_PARTS} applications", ids.len()));
         }
         let mut parts = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            let part = SubjectId::parse(id).map_err(|e| format!("[{i}] {e}"))?;
+            let part = subject(id).map_err(|e| format!("[{i}] {e}"))?;
             if parts.contains(&part) {
                 return Err(format!("[{i}] {part} is listed twice"));
             }

@@ -1,9 +1,18 @@
 //! Identifiers: the event id (idempotency key), the agency, and the subject
 //! (an application number or a review case id in the agency's own system).
+//!
+//! Agency and subject ids are canonical: NFKC-normalised before anything
+//! else, so that ids a person would read as one are one (NFC and NFD
+//! accents, full-width and half-width digits, compatibility ideographs),
+//! and free of invisible and bidirectional control characters (Unicode
+//! `Cf`), which would make two ids look alike or one id look like another.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use uuid::Uuid;
 
 /// Longest agency id, in bytes.
@@ -21,7 +30,9 @@ impl EventId {
         if s.is_empty() {
             return Err("is required (a UUID)".into());
         }
-        Uuid::try_parse(s).map(Self).map_err(|e| format!("{s:?} is not a UUID: {e}"))
+        Uuid::try_parse(s)
+            .map(Self)
+            .map_err(|e| format!("{:?} is not a UUID: {e}", crate::domain::rejection::shown(s, 100)))
     }
 
     /// A deterministic id derived from a name (v5), for imports that must be
@@ -53,7 +64,14 @@ impl fmt::Display for EventId {
 pub struct AgencyId(String);
 
 impl AgencyId {
+    /// The canonical id of `s` (see the module), or why it is not one.
     pub fn parse(s: &str) -> Result<Self, String> {
+        Self::stored(&canonical(s, MAX_AGENCY_ID)?)
+    }
+
+    /// An id read back from the store or a backup, as it was written: ids
+    /// written before they were canonical stay what they were.
+    pub fn stored(s: &str) -> Result<Self, String> {
         if s.is_empty() {
             return Err("is required".into());
         }
@@ -84,7 +102,14 @@ impl fmt::Display for AgencyId {
 pub struct SubjectId(String);
 
 impl SubjectId {
+    /// The canonical id of `s` (see the module), or why it is not one.
     pub fn parse(s: &str) -> Result<Self, String> {
+        Self::stored(&canonical(s, MAX_SUBJECT_ID)?)
+    }
+
+    /// An id read back from the store or a backup, as it was written (see
+    /// [`AgencyId::stored`]).
+    pub fn stored(s: &str) -> Result<Self, String> {
         if s.is_empty() {
             return Err("is required".into());
         }
@@ -109,6 +134,25 @@ impl fmt::Display for SubjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// `s` in NFKC, refusing invisible and bidirectional control characters.
+/// An id far over its limit of `max` bytes is refused before it is read
+/// (normalising shrinks full-width forms to a third at most).
+fn canonical(s: &str, max: usize) -> Result<Cow<'_, str>, String> {
+    if s.len() > 4 * max {
+        return Err(format!("is {} bytes long; at most {max}", s.len()));
+    }
+    if let Some(c) = s.chars().find(|c| c.general_category() == GeneralCategory::Format) {
+        return Err(format!(
+            "contains U+{:04X}, an invisible or bidirectional control character; ids must read as they are",
+            u32::from(c)
+        ));
+    }
+    Ok(match is_nfkc_quick(s.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(s),
+        _ => Cow::Owned(s.nfkc().collect()),
+    })
 }
 
 /// One subject's stream: an agency and a subject id.
@@ -141,6 +185,34 @@ mod tests {
         assert!(SubjectId::parse("依申请〔2024〕12号").is_ok());
         assert!(SubjectId::parse("a\0b").is_err());
         assert!(SubjectId::parse(" a").is_err());
+    }
+
+    #[test]
+    fn look_alike_ids_are_one_id() {
+        // NFC and NFD.
+        let nfc = SubjectId::parse("依申请〔2024〕\u{e9}-1").unwrap();
+        let nfd = SubjectId::parse("依申请〔2024〕e\u{301}-1").unwrap();
+        assert_eq!(nfc, nfd);
+        assert_eq!(nfd.as_str(), "依申请〔2024〕\u{e9}-1");
+        // Full-width and half-width digits.
+        assert_eq!(SubjectId::parse("１２３号").unwrap(), SubjectId::parse("123号").unwrap());
+        // A compatibility ideograph and its unified one.
+        assert_eq!(SubjectId::parse("\u{f900}").unwrap(), SubjectId::parse("\u{8c48}").unwrap());
+        // Full-width letters in an agency id fold to the plain ones.
+        assert_eq!(AgencyId::parse("ａｇｅｎｃｙ-1").unwrap().as_str(), "agency-1");
+    }
+
+    #[test]
+    fn invisible_and_bidirectional_controls_are_refused() {
+        for id in ["a\u{202e}b", "a\u{200b}b", "\u{feff}a", "a\u{2066}b", "a\u{200e}"] {
+            let e = SubjectId::parse(id).unwrap_err();
+            assert!(e.contains("invisible or bidirectional"), "{id:?}: {e}");
+            assert!(AgencyId::parse(id).is_err());
+        }
+        assert!(SubjectId::parse(&"长".repeat(2000)).unwrap_err().contains("6000 bytes long; at most 128"));
+        // What was stored before ids were canonical reads back as it was.
+        assert_eq!(SubjectId::stored("a\u{200b}b").unwrap().as_str(), "a\u{200b}b");
+        assert_eq!(SubjectId::stored("１２３号").unwrap().as_str(), "１２３号");
     }
 
     #[test]

@@ -65,16 +65,47 @@ impl Rejection {
     }
 }
 
+/// The most characters of a field's path a refusal repeats.
+pub const SHOWN_FIELD: usize = 100;
+/// The most characters of one reason a refusal repeats: its bad value is
+/// cut well before, so a 10,000-character id comes back as its first
+/// hundred characters, not as a status no client can read.
+pub const SHOWN_REASON: usize = 240;
+/// How many problems a refusal's message names; its details list more.
+const MESSAGE_ISSUES: usize = 3;
+
+/// At most `max` characters of `s`, with `…` where it was cut.
+pub fn shown(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some((cut, _)) => format!("{}…", &s[..cut]).into(),
+    }
+}
+
+/// `field: reason` of the first few problems, and how many more there are.
+fn list<'a>(f: &mut fmt::Formatter<'_>, issues: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> fmt::Result {
+    let total = issues.len();
+    for (n, (field, reason)) in issues.take(MESSAGE_ISSUES).enumerate() {
+        let sep = if n == 0 { "" } else { "; " };
+        write!(f, "{sep}{}: {}", shown(field, SHOWN_FIELD), shown(reason, SHOWN_REASON))?;
+    }
+    if total > MESSAGE_ISSUES {
+        write!(f, "; and {} more", total - MESSAGE_ISSUES)?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = |s: &str| shown(s, SHOWN_REASON).into_owned();
         match self {
             Self::Invalid(issues) => {
-                let parts: Vec<_> = issues.iter().map(|i| format!("{}: {}", i.field, i.reason)).collect();
-                write!(f, "invalid request: {}", parts.join("; "))
+                f.write_str("invalid request: ")?;
+                list(f, issues.iter().map(|i| (i.field.as_str(), i.reason.as_str())))
             }
             Self::State(issues) => {
-                let parts: Vec<_> = issues.iter().map(|i| format!("{}: {}", i.field, i.description)).collect();
-                write!(f, "refused by the recorded state: {}", parts.join("; "))
+                f.write_str("refused by the recorded state: ")?;
+                list(f, issues.iter().map(|i| (i.field.as_str(), i.description.as_str())))
             }
             Self::WrongRevision { field, stream, expected, actual } => write!(
                 f,
@@ -83,13 +114,13 @@ impl fmt::Display for Rejection {
             Self::Conflict { field, event_id } => {
                 write!(f, "{field}: event id {event_id} was already used for an event with other content")
             }
-            Self::NotFound { resource, name } => write!(f, "{resource} {name} not found"),
-            Self::Unavailable(why) => write!(f, "unavailable: {why}"),
+            Self::NotFound { resource, name } => write!(f, "{resource} {} not found", short(name)),
+            Self::Unavailable(why) => write!(f, "unavailable: {}", short(why)),
             Self::Internal(why) => write!(f, "internal error: {why}"),
-            Self::Unauthenticated(why) => write!(f, "unauthenticated: {why}"),
-            Self::Denied(why) => write!(f, "permission denied: {why}"),
+            Self::Unauthenticated(why) => write!(f, "unauthenticated: {}", short(why)),
+            Self::Denied(why) => write!(f, "permission denied: {}", short(why)),
             Self::Exhausted { what, retry_after } => {
-                write!(f, "limit reached: {what}; retry after {} ms", retry_after.as_millis().max(1))
+                write!(f, "limit reached: {}; retry after {} ms", short(what), retry_after.as_millis().max(1))
             }
         }
     }
@@ -98,4 +129,20 @@ impl fmt::Display for Rejection {
 /// A storage or runtime failure (INTERNAL).
 pub fn internal(e: impl fmt::Display) -> Rejection {
     Rejection::Internal(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_names_a_few_problems_each_cut_short() {
+        let issues: Vec<FieldIssue> =
+            (0..1000).map(|i| FieldIssue::new(format!("events[{i}].event_id"), "x".repeat(10_000))).collect();
+        let message = Rejection::Invalid(issues).to_string();
+        assert!(message.len() < 1200, "{} bytes", message.len());
+        assert!(message.ends_with("; and 997 more"), "{message}");
+        assert_eq!(shown("依申请", 2), "依申…");
+        assert_eq!(shown("abc", 3), "abc");
+    }
 }

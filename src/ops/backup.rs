@@ -140,18 +140,65 @@ pub struct Restored {
     pub tokens: usize,
 }
 
+/// Creates (or truncates) a file only its owner can read: backups and
+/// exports hold every event, and backups the token hashes.
+pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    // A file that existed keeps its mode through `open`: narrow it too.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(file)
+}
+
 /// Restores a backup file into `dir`, which must be empty or absent.
-/// `progress` is called with each restored head position.
+/// `progress` is called with each restored head position. A restore that
+/// fails removes what it created, and only that: nothing is ever written
+/// into a directory that held anything.
 pub async fn restore(
+    file: &Path,
+    dir: &Path,
+    cache_capacity: u64,
+    progress: impl FnMut(u64, u64),
+) -> anyhow::Result<Restored> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        bail!(
+            "{} is not empty, so nothing was written to it: restore into a new or empty directory, then point \
+             the service at it",
+            dir.display()
+        );
+    }
+    let created = !dir.exists();
+    let result = restore_into(file, dir, cache_capacity, progress).await;
+    if result.is_err() {
+        // Everything in it is the restore's: the directory was new or empty.
+        let cleaned = if created {
+            std::fs::remove_dir_all(dir)
+        } else {
+            std::fs::read_dir(dir).and_then(|entries| {
+                entries.map(|e| e.map(|e| e.path())).try_for_each(|p| {
+                    let p = p?;
+                    if p.is_dir() { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) }
+                })
+            })
+        };
+        if let Err(e) = cleaned {
+            tracing::error!(dir = %dir.display(), error = %e, "cannot remove what the failed restore wrote");
+        }
+    }
+    result
+}
+
+async fn restore_into(
     file: &Path,
     dir: &Path,
     cache_capacity: u64,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<Restored> {
     use proto::backup_response::Item;
-    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        bail!("{} is not empty: restore only into an empty data directory", dir.display());
-    }
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let mut input = std::io::BufReader::with_capacity(1 << 20, f);
     let Some(proto::BackupResponse { item: Some(Item::Header(header)) }) = read_item(&mut input)? else {
@@ -172,7 +219,7 @@ pub async fn restore(
         let (groups, tokens, calendars) = (header.groups.clone(), header.tokens.clone(), header.calendars.clone());
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             for g in &groups {
-                let agencies = g.agency_ids.iter().map(|a| AgencyId::parse(a)).collect::<Result<Vec<_>, _>>();
+                let agencies = g.agency_ids.iter().map(|a| AgencyId::stored(a)).collect::<Result<Vec<_>, _>>();
                 store.put_group(&g.group_id, &agencies.map_err(anyhow::Error::msg)?)?;
             }
             for t in &tokens {

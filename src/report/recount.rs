@@ -280,8 +280,8 @@ impl<'s> Fold<'s> {
     /// full rules (corrections are rare).
     fn refold(&self, agency: &str, subject: &str, position: u64) -> Result<Compact, StoreError> {
         let stream = StreamId {
-            agency: AgencyId::parse(agency).map_err(|e| damaged(position, e))?,
-            subject: SubjectId::parse(subject).map_err(|e| damaged(position, e))?,
+            agency: AgencyId::stored(agency).map_err(|e| damaged(position, e))?,
+            subject: SubjectId::stored(subject).map_err(|e| damaged(position, e))?,
         };
         let record =
             self.store.subject(&stream)?.ok_or_else(|| damaged(position, format!("{stream} has no record")))?;
@@ -360,7 +360,7 @@ pub fn recount(store: &Store) -> Result<Verification, StoreError> {
     let names: HashMap<u16, AgencyId> = fold
         .agencies
         .iter()
-        .map(|(name, i)| AgencyId::parse(name).map(|a| (*i, a)).map_err(StoreError::Damaged))
+        .map(|(name, i)| AgencyId::stored(name).map(|a| (*i, a)).map_err(StoreError::Damaged))
         .collect::<Result<_, _>>()?;
     let mut rebuilt: BTreeMap<(AgencyId, i32), YearTally> = BTreeMap::new();
     for (a, compact) in fold.subjects.values() {

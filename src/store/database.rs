@@ -155,7 +155,7 @@ impl Store {
             let (k, v) = item?;
             let sep = k.iter().position(|b| *b == 0).ok_or_else(|| damaged("tally key"))?;
             let agency = std::str::from_utf8(&k[1..sep]).map_err(|_| damaged("tally key"))?;
-            let agency = AgencyId::parse(agency).map_err(|e| damaged(&e))?;
+            let agency = AgencyId::stored(agency).map_err(|e| damaged(&e))?;
             let year = u16::from_be_bytes(k[sep + 1..].try_into().map_err(|_| damaged("tally key"))?);
             out.insert((agency, i32::from(year)), YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
         }

@@ -63,7 +63,7 @@ impl Store {
         BucketEntries::new(self.db.range(start..end), after).map(move |item| {
             let (_, id, record) = item?;
             let id = std::str::from_utf8(&id).map_err(|_| damaged("subject id"))?;
-            Ok((SubjectId::parse(id).map_err(|e| damaged(&e))?, decode_record(&record)?))
+            Ok((SubjectId::stored(id).map_err(|e| damaged(&e))?, decode_record(&record)?))
         })
     }
 
@@ -141,8 +141,8 @@ impl Store {
             let agency = std::str::from_utf8(&agency).map_err(|_| damaged("bucket key"))?;
             let subject = std::str::from_utf8(&id).map_err(|_| damaged("subject id"))?;
             let stream = StreamId {
-                agency: AgencyId::parse(agency).map_err(|e| damaged(&e))?,
-                subject: SubjectId::parse(subject).map_err(|e| damaged(&e))?,
+                agency: AgencyId::stored(agency).map_err(|e| damaged(&e))?,
+                subject: SubjectId::stored(subject).map_err(|e| damaged(&e))?,
             };
             Ok((stream, decode_record(&record)?))
         })

@@ -18,10 +18,37 @@ use crate::domain::rejection::FieldIssue;
 use crate::domain::report_text;
 use crate::wire::proto::{self, event::Payload as WirePayload};
 
+/// How ids are read: canonical from a request, as written from the log.
+#[derive(Clone, Copy)]
+enum Ids {
+    Canonical,
+    AsStored,
+}
+
+impl Ids {
+    fn agency(self, s: &str) -> Result<AgencyId, String> {
+        match self {
+            Self::Canonical => AgencyId::parse(s),
+            Self::AsStored => AgencyId::stored(s),
+        }
+    }
+
+    fn subject(self, s: &str) -> Result<SubjectId, String> {
+        match self {
+            Self::Canonical => SubjectId::parse(s),
+            Self::AsStored => SubjectId::stored(s),
+        }
+    }
+}
+
 impl Event {
     /// Converts and checks a wire event. `at` is the path of the event in the
     /// request (e.g. `events[3]`), used in every reported field.
     pub fn from_proto(wire: &proto::Event, at: &str) -> Result<Self, Vec<FieldIssue>> {
+        Self::convert(wire, at, Ids::Canonical)
+    }
+
+    fn convert(wire: &proto::Event, at: &str, ids: Ids) -> Result<Self, Vec<FieldIssue>> {
         let mut issues = Vec::new();
         let mut check = |field: &str, r: Result<(), String>| {
             if let Err(reason) = r {
@@ -29,8 +56,8 @@ impl Event {
             }
         };
         let id = EventId::parse(&wire.event_id);
-        let agency = AgencyId::parse(&wire.agency_id);
-        let subject = SubjectId::parse(&wire.subject_id);
+        let agency = ids.agency(&wire.agency_id);
+        let subject = ids.subject(&wire.subject_id);
         let occurred_on = business_date(wire.occurred_on.as_ref());
         check("event_id", id.as_ref().map(|_| ()).map_err(Clone::clone));
         check("agency_id", agency.as_ref().map(|_| ()).map_err(Clone::clone));
@@ -40,7 +67,7 @@ impl Event {
         check("correlation_id", tag(&wire.correlation_id));
         let payload = match &wire.payload {
             None => Err(vec![FieldIssue::new(format!("{at}.payload"), "is required: set one event kind")]),
-            Some(p) => payload_from_proto(p, at),
+            Some(p) => payload_from_proto(p, at, ids),
         };
         let payload = match payload {
             Ok(p) => Some(p),
@@ -111,8 +138,9 @@ impl Recorded {
         let event = wire.event.as_ref().ok_or("log entry without event")?;
         // Stored events passed these checks when written, and they only get
         // easier with time (a date can't leave the past), so a failure here
-        // means the store is damaged.
-        let event = Event::from_proto(event, "stored").map_err(|issues| {
+        // means the store is damaged. Ids are read as written: those stored
+        // before ids were canonical keep their stored form.
+        let event = Event::convert(event, "stored", Ids::AsStored).map_err(|issues| {
             issues.iter().map(|i| format!("{}: {}", i.field, i.reason)).collect::<Vec<_>>().join("; ")
         })?;
         let ts = wire.recorded_at.unwrap_or_default();
@@ -154,7 +182,7 @@ impl Fields {
     }
 }
 
-fn payload_from_proto(wire: &WirePayload, at: &str) -> Result<Payload, Vec<FieldIssue>> {
+fn payload_from_proto(wire: &WirePayload, at: &str, ids: Ids) -> Result<Payload, Vec<FieldIssue>> {
     use WirePayload as W;
     let mut f = Fields::new(at, wire_kind(wire));
     let payload = match wire {
@@ -190,7 +218,7 @@ fn payload_from_proto(wire: &WirePayload, at: &str) -> Result<Payload, Vec<Field
             f.take("outcome", Outcome::from_proto(m.outcome)).map(|outcome| Payload::ApplicationConcluded { outcome })
         }
         W::ApplicationSplit(m) => {
-            let parts = f.take("part_subject_ids", split_parts(&m.part_subject_ids));
+            let parts = f.take("part_subject_ids", split_parts(&m.part_subject_ids, |s| ids.subject(s)));
             parts.map(|parts| Payload::ApplicationSplit { parts })
         }
         W::ReviewCaseFiled(m) => {
@@ -200,7 +228,7 @@ fn payload_from_proto(wire: &WirePayload, at: &str) -> Result<Payload, Vec<Field
                 if m.application_subject_id.is_empty() {
                     Ok(None)
                 } else {
-                    SubjectId::parse(&m.application_subject_id).map(Some)
+                    ids.subject(&m.application_subject_id).map(Some)
                 },
             );
             kind.zip(application).map(|(kind, application)| Payload::ReviewCaseFiled { kind, application })
