@@ -7,67 +7,15 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use disclosure_ledger::wire::proto::{
     self, ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient,
 };
+use support::process::Process;
 use support::*;
 use tokio_stream::StreamExt;
-
-/// The real binary serving `dir` on a free port.
-struct Process {
-    child: Child,
-    url: String,
-}
-
-impl Process {
-    fn start(dir: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_disclosure-ledger"))
-            .args([
-                "--log-format",
-                "json",
-                "serve",
-                "--no-auth",
-                "--metrics-listen",
-                "off",
-                "--rate-limit",
-                "0",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .arg("--data-dir")
-            .arg(dir)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the binary");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("the server logs where it listens").unwrap();
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            if v["fields"]["message"] == "listening" {
-                break v["fields"]["addr"].as_str().unwrap().to_owned();
-            }
-        };
-        // Keep draining the log so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url: format!("http://{addr}") }
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().unwrap();
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap()
-    }
-}
 
 async fn whole_log(url: &str) -> Vec<proto::RecordedEvent> {
     let mut client = LedgerServiceClient::connect(url.to_owned()).await.unwrap();

@@ -430,14 +430,25 @@ impl ReportServiceApi for ReportService {
         let caller = Principal::of(&request)?;
         async move {
             caller.must_be_admin("verify the tallies").map_err(refuse)?;
-            let store = self.store().map_err(refuse)?;
+            let ledger = self.ledger.get().map_err(refuse)?;
             let deep = request.get_ref().deep;
-            let v = blocking(move || {
-                if deep { derivation::verify(&store) } else { crate::report::recount::recount(&store) }
-                    .map_err(internal)
+            let (mut v, proved) = blocking(move || {
+                // First the log itself: whole, and the same bytes the writer
+                // chained as it wrote them.
+                let proved = ledger.prove();
+                let store = ledger.store();
+                let v = if deep { derivation::verify(store) } else { crate::report::recount::recount(store) };
+                Ok((v.map_err(internal)?, proved))
             })
             .await
             .map_err(refuse)?;
+            let log_digest = match proved {
+                Ok((_, digest)) => digest.hex(),
+                Err(damage) => {
+                    v.differences.insert(0, format!("the log cannot be proved whole: {damage}"));
+                    String::new()
+                }
+            };
             if v.differences.is_empty() {
                 tracing::info!(events = v.events, subjects = v.subjects, seconds = v.seconds, "tallies verified");
             } else {
@@ -450,6 +461,7 @@ impl ReportServiceApi for ReportService {
                 consistent: v.differences.is_empty(),
                 differences: v.differences,
                 seconds: v.seconds,
+                log_digest,
             }))
         }
         .instrument(tracing::info_span!("VerifyTallies"))

@@ -158,6 +158,7 @@ impl Server {
                         tracing::info!(head = ledger.head(), dir = %config.data_dir.display(), "store open");
                         tokens.set(loaded);
                         let store = std::sync::Arc::clone(ledger.store());
+                        let mut failure = ledger.failure();
                         cell.set(ledger);
                         tokio::task::spawn_blocking(move || warn_of_legacy_ids(&store));
                         if !draining.is_cancelled() {
@@ -165,6 +166,17 @@ impl Server {
                             health.set_serving::<ReportServiceServer<ReportService>>().await;
                             health.set_serving::<DeadlineServiceServer<DeadlineService>>().await;
                             health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+                        }
+                        // A failed write or sync: NOT_SERVING at once, then
+                        // stop with an error, so that the supervisor restarts
+                        // the service and recovery reads what the disk holds.
+                        if failure.wait_for(Option::is_some).await.is_ok() {
+                            let why = failure.borrow().clone().unwrap_or_default();
+                            health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
+                            health.set_not_serving::<ReportServiceServer<ReportService>>().await;
+                            health.set_not_serving::<DeadlineServiceServer<DeadlineService>>().await;
+                            health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                            return Err(anyhow::anyhow!("{why}"));
                         }
                         Ok(())
                     }
@@ -259,10 +271,18 @@ impl Server {
                 }
                 result = &mut opener, if open_result.is_none() => {
                     let result = result.map_err(anyhow::Error::from).and_then(|r| r);
-                    if result.is_err() {
-                        open_failed.cancel();
-                    }
+                    let failed = result.is_err();
                     open_result = Some(result);
+                    if failed {
+                        // Nothing can be served from a store that did not
+                        // open or stopped writing: stop taking requests, let
+                        // the refusals already given reach their callers,
+                        // and stop without waiting for a full drain.
+                        open_failed.cancel();
+                        draining.cancel();
+                        let _ = tokio::time::timeout(FAILED_DRAIN, &mut served).await;
+                        break Ok(());
+                    }
                 }
             }
         };
@@ -278,6 +298,10 @@ impl Server {
         Ok(())
     }
 }
+
+/// How long a service whose store failed waits for the answers already
+/// given to reach their callers before it exits.
+const FAILED_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How often the gauges that need a scan of every stored subject (open and
 /// overdue applications) are refreshed: a few seconds of one core for a

@@ -163,6 +163,7 @@ pub async fn verify(server: &ServerArg, deep: bool) -> anyhow::Result<()> {
         bail!("{} differences between the maintained tallies and the replay", v.differences.len());
     }
     println!("every table and every application matches the replay");
+    println!("the log is whole; its digest at position {} is {}", v.log_position, v.log_digest);
     Ok(())
 }
 

@@ -28,7 +28,14 @@ pub struct Store {
     /// reading by whoever must see several keys as of one durable position
     /// (a year's tallies): sled's scans are not snapshots.
     commit_lock: RwLock<()>,
+    /// Fault injection for the tests: the sync of the commit after this
+    /// many fails (`DISCLOSURE_TEST_FAIL_SYNC_AFTER`), as a disk's would.
+    fail_sync_after: Option<std::sync::atomic::AtomicU64>,
 }
+
+/// The variable that makes a commit's sync fail, for the tests of what a
+/// failed fsync does. Never set it on a real store.
+pub const FAIL_SYNC_AFTER: &str = "DISCLOSURE_TEST_FAIL_SYNC_AFTER";
 
 impl Store {
     /// Opens (and, after a crash, recovers) the store in `dir`.
@@ -41,7 +48,11 @@ impl Store {
         // Make the files' directory entries durable once, for a new store.
         data_file.sync_all()?;
         File::open(dir)?.sync_all()?;
-        let store = Self { db, data_file, commit_lock: RwLock::new(()) };
+        let fail_sync_after = std::env::var(FAIL_SYNC_AFTER).ok().and_then(|n| n.parse().ok()).map(|n: u64| {
+            tracing::warn!(commits = n, "{FAIL_SYNC_AFTER} is set: a commit's sync will fail (a test)");
+            std::sync::atomic::AtomicU64::new(n)
+        });
+        let store = Self { db, data_file, commit_lock: RwLock::new(()), fail_sync_after };
         store.move_subjects_into_buckets()?;
         Ok(store)
     }
@@ -279,6 +290,11 @@ impl Store {
         let t1 = std::time::Instant::now();
         self.db.flush()?;
         let t2 = std::time::Instant::now();
+        if let Some(left) = &self.fail_sync_after
+            && left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 0
+        {
+            return Err(StoreError::Io(std::io::Error::other("fdatasync failed (injected by the tests)")));
+        }
         self.data_file.sync_data()?;
         tracing::debug!(
             apply = (t1 - t0).as_micros() as u64,

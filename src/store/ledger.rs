@@ -8,9 +8,12 @@ use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::domain::rejection::{Rejection, internal};
+use crate::store::chain::{Chain, Digest};
 use crate::store::database::Store;
 use crate::store::error::StoreError;
 use crate::store::idempotency::Known;
+use crate::store::journal::{Acknowledged, Journal};
+use crate::store::proof::{self, Damage};
 use crate::store::writer::{self, AppendBatch, Job, Reply};
 
 /// How many batches may wait for the writer before appends wait to queue.
@@ -18,20 +21,64 @@ const QUEUE: usize = 4096;
 
 pub struct Ledger {
     store: Arc<Store>,
+    chain: Arc<Mutex<Chain>>,
+    failure: watch::Receiver<Option<String>>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     head: watch::Receiver<u64>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Ledger {
-    /// Opens the store (recovering it after a crash) and starts the writer.
+    /// Opens the store (recovering it after a crash), proves its log whole
+    /// against the record of what was acknowledged, and starts the writer.
+    /// A store that cannot be proved whole is not opened: the error names
+    /// the first missing or damaged position and the way back.
     /// Blocking: call it from a blocking context.
     pub fn open(dir: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
-        let store = Arc::new(Store::open(dir, cache_capacity)?);
-        let last = store.last_position()?;
+        let refuse = |damage: &dyn std::fmt::Display| {
+            StoreError::Damaged(format!(
+                "the store in {} cannot be proved whole: {damage}. Nothing is served from it. Restore the latest \
+                 backup into a new directory (`disclosure-ledger restore BACKUP --data-dir NEW`) and serve that; \
+                 keep this directory for inspection",
+                dir.display()
+            ))
+        };
+        // sled 0.34 may panic on a damaged file instead of reporting it.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Store::open(dir, cache_capacity)));
+        let store = match opened {
+            Ok(Ok(store)) => Arc::new(store),
+            Ok(Err(StoreError::Sled(e @ sled::Error::Corruption { .. }))) => {
+                return Err(refuse(&format!("sled cannot read its file ({e}); no log position can be trusted")));
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                return Err(refuse(&format!("sled failed reading its file ({why}); no log position can be trusted")));
+            }
+        };
+        let (mut journal, records) = Journal::open(dir)?;
+        let chain = proof::prove(&store, &records, None).map_err(|damage| refuse(&damage))?;
+        let (last, digest) = chain.head();
+        if records.is_empty() && last > 0 {
+            tracing::warn!(
+                head = last,
+                "no record of what was acknowledged (a store written before it was kept): proved gapless and \
+                 readable, and recorded from here on"
+            );
+        }
+        journal.append(Acknowledged { position: last, digest })?;
+        journal.sync()?;
+        tracing::info!(head = last, digest = %digest, "log proved whole");
+        let chain = Arc::new(Mutex::new(chain));
         let (head_tx, head) = watch::channel(last);
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer_store = Arc::clone(&store);
+        let writer_chain = Arc::clone(&chain);
+        let (failure_tx, failure) = watch::channel(None);
         let writer = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
             // The id index is read by the writer itself, while the service
             // already answers reads: on a cold start it is most of the
@@ -39,7 +86,7 @@ impl Ledger {
             // through sled's file). Appends wait in the queue meanwhile;
             // none is answered without the complete index.
             match Known::load(&writer_store) {
-                Ok(known) => writer::run(writer_store, known, rx, head_tx),
+                Ok(known) => writer::run(writer_store, known, rx, head_tx, journal, writer_chain, failure_tx),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the idempotency index; refusing appends until restart");
                     writer::refuse_all(
@@ -49,11 +96,38 @@ impl Ledger {
                 }
             }
         })?;
-        Ok(Self { store, jobs: Mutex::new(Some(tx)), head, writer: Mutex::new(Some(writer)) })
+        Ok(Self { store, chain, failure, jobs: Mutex::new(Some(tx)), head, writer: Mutex::new(Some(writer)) })
     }
 
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// Set once a write or sync has failed (with why): the writer has
+    /// stopped, and the service must stop so that a restart recovers what
+    /// the disk really holds.
+    pub fn failure(&self) -> watch::Receiver<Option<String>> {
+        self.failure.clone()
+    }
+
+    /// The durable head and the log's digest at it.
+    pub fn digest(&self) -> (u64, Digest) {
+        let _consistent = self.store.consistent();
+        self.chain.lock().expect("lock").head()
+    }
+
+    /// The log's digest at `position` (at most the head). Blocking.
+    pub fn digest_at(&self, position: u64) -> Result<Digest, StoreError> {
+        let chain = self.chain.lock().expect("lock").clone();
+        proof::digest_at(&self.store, &chain, position)
+    }
+
+    /// Proves the log whole again, up to the current head, against the
+    /// digest the writer chained as it wrote: what `verify` runs. Blocking.
+    pub fn prove(&self) -> Result<(u64, Digest), Damage> {
+        let (head, digest) = self.digest();
+        let chain = proof::prove(&self.store, &[Acknowledged { position: head, digest }], Some(head))?;
+        Ok(chain.head())
     }
 
     /// The last durable position.

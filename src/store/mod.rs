@@ -4,6 +4,9 @@
 //! - [`database`]: the open store, its reads and its one atomic commit;
 //! - [`keys`], [`chunk`], [`bucket`]: how keys and values are laid out;
 //! - [`idempotency`]: the in-memory index of event ids and stream revisions;
+//! - [`chain`], [`journal`], [`proof`]: the log's hash chain, the record of
+//!   what was acknowledged kept apart from sled, and the proof at every
+//!   open that the log is whole;
 //! - [`writer`]: validation against the stored state and the group commit;
 //! - [`ledger`]: the store and its writer together, as the services use them;
 //! - [`error`]: what can go wrong.
@@ -45,11 +48,14 @@
 //! run of new applications costs a key per bucket, not per application.
 
 pub mod bucket;
+pub mod chain;
 pub mod chunk;
 pub mod database;
 pub mod error;
 pub mod idempotency;
+pub mod journal;
 pub mod keys;
 pub mod ledger;
+pub mod proof;
 pub mod subjects;
 pub mod writer;

@@ -9,7 +9,7 @@
 //! serial order to all appends, so positions are gapless by construction.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -21,10 +21,12 @@ use crate::domain::rejection::Rejection;
 use crate::domain::rule::Broken;
 use crate::domain::subject::{SplitOrigin, SubjectRecord, SubjectState, check_correction, fold};
 use crate::domain::tally::{Contribution, YearTally};
+use crate::store::chain::{CHECKPOINT_EVERY, Chain, Digest};
 use crate::store::chunk::{self, CHUNK};
 use crate::store::database::{Store, encode_tally};
 use crate::store::error::StoreError;
 use crate::store::idempotency::Known;
+use crate::store::journal::{Acknowledged, Journal};
 use crate::store::keys;
 
 /// Most events written in one group: bounds the latency a large group adds.
@@ -72,10 +74,36 @@ pub struct Job {
 
 /// Runs the writer loop until every sender is dropped; returns when the
 /// last group is durable.
-pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, head: watch::Sender<u64>) {
+pub fn run(
+    store: Arc<Store>,
+    mut known: Known,
+    mut jobs: mpsc::Receiver<Job>,
+    head: watch::Sender<u64>,
+    mut journal: Journal,
+    chain: Arc<Mutex<Chain>>,
+    failure: watch::Sender<Option<String>>,
+) {
     let mut next = *head.borrow() + 1;
+    let mut digest = chain.lock().expect("lock").head().1;
     let mut failed: Option<String> = None;
-    while let Some(first) = jobs.blocking_recv() {
+    loop {
+        let first = match jobs.try_recv() {
+            Ok(job) => job,
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                // Idle: the journal's last records are synced now, while
+                // nothing waits, so they never wait long for it.
+                if failed.is_none()
+                    && let Err(e) = journal.sync()
+                {
+                    failed = Some(fail(&e, &failure));
+                }
+                match jobs.blocking_recv() {
+                    Some(job) => job,
+                    None => break,
+                }
+            }
+        };
         if let Some(why) = &failed {
             let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
             continue;
@@ -116,10 +144,18 @@ pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, h
         let last = group.next - 1;
         let count = group.events.len();
         let started = std::time::Instant::now();
-        match group.to_batch().and_then(|batch| store.commit(batch)) {
-            Ok(()) => {
+        let written = group.to_batch(digest).and_then(|(batch, chained)| store.commit(batch).map(|()| chained));
+        match written {
+            Ok(chained) => {
                 let committed = started.elapsed();
                 next = last + 1;
+                digest = chained.digest;
+                chain.lock().expect("lock").extend(last, chained.digest, &chained.checkpoints);
+                // The group is durable: it is answered whatever the journal
+                // says, but a journal that cannot be written stops the writer.
+                if let Err(e) = journal.append(Acknowledged { position: last, digest }) {
+                    failed = Some(fail(&e, &failure));
+                }
                 head.send_replace(last);
                 let batches = waiting.len();
                 for (reply, results) in waiting {
@@ -136,21 +172,36 @@ pub fn run(store: Arc<Store>, mut known: Known, mut jobs: mpsc::Receiver<Job>, h
                 tracing::debug!(events = count, batches, micros = committed.as_micros() as u64, "group committed");
             }
             Err(e) => {
-                // What was applied may or may not be on disk; acknowledge
-                // nothing from now on and let an operator restart (sled
-                // recovers to a consistent prefix).
-                tracing::error!(error = %e, "durable write failed; refusing appends until restart");
-                let why = format!("the store failed to write ({e}); restart the service");
-                failed = Some(why.clone());
+                // What was applied may or may not be on disk, and a failed
+                // sync may have dropped the pages it was given: never retry
+                // it. Acknowledge nothing from now on; the service exits so
+                // that a restart recovers what the disk really holds.
+                let why = fail(&e, &failure);
                 for (reply, _) in waiting {
                     let _ = reply.send(Err(Rejection::Unavailable(why.clone())));
                 }
+                failed = Some(why);
             }
         }
     }
-    if let Err(e) = store.sync() {
-        tracing::error!(error = %e, "final sync failed");
+    if failed.is_none() {
+        if let Err(e) = store.sync() {
+            tracing::error!(error = %e, "final sync failed");
+        }
+        if let Err(e) = journal.sync() {
+            tracing::error!(error = %e, "final sync of the journal failed");
+        }
     }
+}
+
+/// A write or sync that failed: logged once, published so that health
+/// turns NOT_SERVING and the service exits, and the reason every later
+/// append is refused with.
+fn fail(e: &StoreError, failure: &watch::Sender<Option<String>>) -> String {
+    tracing::error!(error = %e, "durable write failed; refusing appends, and the service stops");
+    let why = format!("the store failed to write ({e}); the service is stopping so that a restart recovers it");
+    failure.send_replace(Some(why.clone()));
+    why
 }
 
 /// Answers every append with `why` until every sender is dropped: the
@@ -233,13 +284,21 @@ impl<'s> Group<'s> {
         Ok(results.into_iter().map(|r| if r.duplicate { r } else { Appended { position: 0, ..r } }).collect())
     }
 
-    fn to_batch(&self) -> Result<sled::Batch, StoreError> {
+    /// The group as one sled batch, and the hash chain carried from
+    /// `digest` (the digest before the group) over its stored bytes.
+    fn to_batch(&self, mut digest: Digest) -> Result<(sled::Batch, Chained), StoreError> {
         let mut batch = sled::Batch::default();
+        let mut checkpoints = Vec::new();
         for run in self.events.chunks(CHUNK) {
             let mut bytes = Vec::with_capacity(run.len() * 256);
             let mut ids = Vec::with_capacity(run.len() * 16);
             for recorded in run {
-                chunk::push(&mut bytes, &recorded.encode());
+                let stored = recorded.encode();
+                digest = digest.then(&stored);
+                if recorded.position.is_multiple_of(CHECKPOINT_EVERY) {
+                    checkpoints.push((recorded.position, digest));
+                }
+                chunk::push(&mut bytes, &stored);
                 ids.extend_from_slice(recorded.event.id.as_bytes());
             }
             batch.insert(&keys::log(run[0].position)[..], bytes);
@@ -253,8 +312,15 @@ impl<'s> Group<'s> {
                 batch.insert(keys::tally(agency, *year), encode_tally(tally));
             }
         }
-        Ok(batch)
+        Ok((batch, Chained { digest, checkpoints }))
     }
+}
+
+/// The hash chain over a group: the digest at its last position, and at
+/// the checkpoints it passes.
+struct Chained {
+    digest: Digest,
+    checkpoints: Vec<(u64, Digest)>,
 }
 
 fn internal(e: StoreError) -> Rejection {

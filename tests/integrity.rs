@@ -1,0 +1,211 @@
+//! A damaged store is never served as whole: a bit flipped, a page zeroed
+//! or the file cut short in sled's `db` of a stopped store, and the real
+//! binary refuses to start, names the position and exits non-zero; an
+//! edited event breaks the hash chain, at open and in `verify`; a failed
+//! fsync ends the process non-zero and the restart serves everything that
+//! was acknowledged.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use disclosure_ledger::store::journal::FILE as JOURNAL;
+use disclosure_ledger::store::ledger::Ledger;
+use disclosure_ledger::wire::proto::{self, ledger_service_client::LedgerServiceClient};
+use support::process::Process;
+use support::*;
+use tokio_stream::StreamExt;
+
+/// A stopped store of 2,000 events, appended 20 per call; every 100th
+/// application's id carries a marker that can be found in sled's file.
+async fn stopped_store() -> tempfile::TempDir {
+    let mut app = spawn_app().await;
+    for call in 0..100 {
+        let events: Vec<proto::Event> = (0..20)
+            .map(|i| {
+                let n = call * 20 + i;
+                person(&format!("MARKER-{n:05}-{}", "x".repeat(40)), date(2024, 3, 1 + (n % 20)))
+            })
+            .collect();
+        app.ok(events).await;
+    }
+    app.stop().await
+}
+
+/// The offsets in `bytes` where `needle` stands.
+fn find(bytes: &[u8], needle: &[u8]) -> Vec<usize> {
+    bytes.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect()
+}
+
+/// Starts the binary on `dir` and expects it to refuse: never SERVING, and
+/// a non-zero exit. Returns its log.
+fn refused(dir: &std::path::Path) -> String {
+    let (status, log) = match Process::try_start(dir, &[]) {
+        // It listens (and answers health NOT_SERVING) while it opens the store.
+        Ok(mut p) => match p.wait_exit(Duration::from_secs(60)) {
+            Some(status) => (status, p.log.lock().unwrap().clone()),
+            None => {
+                p.kill9();
+                panic!("a damaged store was served");
+            }
+        },
+        Err(exited) => exited,
+    };
+    let log = log.join("\n");
+    assert!(!log.contains("\"log proved whole\""), "never proved whole:\n{log}");
+    assert!(!status.success(), "refused with a non-zero exit: {status:?}");
+    log
+}
+
+fn assert_names_a_position(log: &str) {
+    assert!(log.contains("cannot be proved whole"), "says why:\n{log}");
+    assert!(log.contains("position"), "names the position:\n{log}");
+    assert!(log.contains("disclosure-ledger restore"), "names the way back:\n{log}");
+}
+
+#[tokio::test]
+async fn a_flipped_bit_in_a_stored_event_is_refused() {
+    let dir = stopped_store().await;
+    let db = dir.path().join("db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = find(&bytes, b"MARKER-01000");
+    assert!(!at.is_empty(), "the marker is in the file");
+    for i in at {
+        bytes[i + 7] ^= 0x01; // '0' -> '1': every copy sled holds
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    assert_names_a_position(&refused(dir.path()));
+}
+
+#[tokio::test]
+async fn a_zeroed_page_is_refused() {
+    let dir = stopped_store().await;
+    let db = dir.path().join("db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = *find(&bytes, b"MARKER-01500").last().expect("the marker is in the file");
+    let page = at / 4096 * 4096;
+    bytes[page..(page + 4096).min(at + 4096)].fill(0);
+    std::fs::write(&db, &bytes).unwrap();
+    assert_names_a_position(&refused(dir.path()));
+}
+
+#[tokio::test]
+async fn a_file_cut_to_half_is_refused() {
+    let dir = stopped_store().await;
+    let db = dir.path().join("db");
+    let len = std::fs::metadata(&db).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(len / 2).unwrap();
+    let log = refused(dir.path());
+    assert_names_a_position(&log);
+    assert!(log.contains("2000 were acknowledged") || log.contains("position"), "{log}");
+}
+
+#[tokio::test]
+async fn the_journal_alone_tells_a_shorter_log_from_a_whole_one() {
+    // The same store, undamaged, serves; its journal is what proves it.
+    let dir = stopped_store().await;
+    assert!(dir.path().join(JOURNAL).exists());
+    let p = Process::start(dir.path());
+    wait_serving(&p.url).await;
+    let mut client = LedgerServiceClient::connect(p.url.clone()).await.unwrap();
+    let mut log = client
+        .read_log(proto::ReadLogRequest { from_position: 1, agency_id: String::new(), follow: false })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut n = 0;
+    while let Some(item) = log.next().await {
+        item.unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 2000);
+    drop((log, client));
+    // The runtime keeps running meanwhile, so the client's connection closes.
+    assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
+}
+
+/// Rewrites the first log chunk with one byte of an event changed: an edit
+/// by someone with access to the files, which sled itself takes as valid.
+fn edit_first_chunk(ledger: &Ledger) {
+    let store = ledger.store();
+    let (first, bytes) = store.log_chunks().next().unwrap().unwrap();
+    let mut edited = bytes.to_vec();
+    let at = find(&edited, b"MARKER-00003").first().copied().expect("the marker is in the first chunk");
+    edited[at + 11] = b'4';
+    let mut batch = sled::Batch::default();
+    batch.insert(&disclosure_ledger::store::keys::log(first)[..], edited);
+    store.commit(batch).unwrap();
+}
+
+#[tokio::test]
+async fn an_edited_event_breaks_the_chain_and_verify_says_where() {
+    let dir = stopped_store().await;
+    let (digest, dir) = tokio::task::spawn_blocking(move || {
+        let ledger = Ledger::open(dir.path(), 8 << 20).unwrap();
+        let (head, digest) = ledger.prove().expect("whole before the edit");
+        assert_eq!(head, 2000);
+        edit_first_chunk(&ledger);
+        let damage = ledger.prove().expect_err("the edit is found");
+        let said = damage.to_string();
+        assert!(said.contains("was changed"), "{said}");
+        ledger.close();
+        (digest, dir)
+    })
+    .await
+    .unwrap();
+    // And at the next open, the store is refused.
+    let log = refused(dir.path());
+    assert!(log.contains("is not the one acknowledged"), "{log}");
+    assert_eq!(digest.hex().len(), 64);
+}
+
+#[tokio::test]
+async fn a_failed_fsync_ends_the_process_and_the_restart_serves_every_acknowledged_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Process::start_with(dir.path(), &[("DISCLOSURE_TEST_FAIL_SYNC_AFTER", "30")]);
+    wait_serving(&p.url).await;
+    let mut client = LedgerServiceClient::connect(p.url.clone()).await.unwrap();
+    let mut acked: HashMap<String, u64> = HashMap::new();
+    let mut refused = None;
+    for n in 0..100 {
+        let e = person(&format!("A-{n}"), date(2024, 3, 1));
+        let id = e.event_id.clone();
+        match client.append_events(proto::AppendEventsRequest { events: vec![e], ..Default::default() }).await {
+            Ok(r) => {
+                acked.insert(id, r.into_inner().results[0].position);
+            }
+            Err(status) => {
+                refused = Some(status);
+                break;
+            }
+        }
+    }
+    let status = refused.expect("the injected failure refused an append");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{}", status.message());
+    assert_eq!(acked.len(), 30, "every commit before the failure was acknowledged");
+    let exit = p.wait_exit(Duration::from_secs(20)).expect("the process ends by itself");
+    assert!(!exit.success(), "non-zero: {exit:?}");
+    let log = p.log.lock().unwrap().join("\n");
+    assert!(log.contains("durable write failed"), "{log}");
+
+    // The supervisor's restart serves everything acknowledged.
+    let p = Process::start(dir.path());
+    wait_serving(&p.url).await;
+    let mut client = LedgerServiceClient::connect(p.url.clone()).await.unwrap();
+    let mut stream = client
+        .read_log(proto::ReadLogRequest { from_position: 1, agency_id: String::new(), follow: false })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut found = HashMap::new();
+    while let Some(item) = stream.next().await {
+        let r = item.unwrap().event.unwrap();
+        found.insert(r.event.unwrap().event_id, r.position);
+    }
+    for (id, position) in &acked {
+        assert_eq!(found.get(id), Some(position), "acknowledged event {id} at {position}");
+    }
+    drop((stream, client));
+    assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
+}
