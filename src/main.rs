@@ -18,7 +18,10 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            // At once, without unwinding: a store that failed to write must
+            // not be flushed again on the way out (a failed fsync is never
+            // retried), and a runtime blocked on it must not hold the exit.
+            std::process::exit(1)
         }
     }
 }

@@ -36,7 +36,9 @@ async fn tables(app: &TestApp, agency: &str, as_of: u64) -> Vec<proto::Report> {
     let mut out = Vec::new();
     for year in 2021..=2024 {
         let mut r = app.report(agency, year, as_of).await;
-        r.log_position = 0; // compared by content
+        // Compared by content: the two logs are different histories.
+        r.log_position = 0;
+        r.log_digest.clear();
         out.push(r);
     }
     out

@@ -209,3 +209,39 @@ async fn a_failed_fsync_ends_the_process_and_the_restart_serves_every_acknowledg
     drop((stream, client));
     assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
 }
+
+#[tokio::test]
+async fn a_published_table_names_its_history_and_a_backup_proves_it() {
+    use disclosure_ledger::ops::backup::digest_of;
+    let mut app = spawn_app().await;
+    for n in 0..30 {
+        app.ok(vec![person(&format!("A-{n}"), date(2024, 3, 1 + n % 20))]).await;
+    }
+    let published = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(published.log_position, 30);
+    assert_eq!(published.log_digest.len(), 64, "{published:?}");
+    let earlier = app.report(AGENCY, 2024, 12).await;
+    assert_ne!(earlier.log_digest, published.log_digest);
+
+    // More events later: the history up to the published position is the same.
+    app.ok(vec![concluded("A-1", date(2024, 4, 1), proto::Outcome::Disclosed)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("b");
+    disclosure_ledger::cli::backup::backup(&server_arg(&app), &backup).await.expect("backup");
+    assert_eq!(digest_of(&backup, Some(30)).unwrap().1.hex(), published.log_digest);
+    assert_eq!(digest_of(&backup, Some(12)).unwrap().1.hex(), earlier.log_digest);
+    assert_eq!(digest_of(&backup, None).unwrap().0, 31);
+    assert_eq!(app.report(AGENCY, 2024, 0).await.log_digest, digest_of(&backup, None).unwrap().1.hex());
+    let check = disclosure_ledger::cli::backup::check;
+    check(&backup, Some(&published.log_digest), Some(30)).expect("the backup holds the published history");
+    let e = check(&backup, Some(&earlier.log_digest), Some(30)).unwrap_err();
+    assert!(e.to_string().contains("does not hold"), "{e}");
+
+    // An edited backup no longer holds it.
+    let mut bytes = std::fs::read(&backup).unwrap();
+    let at = find(&bytes, b"A-7").first().copied().unwrap();
+    bytes[at + 2] = b'8';
+    let edited = dir.path().join("edited");
+    std::fs::write(&edited, bytes).unwrap();
+    assert!(check(&edited, Some(&published.log_digest), Some(30)).is_err());
+}

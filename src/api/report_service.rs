@@ -17,6 +17,7 @@ use crate::report::derivation::{self, Cell, CellPage, DeriveError, ReportQuery};
 use crate::report::proactive_table::Value as ProactiveValue;
 use crate::report::tables::{Report, ReviewDating};
 use crate::report::template::{RESULTS_BLOCK, REVIEW_BLOCKS, Row, Template};
+use crate::store::chain::Digest;
 use crate::store::database::Store;
 use crate::store::ledger::OpeningLedger;
 use crate::store::ledger::blocking;
@@ -144,8 +145,8 @@ fn query(
     })
 }
 
-/// The wire form of a report.
-pub fn report_to_proto(r: &Report) -> proto::Report {
+/// The wire form of a report, with the log's digest at its position.
+pub fn report_to_proto(r: &Report, log_digest: Digest) -> proto::Report {
     let kinds = ReviewKind::ALL;
     proto::Report {
         agency_ids: r.agencies.iter().map(ToString::to_string).collect(),
@@ -159,6 +160,7 @@ pub fn report_to_proto(r: &Report) -> proto::Report {
             ReviewDating::DecidedInYear => proto::ReviewDating::DecidedInYear,
         } as i32,
         log_position: r.position,
+        log_digest: log_digest.hex(),
         period: format!("{y}年1月1日至{y}年12月31日", y = r.year),
         application_rows: r
             .applications
@@ -278,10 +280,13 @@ impl ReportServiceApi for ReportService {
         let span = tracing::info_span!("GetReport", agency = %scope_label(r.scope.as_ref()), year = r.year, as_of = r.as_of_position);
         async move {
             may_see(&caller, r.scope.as_ref()).map_err(refuse)?;
-            let store = self.store().map_err(refuse)?;
-            let report = blocking(move || {
-                let q = query(&store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.as_of_position)?;
-                derivation::report(&store, &q).map_err(|e| derive_error(e, "as_of_position"))
+            let ledger = self.ledger.get().map_err(refuse)?;
+            let (report, digest) = blocking(move || {
+                let store = ledger.store();
+                let q = query(store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.as_of_position)?;
+                let report = derivation::report(store, &q).map_err(|e| derive_error(e, "as_of_position"))?;
+                let digest = ledger.digest_at(report.position).map_err(internal)?;
+                Ok((report, digest))
             })
             .await
             .map_err(refuse)?;
@@ -289,7 +294,8 @@ impl ReportServiceApi for ReportService {
                 // A failed check is a bug in the derivation, never in the data.
                 tracing::error!(checks = ?report.checks, "a derived table failed its checks");
             }
-            Ok(Response::new(proto::GetReportResponse { report: Some(report_to_proto(&report)) }))
+            let report = report_to_proto(&report, digest);
+            Ok(Response::new(proto::GetReportResponse { report: Some(report) }))
         }
         .instrument(span)
         .await
@@ -305,21 +311,25 @@ impl ReportServiceApi for ReportService {
             tracing::info_span!("GetAnnualReport", agency = %r.agency_id, year = r.year, as_of = r.as_of_position);
         async move {
             caller.may_read_id(&r.agency_id).map_err(refuse)?;
-            let store = self.store().map_err(refuse)?;
-            let annual = blocking(move || {
+            let ledger = self.ledger.get().map_err(refuse)?;
+            let (annual, digest) = blocking(move || {
+                let store = ledger.store();
                 let agency = AgencyId::parse(&r.agency_id).map_err(|e| Rejection::invalid("agency_id", e))?;
                 let scope =
                     proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(r.agency_id.clone())) };
-                let q = query(&store, Some(&scope), r.year, r.template, r.review_dating, r.as_of_position)?;
-                crate::report::annual_report::assemble(&store, &agency, &q)
-                    .map_err(|e| derive_error(e, "as_of_position"))
+                let q = query(store, Some(&scope), r.year, r.template, r.review_dating, r.as_of_position)?;
+                let annual = crate::report::annual_report::assemble(store, &agency, &q)
+                    .map_err(|e| derive_error(e, "as_of_position"))?;
+                let digest = ledger.digest_at(annual.tables.position).map_err(internal)?;
+                Ok((annual, digest))
             })
             .await
             .map_err(refuse)?;
+            let tables = report_to_proto(&annual.tables, digest);
             Ok(Response::new(proto::GetAnnualReportResponse {
                 annual_report: Some(proto::AnnualReport {
                     title: annual.title,
-                    tables: Some(report_to_proto(&annual.tables)),
+                    tables: Some(tables),
                     texts: annual
                         .texts
                         .into_iter()
@@ -345,23 +355,25 @@ impl ReportServiceApi for ReportService {
         let span = tracing::info_span!("DiffReport", agency = %scope_label(r.scope.as_ref()), year = r.year, from = r.from_position, to = r.to_position);
         async move {
             may_see(&caller, r.scope.as_ref()).map_err(refuse)?;
-            let store = self.store().map_err(refuse)?;
+            let ledger = self.ledger.get().map_err(refuse)?;
             let (from, to) = blocking(move || {
+                let store = ledger.store();
                 if r.from_position == 0 {
                     return Err(Rejection::invalid("from_position", "is required (a log position from 1)"));
                 }
-                let q = query(&store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.to_position)?;
-                let to = derivation::report(&store, &q).map_err(|e| derive_error(e, "to_position"))?;
+                let q = query(store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.to_position)?;
+                let to = derivation::report(store, &q).map_err(|e| derive_error(e, "to_position"))?;
                 let from_q = ReportQuery { as_of: Some(r.from_position), ..q };
-                let from = derivation::report(&store, &from_q).map_err(|e| derive_error(e, "from_position"))?;
-                Ok((from, to))
+                let from = derivation::report(store, &from_q).map_err(|e| derive_error(e, "from_position"))?;
+                let digest = |r: &Report| ledger.digest_at(r.position).map_err(internal);
+                Ok(((digest(&from)?, from), (digest(&to)?, to)))
             })
             .await
             .map_err(refuse)?;
             Ok(Response::new(proto::DiffReportResponse {
-                changes: changes(&from, &to),
-                from: Some(report_to_proto(&from)),
-                to: Some(report_to_proto(&to)),
+                changes: changes(&from.1, &to.1),
+                from: Some(report_to_proto(&from.1, from.0)),
+                to: Some(report_to_proto(&to.1, to.0)),
             }))
         }
         .instrument(span)

@@ -79,3 +79,20 @@ pub async fn restore(file: &Path, data_dir: &Path) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Recomputes a backup's log digest and compares it with a published one.
+pub fn check(file: &Path, digest: Option<&str>, position: Option<u64>) -> anyhow::Result<()> {
+    let wanted = digest.map(crate::store::chain::Digest::from_hex).transpose().map_err(anyhow::Error::msg)?;
+    let (at, found) = crate::ops::backup::digest_of(file, position)?;
+    match wanted {
+        None => println!("the log's digest at position {at} is {found}"),
+        Some(w) if w == found => {
+            println!("{} holds the published history: the log's digest at position {at} is {found}", file.display())
+        }
+        Some(w) => bail!(
+            "{} does not hold the published history: its digest at position {at} is {found}, not {w}",
+            file.display()
+        ),
+    }
+    Ok(())
+}

@@ -87,6 +87,19 @@ pub enum Command {
         #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
+    /// Check that a backup holds the history a published table names: the
+    /// log's digest at a position (a report's `log_digest`), recomputed from
+    /// the backup's events. Without --digest, print the backup's digest.
+    CheckBackup {
+        /// The backup file.
+        file: PathBuf,
+        /// The published digest (64 hex digits).
+        #[arg(long)]
+        digest: Option<String>,
+        /// The log position the digest is for (default: the backup's head).
+        #[arg(long)]
+        position: Option<u64>,
+    },
     /// Export the log as JSON Lines of events, which `append` (on another
     /// instance) imports: a migration between instances.
     Export {
@@ -353,6 +366,7 @@ impl Cli {
             Command::Calendar(command) => calendar::calendar(command).await,
             Command::Backup { server, output } => backup::backup(&server, &output).await,
             Command::Restore { file, data_dir } => backup::restore(&file, &data_dir).await,
+            Command::CheckBackup { file, digest, position } => backup::check(&file, digest.as_deref(), position),
             Command::Export { server, agency, output } => {
                 events::export(&server, agency.as_deref(), output.as_deref()).await
             }

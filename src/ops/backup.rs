@@ -27,6 +27,7 @@ use crate::access::token::Token;
 use crate::domain::event::{Event, Recorded};
 use crate::domain::ids::AgencyId;
 use crate::domain::rejection::{Rejection, internal};
+use crate::store::chain::{Digest, GENESIS};
 use crate::store::ledger::Ledger;
 use crate::store::ledger::blocking;
 use crate::store::writer::AppendBatch;
@@ -130,6 +131,35 @@ fn read_varint(input: &mut impl BufRead) -> anyhow::Result<u64> {
         }
     }
     bail!("a malformed length in the backup file")
+}
+
+/// The log's digest at `position` (default: the backup's head) over the
+/// backup's events, as the service chains them: the same bytes as stored.
+pub fn digest_of(file: &Path, position: Option<u64>) -> anyhow::Result<(u64, Digest)> {
+    use proto::backup_response::Item;
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let mut input = std::io::BufReader::with_capacity(1 << 20, f);
+    let Some(proto::BackupResponse { item: Some(Item::Header(header)) }) = read_item(&mut input)? else {
+        bail!("{} does not start with a backup header", file.display());
+    };
+    let at = position.unwrap_or(header.head_position);
+    if at > header.head_position {
+        bail!("the backup holds positions 1 to {}, not {at}", header.head_position);
+    }
+    let mut digest = GENESIS;
+    let mut expected = 1u64;
+    while expected <= at {
+        let Some(item) = read_item(&mut input)? else {
+            bail!("the backup ends at position {}, before its head {}", expected - 1, header.head_position);
+        };
+        let Some(Item::Event(wire)) = item.item else { bail!("a second header at position {expected}") };
+        if wire.position != expected {
+            bail!("the backup skips from position {} to {}", expected - 1, wire.position);
+        }
+        digest = digest.then(&wire.encode_to_vec());
+        expected += 1;
+    }
+    Ok((at, digest))
 }
 
 /// What a restore did.

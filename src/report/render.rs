@@ -354,7 +354,7 @@ mod tests {
         let agency = crate::domain::ids::AgencyId::parse("a").unwrap();
         let report =
             Report::new(vec![agency], 2024, template, ReviewDating::default(), 7, &cells, &YearCells::default());
-        report_to_proto(&report)
+        report_to_proto(&report, crate::store::chain::GENESIS)
     }
 
     /// Lays the HTML table out on a grid, honouring rowspan and colspan,

@@ -44,24 +44,41 @@ impl Ledger {
             ))
         };
         // sled 0.34 may panic on a damaged file instead of reporting it.
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Store::open(dir, cache_capacity)));
-        let store = match opened {
-            Ok(Ok(store)) => Arc::new(store),
+        let open = || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Store::open(dir, cache_capacity)))
+        {
+            Ok(Ok(store)) => Ok(store),
             Ok(Err(StoreError::Sled(e @ sled::Error::Corruption { .. }))) => {
-                return Err(refuse(&format!("sled cannot read its file ({e}); no log position can be trusted")));
+                Err(refuse(&format!("sled cannot read its file ({e}); no log position can be trusted")))
             }
-            Ok(Err(e)) => return Err(e),
+            Ok(Err(e)) => Err(e),
             Err(panic) => {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                return Err(refuse(&format!("sled failed reading its file ({why}); no log position can be trusted")));
+                let why = panic_message(panic.as_ref());
+                Err(refuse(&format!("sled failed reading its file ({why}); no log position can be trusted")))
             }
         };
+        std::fs::create_dir_all(dir)?;
         let (mut journal, records) = Journal::open(dir)?;
-        let chain = proof::prove(&store, &records, None).map_err(|damage| refuse(&damage))?;
+        // The proof reads the whole log, and sled keeps what it reads; so it
+        // reads through an instance of its own, closed before the one that
+        // serves is opened (nothing writes in between).
+        let chain = {
+            let proving = open()?;
+            proof::prove(&proving, &records, None).map_err(|damage| refuse(&damage))?
+        };
+        // sled releases the first instance's file lock from its own threads,
+        // a moment after the drop: wait for it.
+        let released = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let store = loop {
+            match open() {
+                // sled words it so (kind `Other`), wrapping the EWOULDBLOCK.
+                Err(StoreError::Sled(sled::Error::Io(e)))
+                    if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < released =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                opened => break Arc::new(opened?),
+            }
+        };
         let (last, digest) = chain.head();
         if records.is_empty() && last > 0 {
             tracing::warn!(
@@ -86,7 +103,22 @@ impl Ledger {
             // through sled's file). Appends wait in the queue meanwhile;
             // none is answered without the complete index.
             match Known::load(&writer_store) {
-                Ok(known) => writer::run(writer_store, known, rx, head_tx, journal, writer_chain, failure_tx),
+                Ok(known) => {
+                    // sled 0.34 panics on some I/O failures (a full disk among
+                    // them) instead of returning them: a writer that panics
+                    // has failed like one whose sync failed.
+                    let failure = failure_tx.clone();
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                        writer::run(writer_store, known, rx, head_tx, journal, writer_chain, failure_tx)
+                    }));
+                    if let Err(panic) = ran {
+                        let why = panic_message(panic.as_ref());
+                        tracing::error!(error = %why, "the writer panicked; the service stops");
+                        failure.send_replace(Some(format!(
+                            "the store failed to write ({why}); the service is stopping so that a restart recovers it"
+                        )));
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the idempotency index; refusing appends until restart");
                     writer::refuse_all(
@@ -184,6 +216,15 @@ impl Ledger {
             tracing::error!("the writer thread panicked");
         }
     }
+}
+
+/// What a caught panic said.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 /// The ledger as the services see it: set once the store is open and

@@ -86,23 +86,31 @@ pub fn run(
     let mut next = *head.borrow() + 1;
     let mut digest = chain.lock().expect("lock").head().1;
     let mut failed: Option<String> = None;
+    // Only to wait for the next job with a deadline (the journal's sync).
+    let clock = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a timer");
     loop {
         let first = match jobs.try_recv() {
             Ok(job) => job,
             Err(mpsc::error::TryRecvError::Disconnected) => break,
-            Err(mpsc::error::TryRecvError::Empty) => {
-                // Idle: the journal's last records are synced now, while
-                // nothing waits, so they never wait long for it.
-                if failed.is_none()
-                    && let Err(e) = journal.sync()
-                {
-                    failed = Some(fail(&e, &failure));
-                }
-                match jobs.blocking_recv() {
+            Err(mpsc::error::TryRecvError::Empty) => match journal.sync_due_in().filter(|_| failed.is_none()) {
+                None => match jobs.blocking_recv() {
                     Some(job) => job,
                     None => break,
-                }
-            }
+                },
+                // A record waits for its sync: wait for work until it is
+                // due, and sync it then if nothing came (never on the path
+                // of an acknowledgement, never more than a second late).
+                Some(due) => match clock.block_on(async { tokio::time::timeout(due, jobs.recv()).await }) {
+                    Ok(Some(job)) => job,
+                    Ok(None) => break,
+                    Err(_) => {
+                        if let Err(e) = journal.sync() {
+                            failed = Some(fail(&e, &failure));
+                        }
+                        continue;
+                    }
+                },
+            },
         };
         if let Some(why) = &failed {
             let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
@@ -124,6 +132,14 @@ pub fn run(
                     metrics::counter!("disclosure_duplicate_events_total").increment(duplicates as u64);
                     waiting.push((reply, results))
                 }
+                // The store could not be read while checking (a full disk
+                // fails reads too): it has failed, as a failed write has.
+                Err(Rejection::Internal(why)) => {
+                    let why = fail(&StoreError::Damaged(why), &failure);
+                    let _ = reply.send(Err(Rejection::Unavailable(why.clone())));
+                    failed = Some(why);
+                    break;
+                }
                 Err(rejection) => {
                     let _ = reply.send(Err(rejection));
                 }
@@ -131,6 +147,12 @@ pub fn run(
             if group.events.len() < MAX_GROUP_EVENTS {
                 job = jobs.try_recv().ok();
             }
+        }
+        if let Some(why) = &failed {
+            for (reply, _) in waiting {
+                let _ = reply.send(Err(Rejection::Unavailable(why.clone())));
+            }
+            continue;
         }
         if group.events.is_empty() {
             // Only duplicates or rejections: nothing to write, but a

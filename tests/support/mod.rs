@@ -54,7 +54,8 @@ pub async fn spawn_app_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Conf
 /// Polls gRPC health until the ledger service is SERVING.
 pub async fn wait_serving(url: &str) {
     use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-    for _ in 0..200 {
+    // Up to 30 s: on two shared cores a start can wait behind other tests.
+    for _ in 0..1200 {
         if let Ok(channel) = Channel::from_shared(url.to_owned()).expect("url").connect().await {
             let mut health = HealthClient::new(channel);
             let r = health.check(HealthCheckRequest { service: "disclosure.v1.LedgerService".into() }).await;
