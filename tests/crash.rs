@@ -13,23 +13,8 @@ use std::time::Duration;
 use disclosure_ledger::wire::proto::{
     self, ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient,
 };
-use support::process::Process;
+use support::process::{Process, whole_log};
 use support::*;
-use tokio_stream::StreamExt;
-
-async fn whole_log(url: &str) -> Vec<proto::RecordedEvent> {
-    let mut client = LedgerServiceClient::connect(url.to_owned()).await.unwrap();
-    let mut stream = client
-        .read_log(proto::ReadLogRequest { from_position: 1, agency_id: String::new(), follow: false })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(r) = stream.next().await {
-        out.push(r.unwrap().event.unwrap());
-    }
-    out
-}
 
 type Acked = Arc<Mutex<HashMap<String, (u64, proto::Event)>>>;
 

@@ -13,9 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use disclosure_ledger::wire::proto::{self, ledger_service_client::LedgerServiceClient};
-use support::process::Process;
+use support::process::{Process, whole_log};
 use support::*;
-use tokio_stream::StreamExt;
 
 /// A tmpfs of `mib` MiB mounted on a new directory; unmounted on drop.
 struct Tmpfs(tempfile::TempDir);
@@ -99,21 +98,13 @@ async fn a_full_disk_stops_the_service_and_the_restart_serves_everything_acknowl
     disk.grow(256);
     let p = Process::start(&data);
     wait_serving(&p.url).await;
-    let mut client = LedgerServiceClient::connect(p.url.clone()).await.unwrap();
-    let mut stream = client
-        .read_log(proto::ReadLogRequest { from_position: 1, agency_id: String::new(), follow: false })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut found = HashMap::new();
-    while let Some(item) = stream.next().await {
-        let r = item.unwrap().event.unwrap();
-        found.insert(r.event.unwrap().event_id, r.position);
-    }
+    let found: HashMap<String, u64> =
+        whole_log(&p.url).await.into_iter().map(|r| (r.event.unwrap().event_id, r.position)).collect();
     for (id, position) in &acked {
         assert_eq!(found.get(id), Some(position), "acknowledged event {id} at {position}");
     }
     // And it takes appends again.
+    let mut client = LedgerServiceClient::connect(p.url.clone()).await.unwrap();
     client
         .append_events(proto::AppendEventsRequest {
             events: vec![person("after", date(2024, 3, 2))],
@@ -121,6 +112,6 @@ async fn a_full_disk_stops_the_service_and_the_restart_serves_everything_acknowl
         })
         .await
         .expect("appends again");
-    drop((stream, client));
+    drop(client);
     assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
 }

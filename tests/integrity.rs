@@ -13,7 +13,7 @@ use std::time::Duration;
 use disclosure_ledger::store::journal::FILE as JOURNAL;
 use disclosure_ledger::store::ledger::Ledger;
 use disclosure_ledger::wire::proto::{self, ledger_service_client::LedgerServiceClient};
-use support::process::Process;
+use support::process::{Process, whole_log};
 use support::*;
 use tokio_stream::StreamExt;
 
@@ -192,21 +192,11 @@ async fn a_failed_fsync_ends_the_process_and_the_restart_serves_every_acknowledg
     // The supervisor's restart serves everything acknowledged.
     let p = Process::start(dir.path());
     wait_serving(&p.url).await;
-    let mut client = LedgerServiceClient::connect(p.url.clone()).await.unwrap();
-    let mut stream = client
-        .read_log(proto::ReadLogRequest { from_position: 1, agency_id: String::new(), follow: false })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut found = HashMap::new();
-    while let Some(item) = stream.next().await {
-        let r = item.unwrap().event.unwrap();
-        found.insert(r.event.unwrap().event_id, r.position);
-    }
+    let found: HashMap<String, u64> =
+        whole_log(&p.url).await.into_iter().map(|r| (r.event.unwrap().event_id, r.position)).collect();
     for (id, position) in &acked {
         assert_eq!(found.get(id), Some(position), "acknowledged event {id} at {position}");
     }
-    drop((stream, client));
     assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
 }
 

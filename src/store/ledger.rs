@@ -57,13 +57,16 @@ impl Ledger {
             }
         };
         std::fs::create_dir_all(dir)?;
-        let (mut journal, records) = Journal::open(dir)?;
         // The proof reads the whole log, and sled keeps what it reads; so it
         // reads through an instance of its own, closed before the one that
-        // serves is opened (nothing writes in between).
-        let chain = {
+        // serves is opened (nothing writes in between). The journal is read
+        // while that instance holds sled's lock on the directory, so no
+        // other process is writing it.
+        let (mut journal, records, chain) = {
             let proving = open()?;
-            proof::prove(&proving, &records, None).map_err(|damage| refuse(&damage))?
+            let (journal, records) = Journal::open(dir)?;
+            let chain = proof::prove(&proving, &records, None).map_err(|damage| refuse(&damage))?;
+            (journal, records, chain)
         };
         // sled releases the first instance's file lock from its own threads,
         // a moment after the drop: wait for it.

@@ -5,6 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use disclosure_ledger::wire::proto::{self, ledger_service_client::LedgerServiceClient};
+use tokio_stream::StreamExt;
+
 /// The binary serving a directory on a free port.
 pub struct Process {
     pub child: Child,
@@ -93,4 +96,19 @@ impl Process {
         assert!(status.success());
         self.child.wait().unwrap()
     }
+}
+
+/// The whole log of the server at `url`, in order.
+pub async fn whole_log(url: &str) -> Vec<proto::RecordedEvent> {
+    let mut client = LedgerServiceClient::connect(url.to_owned()).await.unwrap();
+    let mut stream = client
+        .read_log(proto::ReadLogRequest { from_position: 1, agency_id: String::new(), follow: false })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(r) = stream.next().await {
+        out.push(r.unwrap().event.unwrap());
+    }
+    out
 }
