@@ -159,6 +159,7 @@ impl Server {
                         tokens.set(loaded);
                         let store = std::sync::Arc::clone(ledger.store());
                         let mut failure = ledger.failure();
+                        watch_for_failure(ledger.failure());
                         cell.set(ledger);
                         tokio::task::spawn_blocking(move || warn_of_legacy_ids(&store));
                         if !draining.is_cancelled() {
@@ -296,6 +297,29 @@ impl Server {
         }
         tracing::info!("stopped; every acknowledged event is on disk");
         Ok(())
+    }
+}
+
+/// The last resort after a failed write: if the service has not stopped
+/// by itself a few seconds after its store failed (a runtime stuck behind
+/// a store that no longer answers), the process ends here, with status 1.
+fn watch_for_failure(failure: tokio::sync::watch::Receiver<Option<String>>) {
+    let watchdog = move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if let Some(why) = failure.borrow().clone() {
+                std::thread::sleep(FAILED_DRAIN + std::time::Duration::from_secs(3));
+                eprintln!("error: {why} (the service did not stop by itself; stopping it now)");
+                std::process::exit(1);
+            }
+            // The writer ended normally: nothing more to watch.
+            if failure.has_changed().is_err() {
+                return;
+            }
+        }
+    };
+    if let Err(e) = std::thread::Builder::new().name("failure-watchdog".into()).spawn(watchdog) {
+        tracing::warn!(error = %e, "cannot start the failure watchdog");
     }
 }
 
