@@ -102,8 +102,8 @@ async fn a_file_cut_to_half_is_refused() {
 }
 
 #[tokio::test]
-async fn the_journal_alone_tells_a_shorter_log_from_a_whole_one() {
-    // The same store, undamaged, serves; its journal is what proves it.
+async fn an_undamaged_store_is_proved_and_served_whole() {
+    // The control of the tests above: the same store, undamaged, serves.
     let dir = stopped_store().await;
     assert!(dir.path().join(JOURNAL).exists());
     let p = Process::start(dir.path());

@@ -11,10 +11,8 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::access::principal::Principal;
-
-use crate::access::token::{OpeningTokens, Token};
-
 use crate::access::role::{Role, Scope};
+use crate::access::token::{OpeningTokens, Token};
 use crate::api::page;
 use crate::deadline::calendar::{Calendar, CalendarCell};
 use crate::domain::ids::{AgencyId, SubjectId};

@@ -16,7 +16,6 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::access::gate::Admission;
-
 use crate::access::principal::Principal;
 use crate::api::application::{application_to_proto, deadline_to_proto, wire_status};
 use crate::api::page;

@@ -12,22 +12,19 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 use crate::access::gate::Gate;
-
-use crate::access::token::{OpeningTokens, Token, Tokens};
-
 use crate::access::role::{Role, Scope};
+use crate::access::token::{OpeningTokens, Token, Tokens};
 use crate::api::admin_service::AdminService;
+use crate::api::config::Config;
 use crate::api::config::Tls;
 use crate::api::connections::incoming;
-use crate::ops::metrics::{Endpoint, RpcMetricsLayer};
-use crate::wire::proto::admin_service_server::AdminServiceServer;
-
-use crate::api::config::Config;
 use crate::api::deadline_service::DeadlineService;
 use crate::api::ledger_service::LedgerService;
 use crate::api::report_service::ReportService;
 use crate::deadline::calendar::{Calendar, CalendarCell};
+use crate::ops::metrics::{Endpoint, RpcMetricsLayer};
 use crate::store::ledger::{Ledger, OpeningLedger};
+use crate::wire::proto::admin_service_server::AdminServiceServer;
 use crate::wire::proto::deadline_service_server::DeadlineServiceServer;
 use crate::wire::proto::{
     self, ledger_service_server::LedgerServiceServer, report_service_server::ReportServiceServer,
@@ -87,10 +84,7 @@ impl Server {
     /// finish, the writer commits what it was given, and the store syncs.
     pub async fn run_until(mut self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
-        health.set_not_serving::<ReportServiceServer<ReportService>>().await;
-        health.set_not_serving::<DeadlineServiceServer<DeadlineService>>().await;
-        health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        set_health(&health, tonic_health::ServingStatus::NotServing).await;
 
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -163,20 +157,14 @@ impl Server {
                         cell.set(ledger);
                         tokio::task::spawn_blocking(move || warn_of_legacy_ids(&store));
                         if !draining.is_cancelled() {
-                            health.set_serving::<LedgerServiceServer<LedgerService>>().await;
-                            health.set_serving::<ReportServiceServer<ReportService>>().await;
-                            health.set_serving::<DeadlineServiceServer<DeadlineService>>().await;
-                            health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+                            set_health(&health, tonic_health::ServingStatus::Serving).await;
                         }
                         // A failed write or sync: NOT_SERVING at once, then
                         // stop with an error, so that the supervisor restarts
                         // the service and recovery reads what the disk holds.
                         if failure.wait_for(Option::is_some).await.is_ok() {
                             let why = failure.borrow().clone().unwrap_or_default();
-                            health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
-                            health.set_not_serving::<ReportServiceServer<ReportService>>().await;
-                            health.set_not_serving::<DeadlineServiceServer<DeadlineService>>().await;
-                            health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                            set_health(&health, tonic_health::ServingStatus::NotServing).await;
                             return Err(anyhow::anyhow!("{why}"));
                         }
                         Ok(())
@@ -194,10 +182,7 @@ impl Server {
             async move {
                 stop.await;
                 tracing::info!("draining: refusing new connections, finishing in-flight requests");
-                health.set_not_serving::<LedgerServiceServer<LedgerService>>().await;
-                health.set_not_serving::<ReportServiceServer<ReportService>>().await;
-                health.set_not_serving::<DeadlineServiceServer<DeadlineService>>().await;
-                health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                set_health(&health, tonic_health::ServingStatus::NotServing).await;
                 draining.cancel();
             }
         };
@@ -298,6 +283,15 @@ impl Server {
         tracing::info!("stopped; every acknowledged event is on disk");
         Ok(())
     }
+}
+
+/// Sets every service's health, and the server's, to `status`.
+async fn set_health(health: &tonic_health::server::HealthReporter, status: tonic_health::ServingStatus) {
+    use tonic::server::NamedService;
+    health.set_service_status(<LedgerServiceServer<LedgerService> as NamedService>::NAME, status).await;
+    health.set_service_status(<ReportServiceServer<ReportService> as NamedService>::NAME, status).await;
+    health.set_service_status(<DeadlineServiceServer<DeadlineService> as NamedService>::NAME, status).await;
+    health.set_service_status("", status).await;
 }
 
 /// The last resort after a failed write: if the service has not stopped

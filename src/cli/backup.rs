@@ -5,7 +5,6 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 use crate::cli::args::ServerArg;
-
 use crate::cli::remote::{Remote, status};
 use crate::wire::proto::{self};
 

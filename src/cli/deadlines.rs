@@ -1,7 +1,6 @@
 //! `deadlines` (open applications by their standing) and `timeliness`.
 
 use crate::cli::args::ServerArg;
-
 use crate::cli::remote::{Remote, status};
 use crate::wire::proto::{self};
 

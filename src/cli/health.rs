@@ -3,7 +3,6 @@
 use anyhow::bail;
 
 use crate::cli::args::ServerArg;
-
 use crate::cli::remote::{Remote, status};
 
 /// Succeeds when the server says SERVING.

@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 use crate::cli::args::ServerArg;
-
 use crate::cli::remote::Remote;
 use crate::domain::ids::{AgencyId, SubjectId};
 use crate::ops::import::{Field, Layout, Mapping, Table, events, parse_row};

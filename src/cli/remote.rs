@@ -12,7 +12,6 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 use crate::access::token::bearer_metadata;
 use crate::cli::args::ServerArg;
 use crate::wire::proto::{admin_service_client::AdminServiceClient, deadline_service_client::DeadlineServiceClient};
-
 use crate::wire::proto::{ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient};
 
 /// Adds the bearer token, if any, to every call.

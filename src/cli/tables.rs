@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 use crate::cli::args::ServerArg;
-
 use crate::cli::args::{ReviewDatingArg, TableArgs};
 use crate::cli::remote::{Remote, reports, status};
 use crate::report::render::{self, Format};

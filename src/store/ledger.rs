@@ -153,8 +153,8 @@ impl Ledger {
 
     /// The log's digest at `position` (at most the head). Blocking.
     pub fn digest_at(&self, position: u64) -> Result<Digest, StoreError> {
-        let chain = self.chain.lock().expect("lock").clone();
-        proof::digest_at(&self.store, &chain, position)
+        let checkpoint = self.chain.lock().expect("lock").checkpoint(position);
+        proof::digest_at(&self.store, checkpoint, position)
     }
 
     /// Proves the log whole again, up to the current head, against the

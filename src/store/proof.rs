@@ -134,10 +134,10 @@ fn stored_position(mut bytes: &[u8]) -> Option<u64> {
     None
 }
 
-/// The digest at `position` of a store whose chain is `chain`: from the
-/// nearest checkpoint, rehashed over the stored bytes.
-pub fn digest_at(store: &Store, chain: &Chain, position: u64) -> Result<Digest, StoreError> {
-    let (from, mut digest) = chain.checkpoint(position);
+/// The digest at `position`, rehashed over the stored bytes from a kept
+/// checkpoint at or before it (see [`Chain::checkpoint`]).
+pub fn digest_at(store: &Store, checkpoint: (u64, Digest), position: u64) -> Result<Digest, StoreError> {
+    let (from, mut digest) = checkpoint;
     if from == position {
         return Ok(digest);
     }

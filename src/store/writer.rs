@@ -122,7 +122,17 @@ pub fn run(
         let mut job = Some(first);
         while let Some(Job { batch, reply }) = job.take() {
             if batch.validate_only {
-                let _ = reply.send(group.check(batch));
+                match group.check(batch) {
+                    Err(Rejection::Internal(why)) => {
+                        let why = fail(&why, &failure);
+                        let _ = reply.send(Err(Rejection::Unavailable(why.clone())));
+                        failed = Some(why);
+                        break;
+                    }
+                    answer => {
+                        let _ = reply.send(answer);
+                    }
+                }
                 job = jobs.try_recv().ok();
                 continue;
             }
@@ -135,7 +145,7 @@ pub fn run(
                 // The store could not be read while checking (a full disk
                 // fails reads too): it has failed, as a failed write has.
                 Err(Rejection::Internal(why)) => {
-                    let why = fail(&StoreError::Damaged(why), &failure);
+                    let why = fail(&why, &failure);
                     let _ = reply.send(Err(Rejection::Unavailable(why.clone())));
                     failed = Some(why);
                     break;
@@ -219,7 +229,7 @@ pub fn run(
 /// A write or sync that failed: logged once, published so that health
 /// turns NOT_SERVING and the service exits, and the reason every later
 /// append is refused with.
-fn fail(e: &StoreError, failure: &watch::Sender<Option<String>>) -> String {
+fn fail(e: &dyn std::fmt::Display, failure: &watch::Sender<Option<String>>) -> String {
     tracing::error!(error = %e, "durable write failed; refusing appends, and the service stops");
     let why = format!("the store failed to write ({e}); the service is stopping so that a restart recovers it");
     failure.send_replace(Some(why.clone()));
@@ -345,8 +355,9 @@ struct Chained {
     checkpoints: Vec<(u64, Digest)>,
 }
 
+/// A store read that failed while checking an append: the run loop takes
+/// it for a failed store (and logs it, once).
 fn internal(e: StoreError) -> Rejection {
-    tracing::error!(error = %e, "store read failed while validating an append");
     Rejection::Internal(e.to_string())
 }
 
