@@ -1,6 +1,8 @@
 //! A damaged store is never served as whole: a bit flipped, a page zeroed
 //! or the file cut short in sled's `db` of a stopped store, and the real
-//! binary refuses to start, names the position and exits non-zero; an
+//! binary refuses to start, names the position and exits non-zero; then
+//! `salvage` copies what is intact into a new directory, says what was
+//! lost, and the new store serves it without ever reusing a position; an
 //! edited event breaks the hash chain, at open and in `verify`; a failed
 //! fsync ends the process non-zero and the restart serves everything that
 //! was acknowledged.
@@ -13,7 +15,7 @@ use std::time::Duration;
 use disclosure_ledger::store::journal::FILE as JOURNAL;
 use disclosure_ledger::store::ledger::Ledger;
 use disclosure_ledger::wire::proto::{self, ledger_service_client::LedgerServiceClient};
-use support::process::{Process, whole_log};
+use support::process::{Process, whole_log, whole_log_with_losses};
 use support::*;
 use tokio_stream::StreamExt;
 
@@ -76,6 +78,7 @@ async fn a_flipped_bit_in_a_stored_event_is_refused() {
     }
     std::fs::write(&db, &bytes).unwrap();
     assert_names_a_position(&refused(dir.path()));
+    salvaged_and_served(dir.path()).await;
 }
 
 #[tokio::test]
@@ -88,6 +91,7 @@ async fn a_zeroed_page_is_refused() {
     bytes[page..(page + 4096).min(at + 4096)].fill(0);
     std::fs::write(&db, &bytes).unwrap();
     assert_names_a_position(&refused(dir.path()));
+    salvaged_and_served(dir.path()).await;
 }
 
 #[tokio::test]
@@ -99,6 +103,118 @@ async fn a_file_cut_to_half_is_refused() {
     let log = refused(dir.path());
     assert_names_a_position(&log);
     assert!(log.contains("2000 were acknowledged") || log.contains("position"), "{log}");
+    let new = salvaged_and_served(dir.path()).await;
+    // A backup of the salvaged store holds the lost range, restores, and
+    // proves the same history.
+    let p = Process::start(new.path());
+    wait_serving(&p.url).await;
+    let server = disclosure_ledger::cli::args::ServerArg {
+        server: p.url.clone(),
+        token: None,
+        token_file: None,
+        tls_ca: None,
+        tls_cert: None,
+        tls_key: None,
+        tls_domain: None,
+    };
+    let backup = new.path().with_extension("backup");
+    disclosure_ledger::cli::backup::backup(&server, &backup).await.expect("backup");
+    let verified = verify(&p.url).await;
+    let (head, digest) = disclosure_ledger::ops::backup::digest_of(&backup, None).unwrap();
+    assert_eq!((head, digest.hex()), (verified.log_position, verified.log_digest.clone()));
+    assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
+    let restored = tempfile::tempdir().unwrap();
+    let target = restored.path().join("data");
+    disclosure_ledger::cli::backup::restore(&backup, &target).await.expect("a salvaged log restores");
+    let p = Process::start(&target);
+    wait_serving(&p.url).await;
+    let again = verify(&p.url).await;
+    assert_eq!((again.log_position, again.log_digest), (verified.log_position, verified.log_digest));
+    assert_eq!(again.lost_ranges, verified.lost_ranges);
+    std::fs::remove_file(&backup).unwrap();
+    assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
+}
+
+/// Runs `salvage` on the damaged store in `dir` (2,000 events, as
+/// [`stopped_store`] wrote them) and checks what it says and what the new
+/// store serves: the intact start of the log, event for event; the rest
+/// as one lost range up to 2,000; the next append at 2,001; `verify`
+/// whole. Returns the new store.
+async fn salvaged_and_served(dir: &std::path::Path) -> tempfile::TempDir {
+    let untouched = std::fs::read(dir.join("db")).unwrap();
+    let new = tempfile::tempdir().unwrap();
+    let (ok, said) = salvage(dir, new.path());
+    assert!(ok, "salvage: {said}");
+    assert_eq!(std::fs::read(dir.join("db")).unwrap(), untouched, "the old store is not changed");
+    assert!(said.contains("is damaged"), "{said}");
+    let kept: u64 = if said.contains("copied no log position") {
+        0
+    } else {
+        said.split("copied log positions 1-")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("says what it copied: {said}"))
+    };
+    assert!(kept < 2000, "{said}");
+    assert!(said.contains(&format!("LOST: log positions {}-2000", kept + 1)), "{said}");
+    assert!(said.contains("gets position 2001"), "{said}");
+
+    let p = Process::start(new.path());
+    wait_serving(&p.url).await;
+    let (events, losses) = whole_log_with_losses(&p.url).await;
+    assert_eq!(events.len() as u64, kept);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.position, i as u64 + 1);
+        let subject = &e.event.as_ref().unwrap().subject_id;
+        assert!(subject.starts_with(&format!("MARKER-{i:05}-")), "position {} is the original event: {subject}", i + 1);
+    }
+    assert_eq!(losses.len(), 1);
+    assert_eq!((losses[0].first_position, losses[0].last_position), (kept + 1, 2000));
+    let mut client = LedgerServiceClient::connect(p.url.clone()).await.unwrap();
+    let appended = client
+        .append_events(proto::AppendEventsRequest {
+            events: vec![person("AFTER-SALVAGE", date(2024, 5, 6))],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(appended.results[0].position, 2001, "no position is reused");
+    let v = verify(&p.url).await;
+    assert!(v.consistent, "{:?}", v.differences);
+    assert_eq!(v.log_position, 2001);
+    // A table as of a position inside the lost range has no history to
+    // name: refused. At its end, the log holds the range's record.
+    let mut reports =
+        disclosure_ledger::wire::proto::report_service_client::ReportServiceClient::connect(p.url.clone())
+            .await
+            .unwrap();
+    let as_of = |position: u64| proto::GetReportRequest {
+        scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(AGENCY.into())) }),
+        year: 2024,
+        as_of_position: position,
+        ..Default::default()
+    };
+    assert!(kept + 1 < 2000);
+    let refused = reports.get_report(as_of(kept + 1)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{}", refused.message());
+    assert!(refused.message().contains("lost"), "{}", refused.message());
+    let report = reports.get_report(as_of(2001)).await.unwrap().into_inner();
+    assert_eq!(report.report.unwrap().log_digest, v.log_digest);
+    assert!(reports.get_report(as_of(2000)).await.is_ok());
+    assert_eq!(v.lost_ranges.len(), 1);
+    drop(client);
+    assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
+    new
+}
+
+async fn verify(url: &str) -> proto::VerifyTalliesResponse {
+    let mut reports =
+        disclosure_ledger::wire::proto::report_service_client::ReportServiceClient::connect(url.to_owned())
+            .await
+            .unwrap();
+    reports.verify_tallies(proto::VerifyTalliesRequest { deep: true }).await.unwrap().into_inner()
 }
 
 #[tokio::test]
@@ -121,8 +237,38 @@ async fn an_undamaged_store_is_proved_and_served_whole() {
     }
     assert_eq!(n, 2000);
     drop((log, client));
+    // Never salvaged while the service has it open, nor into anything
+    // that holds a file.
+    let new = tempfile::tempdir().unwrap();
+    let (ok, said) = salvage(dir.path(), new.path());
+    assert!(!ok && said.contains("open in another process"), "{said}");
     // The runtime keeps running meanwhile, so the client's connection closes.
     assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
+    std::fs::write(new.path().join("notes.txt"), "mine").unwrap();
+    let (ok, said) = salvage(dir.path(), new.path());
+    assert!(!ok && said.contains("nothing was written to it"), "{said}");
+    assert_eq!(std::fs::read_dir(new.path()).unwrap().count(), 1, "left as it was");
+    std::fs::remove_file(new.path().join("notes.txt")).unwrap();
+    // A whole store salvages whole.
+    let (ok, said) = salvage(dir.path(), new.path());
+    assert!(ok && said.contains("nothing was lost") && said.contains("copied log positions 1-2000"), "{said}");
+    let p = Process::start(new.path());
+    wait_serving(&p.url).await;
+    assert_eq!(whole_log(&p.url).await.len(), 2000);
+    assert!(tokio::task::spawn_blocking(move || p.terminate()).await.unwrap().success());
+}
+
+/// Runs the binary's `salvage`: whether it succeeded, and what it said.
+fn salvage(from: &std::path::Path, into: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_disclosure-ledger"))
+        .args(["salvage", "--data-dir"])
+        .arg(from)
+        .arg("--into")
+        .arg(into)
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), said)
 }
 
 /// Rewrites the first log chunk with one byte of an event changed: an edit
@@ -158,6 +304,8 @@ async fn an_edited_event_breaks_the_chain_and_verify_says_where() {
     let log = refused(dir.path());
     assert!(log.contains("is not the one acknowledged"), "{log}");
     assert_eq!(digest.hex().len(), 64);
+    // Salvage keeps only what the record of acknowledgements still proves.
+    salvaged_and_served(dir.path()).await;
 }
 
 #[tokio::test]

@@ -27,6 +27,7 @@ use crate::domain::event::Event;
 use crate::domain::ids::{AgencyId, StreamId, SubjectId};
 use crate::domain::rejection::{FieldIssue, Rejection, internal};
 use crate::domain::subject::{SubjectRecord, SubjectState};
+use crate::store::database::Segment;
 use crate::store::ledger::blocking;
 use crate::store::ledger::{Ledger, OpeningLedger};
 use crate::store::writer::AppendBatch;
@@ -297,11 +298,17 @@ async fn tail(
         if from <= durable {
             let to = durable.min(from + READ_CHUNK - 1);
             let store = Arc::clone(ledger.store());
-            let chunk =
-                blocking(move || store.log_range(from, to).map(|r| r.map_err(internal)).collect::<Result<Vec<_>, _>>())
-                    .await;
-            let chunk = match chunk {
-                Ok(c) => c,
+            let read = blocking(move || store.log_segment(from, to).map_err(internal)).await;
+            let (to, chunk) = match read {
+                Ok(Segment::Events { to, events }) => (to, events),
+                Ok(Segment::Lost(loss)) => {
+                    let lost = proto::ReadLogResponse { event: None, lost: Some(loss.to_proto()) };
+                    if tx.send(Ok(lost)).await.is_err() {
+                        return;
+                    }
+                    from = loss.last + 1;
+                    continue;
+                }
                 Err(e) => {
                     let _ = tx.send(Err(refuse(e))).await;
                     return;
@@ -317,7 +324,7 @@ async fn tail(
                 };
                 let wanted =
                     agency.as_ref().is_none_or(|a| recorded.event.as_ref().is_some_and(|e| e.agency_id == a.as_str()));
-                if wanted && tx.send(Ok(proto::ReadLogResponse { event: Some(recorded) })).await.is_err() {
+                if wanted && tx.send(Ok(proto::ReadLogResponse { event: Some(recorded), lost: None })).await.is_err() {
                     return; // the client left
                 }
             }

@@ -19,8 +19,9 @@ use crate::report::tables::{Report, ReviewDating};
 use crate::report::template::{RESULTS_BLOCK, REVIEW_BLOCKS, Row, Template};
 use crate::store::chain::Digest;
 use crate::store::database::Store;
-use crate::store::ledger::OpeningLedger;
+use crate::store::error::StoreError;
 use crate::store::ledger::blocking;
+use crate::store::ledger::{Ledger, OpeningLedger};
 use crate::wire::proto::{self, report_service_server::ReportService as ReportServiceApi};
 use crate::wire::status::refuse;
 
@@ -146,6 +147,23 @@ fn query(
 }
 
 /// The wire form of a report, with the log's digest at its position.
+/// The log's digest at a report's position; a position lost to a damaged
+/// store has none, and a report as of it is refused (the caller's choice of
+/// position, so FAILED_PRECONDITION, not INTERNAL).
+fn digest_at(ledger: &Ledger, position: u64) -> Result<Digest, Rejection> {
+    ledger.digest_at(position).map_err(|e| match e {
+        StoreError::Lost(loss) => Rejection::state(
+            "POSITION_LOST",
+            "as_of_position",
+            format!(
+                "{loss}: no table can be as of position {position}; choose one before {} or after {}",
+                loss.first, loss.last
+            ),
+        ),
+        e => internal(e),
+    })
+}
+
 pub fn report_to_proto(r: &Report, log_digest: Digest) -> proto::Report {
     let kinds = ReviewKind::ALL;
     proto::Report {
@@ -285,7 +303,7 @@ impl ReportServiceApi for ReportService {
                 let store = ledger.store();
                 let q = query(store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.as_of_position)?;
                 let report = derivation::report(store, &q).map_err(|e| derive_error(e, "as_of_position"))?;
-                let digest = ledger.digest_at(report.position).map_err(internal)?;
+                let digest = digest_at(&ledger, report.position)?;
                 Ok((report, digest))
             })
             .await
@@ -320,7 +338,7 @@ impl ReportServiceApi for ReportService {
                 let q = query(store, Some(&scope), r.year, r.template, r.review_dating, r.as_of_position)?;
                 let annual = crate::report::annual_report::assemble(store, &agency, &q)
                     .map_err(|e| derive_error(e, "as_of_position"))?;
-                let digest = ledger.digest_at(annual.tables.position).map_err(internal)?;
+                let digest = digest_at(&ledger, annual.tables.position)?;
                 Ok((annual, digest))
             })
             .await
@@ -365,7 +383,7 @@ impl ReportServiceApi for ReportService {
                 let to = derivation::report(store, &q).map_err(|e| derive_error(e, "to_position"))?;
                 let from_q = ReportQuery { as_of: Some(r.from_position), ..q };
                 let from = derivation::report(store, &from_q).map_err(|e| derive_error(e, "from_position"))?;
-                let digest = |r: &Report| ledger.digest_at(r.position).map_err(internal);
+                let digest = |r: &Report| digest_at(&ledger, r.position);
                 Ok(((digest(&from)?, from), (digest(&to)?, to)))
             })
             .await
@@ -450,10 +468,12 @@ impl ReportServiceApi for ReportService {
                 let proved = ledger.prove();
                 let store = ledger.store();
                 let v = if deep { derivation::verify(store) } else { crate::report::recount::recount(store) };
-                Ok((v.map_err(internal)?, proved))
+                let losses = store.losses().map_err(internal)?;
+                Ok((v.map_err(internal)?, (proved, losses)))
             })
             .await
             .map_err(refuse)?;
+            let (proved, losses) = proved;
             let log_digest = match proved {
                 Ok((_, digest)) => digest.hex(),
                 Err(damage) => {
@@ -474,6 +494,7 @@ impl ReportServiceApi for ReportService {
                 differences: v.differences,
                 seconds: v.seconds,
                 log_digest,
+                lost_ranges: losses.iter().map(|l| l.to_proto()).collect(),
             }))
         }
         .instrument(tracing::info_span!("VerifyTallies"))

@@ -1,4 +1,5 @@
-//! `backup` from a running server and `restore` into a new directory.
+//! `backup` from a running server, `restore` into a new directory, and
+//! `salvage` of a damaged store into a new one.
 
 use std::path::Path;
 
@@ -19,7 +20,7 @@ pub async fn backup(server: &ServerArg, output: &Path) -> anyhow::Result<()> {
         crate::ops::backup::private_file(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut head = None;
-    let mut events = 0u64;
+    let mut positions = 0u64;
     let bar = indicatif::ProgressBar::hidden();
     while let Some(item) = stream.message().await.map_err(status)? {
         match &item.item {
@@ -30,10 +31,14 @@ pub async fn backup(server: &ServerArg, output: &Path) -> anyhow::Result<()> {
                 bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             }
             Some(proto::backup_response::Item::Event(_)) => {
-                events += 1;
-                if events.is_multiple_of(1024) {
-                    bar.set_position(events);
+                positions += 1;
+                if positions.is_multiple_of(1024) {
+                    bar.set_position(positions);
                 }
+            }
+            // Positions lost to a damaged store before it was salvaged.
+            Some(proto::backup_response::Item::Lost(lost)) => {
+                positions += lost.last_position.saturating_sub(lost.first_position) + 1;
             }
             None => {}
         }
@@ -41,8 +46,8 @@ pub async fn backup(server: &ServerArg, output: &Path) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let head = head.context("the server sent no backup header")?;
-    if events != head {
-        bail!("the backup stream ended after {events} of {head} events; {} is incomplete", partial.display());
+    if positions != head {
+        bail!("the backup stream ended after {positions} of {head} positions; {} is incomplete", partial.display());
     }
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
@@ -93,5 +98,71 @@ pub fn check(file: &Path, digest: Option<&str>, position: Option<u64>) -> anyhow
             file.display()
         ),
     }
+    Ok(())
+}
+
+/// Salvages a damaged store into a new directory and says what was lost.
+pub async fn salvage(data_dir: &Path, into: &Path) -> anyhow::Result<()> {
+    let bar = indicatif::ProgressBar::new(0).with_style(progress_style());
+    let cache = crate::api::config::Config::DEFAULT_CACHE_MIB << 20;
+    let s = crate::ops::salvage::salvage(data_dir, into, cache, |done, of| {
+        bar.set_length(of);
+        bar.set_position(done);
+    })
+    .await
+    .with_context(|| format!("salvage of {} failed", data_dir.display()))?;
+    bar.finish_and_clear();
+    match &s.damage {
+        Some(why) => println!("the store in {} is damaged: {why}", data_dir.display()),
+        None => println!("the log in {} is whole", data_dir.display()),
+    }
+    if let Some(cut) = s.cut {
+        println!(
+            "sled cannot open the file as it is; it opens cut short at byte {cut} (a segment boundary), so nothing \
+             after that byte was read"
+        );
+    }
+    if s.kept == 0 {
+        println!("copied no log position into {}: none could be proved intact", into.display());
+    } else {
+        println!("copied log positions 1-{} into {}", s.kept, into.display());
+    }
+    match &s.loss {
+        Some(loss) => {
+            println!(
+                "LOST: log positions {}-{} ({} positions; the old store had acknowledged up to {})",
+                loss.first,
+                loss.last,
+                loss.positions(),
+                s.acknowledged
+            );
+            let readable: u64 = s.readable_not_copied.values().sum();
+            if readable > 0 {
+                let by_agency: Vec<String> = s.readable_not_copied.iter().map(|(a, n)| format!("{a}: {n}")).collect();
+                println!(
+                    "  {readable} of them can still be read in {} but were not copied, since they follow the damage \
+                     ({})",
+                    data_dir.display(),
+                    by_agency.join(", ")
+                );
+            }
+            println!(
+                "  the new store records them as lost: the next event appended gets position {}, no position is \
+                 reused",
+                loss.last + 1
+            );
+            println!(
+                "  send the events acknowledged at those positions again from the case systems (they are recorded \
+                 at new positions), or restore the latest backup instead"
+            );
+        }
+        None => println!("nothing was lost"),
+    }
+    println!("copied {} groups, {} tokens and {} holiday schedules", s.groups, s.tokens, s.calendars);
+    for lost in &s.config_lost {
+        println!("NOT COPIED: {lost}");
+    }
+    println!("the new log is proved whole: its digest at position {} is {}", s.head, s.digest);
+    println!("{} is unchanged; keep it for inspection", data_dir.display());
     Ok(())
 }

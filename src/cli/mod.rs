@@ -87,6 +87,18 @@ pub enum Command {
         #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
+    /// Copy what is intact of a store that cannot be proved whole into a new
+    /// directory, and say exactly what was lost (the service must not be
+    /// running on it; it is not changed). Positions lost are recorded as
+    /// such, so that no position is ever reused.
+    Salvage {
+        /// The damaged store.
+        #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// The new directory (absent or empty).
+        #[arg(long)]
+        into: PathBuf,
+    },
     /// Check that a backup holds the history a published table names: the
     /// log's digest at a position (a report's `log_digest`), recomputed from
     /// the backup's events. Without --digest, print the backup's digest.
@@ -367,6 +379,7 @@ impl Cli {
             Command::Backup { server, output } => backup::backup(&server, &output).await,
             Command::Restore { file, data_dir } => backup::restore(&file, &data_dir).await,
             Command::CheckBackup { file, digest, position } => backup::check(&file, digest.as_deref(), position),
+            Command::Salvage { data_dir, into } => backup::salvage(&data_dir, &into).await,
             Command::Export { server, agency, output } => {
                 events::export(&server, agency.as_deref(), output.as_deref()).await
             }

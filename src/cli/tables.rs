@@ -162,6 +162,10 @@ pub async fn verify(server: &ServerArg, deep: bool) -> anyhow::Result<()> {
         bail!("{} differences between the maintained tallies and the replay", v.differences.len());
     }
     println!("every table and every application matches the replay");
+    for lost in &v.lost_ranges {
+        let loss = crate::store::loss::Loss::from_proto(lost).map_err(anyhow::Error::msg)?;
+        println!("{loss}: no event is there, and none ever will be");
+    }
     println!("the log is whole; its digest at position {} is {}", v.log_position, v.log_digest);
     Ok(())
 }

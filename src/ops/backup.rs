@@ -28,8 +28,11 @@ use crate::domain::event::{Event, Recorded};
 use crate::domain::ids::AgencyId;
 use crate::domain::rejection::{Rejection, internal};
 use crate::store::chain::{Digest, GENESIS};
+use crate::store::database::{Segment, Store};
+use crate::store::error::StoreError;
 use crate::store::ledger::Ledger;
 use crate::store::ledger::blocking;
+use crate::store::loss::Loss;
 use crate::store::writer::AppendBatch;
 use crate::wire::proto;
 
@@ -46,15 +49,7 @@ fn header(ledger: &Ledger) -> Result<proto::BackupHeader, Rejection> {
     let store = ledger.store();
     let _consistent = store.consistent();
     let head = ledger.head();
-    let groups = store
-        .groups()
-        .map_err(internal)?
-        .into_iter()
-        .map(|(group_id, agencies)| proto::Group {
-            group_id,
-            agency_ids: agencies.iter().map(ToString::to_string).collect(),
-        })
-        .collect();
+    let groups = groups_of(store).map_err(internal)?;
     let tokens = store.tokens().map_err(internal)?;
     let calendars = store.calendars().map_err(internal)?;
     let now = Utc::now();
@@ -66,6 +61,18 @@ fn header(ledger: &Ledger) -> Result<proto::BackupHeader, Rejection> {
         tokens,
         calendars,
     })
+}
+
+/// The store's groups, as a backup holds them.
+pub fn groups_of(store: &Store) -> Result<Vec<proto::Group>, StoreError> {
+    Ok(store
+        .groups()?
+        .into_iter()
+        .map(|(group_id, agencies)| proto::Group {
+            group_id,
+            agency_ids: agencies.iter().map(ToString::to_string).collect(),
+        })
+        .collect())
 }
 
 /// Streams a backup as of the current durable head; returns that head.
@@ -84,13 +91,17 @@ pub async fn stream(
     while from <= head {
         let to = head.min(from + STEP - 1);
         let store = Arc::clone(ledger.store());
-        let chunk =
-            blocking(move || store.log_range(from, to).map(|r| r.map_err(internal)).collect::<Result<Vec<_>, _>>())
-                .await?;
-        if chunk.len() as u64 != to - from + 1 {
-            return Err(internal(format!("the log between {from} and {to} has gaps")));
-        }
-        for (_, bytes) in chunk {
+        let (to, events) = match blocking(move || store.log_segment(from, to).map_err(internal)).await? {
+            Segment::Events { to, events } => (to, events),
+            Segment::Lost(loss) => {
+                if tx.send(Ok(proto::BackupResponse { item: Some(Item::Lost(loss.to_proto())) })).await.is_err() {
+                    return Ok(head);
+                }
+                from = loss.last + 1;
+                continue;
+            }
+        };
+        for (_, bytes) in events {
             let recorded = proto::RecordedEvent::decode(&bytes[..]).map_err(internal)?;
             if tx.send(Ok(proto::BackupResponse { item: Some(Item::Event(recorded)) })).await.is_err() {
                 return Ok(head); // the client left
@@ -152,12 +163,24 @@ pub fn digest_of(file: &Path, position: Option<u64>) -> anyhow::Result<(u64, Dig
         let Some(item) = read_item(&mut input)? else {
             bail!("the backup ends at position {}, before its head {}", expected - 1, header.head_position);
         };
-        let Some(Item::Event(wire)) = item.item else { bail!("a second header at position {expected}") };
-        if wire.position != expected {
-            bail!("the backup skips from position {} to {}", expected - 1, wire.position);
+        // The bytes chained are the stored ones: the event as the service
+        // sent it, or the lost range's record.
+        let (first, stored, last) = match item.item {
+            Some(Item::Event(wire)) => (wire.position, wire.encode_to_vec(), wire.position),
+            Some(Item::Lost(lost)) => {
+                let loss = Loss::from_proto(&lost).map_err(anyhow::Error::msg)?;
+                (loss.first, loss.encode(), loss.last)
+            }
+            _ => bail!("a second header at position {expected}"),
+        };
+        if first != expected {
+            bail!("the backup skips from position {} to {first}", expected - 1);
         }
-        digest = digest.then(&wire.encode_to_vec());
-        expected += 1;
+        if last > at {
+            bail!("positions {first} to {last} were lost before this backup: the log has no digest at {at}");
+        }
+        digest = digest.then(&stored);
+        expected = last + 1;
     }
     Ok((at, digest))
 }
@@ -194,17 +217,27 @@ pub async fn restore(
     cache_capacity: u64,
     progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<Restored> {
+    into_new_dir(dir, "restore", restore_into(file, dir, cache_capacity, progress)).await
+}
+
+/// Runs `work`, which writes a new store into `dir`, if `dir` is empty or
+/// absent; if it fails, removes what it created, and only that.
+pub async fn into_new_dir<T>(
+    dir: &Path,
+    what: &str,
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         bail!(
-            "{} is not empty, so nothing was written to it: restore into a new or empty directory, then point \
-             the service at it",
+            "{} is not empty, so nothing was written to it: {what} into a new or empty directory, then point the \
+             service at it",
             dir.display()
         );
     }
     let created = !dir.exists();
-    let result = restore_into(file, dir, cache_capacity, progress).await;
+    let result = work.await;
     if result.is_err() {
-        // Everything in it is the restore's: the directory was new or empty.
+        // Everything in it is the work's: the directory was new or empty.
         let cleaned = if created {
             std::fs::remove_dir_all(dir)
         } else {
@@ -216,10 +249,32 @@ pub async fn restore(
             })
         };
         if let Err(e) = cleaned {
-            tracing::error!(dir = %dir.display(), error = %e, "cannot remove what the failed restore wrote");
+            tracing::error!(dir = %dir.display(), error = %e, "cannot remove what the failed {what} wrote");
         }
     }
     result
+}
+
+/// Stores the groups, tokens and holiday schedules of a backup or of a
+/// salvaged store in a new one, each checked as the service will read it.
+pub fn put_config(
+    store: &Store,
+    groups: &[proto::Group],
+    tokens: &[proto::StoredToken],
+    calendars: &[String],
+) -> anyhow::Result<()> {
+    for g in groups {
+        let agencies = g.agency_ids.iter().map(|a| AgencyId::stored(a)).collect::<Result<Vec<_>, _>>();
+        store.put_group(&g.group_id, &agencies.map_err(anyhow::Error::msg)?)?;
+    }
+    for t in tokens {
+        let token = Token::from_stored(t).map_err(anyhow::Error::msg)?;
+        store.put_token(&token.id, t)?;
+    }
+    for c in calendars {
+        store.add_calendar(c)?;
+    }
+    Ok(())
 }
 
 async fn restore_into(
@@ -243,26 +298,11 @@ async fn restore_into(
         tokio::task::spawn_blocking(move || Ledger::open(&dir, cache_capacity)).await??
     };
     let ledger = Arc::new(opened);
-    let result = replay(&ledger, &mut input, head, &mut progress).await;
+    let result = replay(&ledger, file_items(&mut input), head, &mut progress).await;
     if result.is_ok() {
         let store = Arc::clone(ledger.store());
         let (groups, tokens, calendars) = (header.groups.clone(), header.tokens.clone(), header.calendars.clone());
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            for g in &groups {
-                let agencies = g.agency_ids.iter().map(|a| AgencyId::stored(a)).collect::<Result<Vec<_>, _>>();
-                store.put_group(&g.group_id, &agencies.map_err(anyhow::Error::msg)?)?;
-            }
-            for t in &tokens {
-                // Checked as the service will read it, then stored as sent.
-                let token = Token::from_stored(t).map_err(anyhow::Error::msg)?;
-                store.put_token(&token.id, t)?;
-            }
-            for c in &calendars {
-                store.add_calendar(c)?;
-            }
-            Ok(())
-        })
-        .await??;
+        tokio::task::spawn_blocking(move || put_config(&store, &groups, &tokens, &calendars)).await??;
     }
     let l = Arc::clone(&ledger);
     tokio::task::spawn_blocking(move || l.close()).await?;
@@ -270,40 +310,70 @@ async fn restore_into(
     Ok(Restored { head, groups: header.groups.len(), tokens: header.tokens.len() })
 }
 
-/// Appends the file's events in order, several batches in flight.
-async fn replay(
+/// One item of a log being replayed into a new store.
+pub enum Replayed {
+    Event(Recorded),
+    Lost(Loss),
+}
+
+/// The items of a backup file after its header.
+fn file_items(input: &mut impl BufRead) -> impl Iterator<Item = anyhow::Result<Replayed>> + '_ {
+    use proto::backup_response::Item;
+    std::iter::from_fn(move || read_item(input).transpose()).map(|item| match item?.item {
+        Some(Item::Event(wire)) => Recorded::decode(&wire.encode_to_vec())
+            .map(Replayed::Event)
+            .map_err(|e| anyhow::anyhow!("position {}: {e}", wire.position)),
+        Some(Item::Lost(lost)) => Loss::from_proto(&lost).map(Replayed::Lost).map_err(anyhow::Error::msg),
+        Some(Item::Header(_)) | None => bail!("a second header, or an empty item, after the first"),
+    })
+}
+
+/// Appends `items` in order through the writer, with their original
+/// positions and recording times, several batches in flight; lost ranges
+/// are recorded where they stand. Ends with the log at `head`.
+pub async fn replay(
     ledger: &Arc<Ledger>,
-    input: &mut impl BufRead,
+    items: impl Iterator<Item = anyhow::Result<Replayed>>,
     head: u64,
     progress: &mut impl FnMut(u64, u64),
 ) -> anyhow::Result<()> {
-    use proto::backup_response::Item;
+    let mut items = items;
     let mut pending = std::collections::VecDeque::new();
     let mut expected = 1u64;
     let mut done = 0u64;
     loop {
         let mut events: Vec<Event> = Vec::new();
         let mut times: Vec<DateTime<Utc>> = Vec::new();
+        let mut loss = None;
         while (events.len() as u64) < STEP {
-            let Some(item) = read_item(input)? else { break };
-            let Some(Item::Event(wire)) = item.item else { bail!("a second header at position {expected}") };
-            let recorded = Recorded::decode(&wire.encode_to_vec())
-                .map_err(|e| anyhow::anyhow!("position {}: {e}", wire.position))?;
-            if recorded.position != expected {
-                bail!("the backup skips from position {} to {}", expected - 1, recorded.position);
+            match items.next().transpose()? {
+                None => break,
+                Some(Replayed::Event(recorded)) => {
+                    if recorded.position != expected {
+                        bail!("the log skips from position {} to {}", expected - 1, recorded.position);
+                    }
+                    expected += 1;
+                    events.push(recorded.event);
+                    times.push(recorded.recorded_at);
+                }
+                Some(Replayed::Lost(l)) => {
+                    if l.first != expected {
+                        bail!("a lost range from {} where position {expected} was due", l.first);
+                    }
+                    expected = l.last + 1;
+                    loss = Some(l);
+                    break;
+                }
             }
-            expected += 1;
-            events.push(recorded.event);
-            times.push(recorded.recorded_at);
         }
-        let last = events.is_empty();
-        if !last {
-            let first = expected - events.len() as u64;
+        let last = events.is_empty() && loss.is_none();
+        if !events.is_empty() {
+            let first = expected - events.len() as u64 - loss.as_ref().map_or(0, Loss::positions);
             let batch = AppendBatch { recorded_at: times, ..AppendBatch::new(events, Vec::new()) };
             let answer = ledger.submit(batch).await.map_err(|r| anyhow::anyhow!("{r}"))?;
             pending.push_back((first, answer));
         }
-        while pending.len() >= IN_FLIGHT || (last && !pending.is_empty()) {
+        while pending.len() >= IN_FLIGHT || ((last || loss.is_some()) && !pending.is_empty()) {
             let (first, answer) = pending.pop_front().expect("not empty");
             let results =
                 answer.await.map_err(|r| anyhow::anyhow!("the event at position {first} was refused: {r}"))?;
@@ -313,12 +383,19 @@ async fn replay(
             done = first + results.len() as u64 - 1;
             progress(done, head);
         }
+        if let Some(loss) = loss {
+            let last = loss.last;
+            let batch = AppendBatch { loss: Some(loss), ..AppendBatch::new(Vec::new(), Vec::new()) };
+            ledger.append(batch).await.map_err(|r| anyhow::anyhow!("the lost range to {last}: {r}"))?;
+            done = last;
+            progress(done, head);
+        }
         if last {
             break;
         }
     }
     if done != head {
-        bail!("the backup holds events up to {done}, but its header says {head}: the file is truncated");
+        bail!("the log holds positions up to {done}, but should reach {head}: it is truncated");
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ use crate::report::derivation::Verification;
 use crate::store::chunk;
 use crate::store::database::Store;
 use crate::store::error::StoreError;
+use crate::store::loss::Loss;
 use crate::wire::proto::{self, event::Payload as W};
 
 /// What one event does to the tables.
@@ -189,6 +190,8 @@ struct Fold<'s> {
     subjects: HashMap<u128, (u16, Compact)>,
     next: u64,
     events: u64,
+    /// Positions lost and salvaged around, which the log skips.
+    losses: Vec<Loss>,
 }
 
 impl<'s> Fold<'s> {
@@ -214,6 +217,10 @@ impl<'s> Fold<'s> {
     }
 
     fn apply(&mut self, f: Fact) -> Result<(), StoreError> {
+        while let Some(loss) = self.losses.first().filter(|l| l.first == self.next) {
+            self.next = loss.last + 1;
+            self.losses.remove(0);
+        }
         if f.position != self.next {
             return Err(damaged(f.position, format!("the log skips from {} to {}", self.next - 1, f.position)));
         }
@@ -331,6 +338,7 @@ pub fn recount(store: &Store) -> Result<Verification, StoreError> {
         subjects: HashMap::with_capacity(subjects_counted(&stored)),
         next: 1,
         events: 0,
+        losses: store.losses()?,
     };
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Fact>, StoreError>>(64);
@@ -354,6 +362,9 @@ pub fn recount(store: &Store) -> Result<Verification, StoreError> {
         }
         Ok(())
     })?;
+    if let Some(loss) = fold.losses.first().filter(|l| l.first == fold.next) {
+        fold.next = loss.last + 1;
+    }
     if fold.next != head + 1 {
         return Err(StoreError::Damaged(format!("the log ends at {} but its head is {head}", fold.next - 1)));
     }

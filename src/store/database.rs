@@ -16,6 +16,15 @@ use crate::store::bucket;
 use crate::store::chunk::{self, DecodedChunk};
 use crate::store::error::{StoreError, damaged};
 use crate::store::keys;
+use crate::store::loss::Loss;
+
+/// A stretch of the log, as [`Store::log_segment`] reads it.
+pub enum Segment {
+    /// Positions lost and salvaged around.
+    Lost(Loss),
+    /// The events up to `to`: each position with its stored bytes.
+    Events { to: u64, events: Vec<(u64, Vec<u8>)> },
+}
 
 /// The open store.
 pub struct Store {
@@ -109,12 +118,27 @@ impl Store {
         Ok(Some((first, entries)))
     }
 
-    /// The last position in the log (0 when empty).
+    /// The last position in the log (0 when empty): its last event's, or
+    /// the last lost position's if the log ends in a loss.
     pub fn last_position(&self) -> Result<u64, StoreError> {
-        match self.chunk_at(u64::MAX)? {
-            Some((first, chunk)) => Ok(first + chunk::entries(&chunk).count() as u64 - 1),
-            None => Ok(0),
-        }
+        let stored = match self.chunk_at(u64::MAX)? {
+            Some((first, chunk)) => first + chunk::entries(&chunk).count() as u64 - 1,
+            None => 0,
+        };
+        let lost = match self.db.range(keys::lost(0)..=keys::lost(u64::MAX)).next_back().transpose()? {
+            Some((_, v)) => Loss::decode(&v).map_err(StoreError::Damaged)?.last,
+            None => 0,
+        };
+        Ok(stored.max(lost))
+    }
+
+    /// The positions lost to damage and salvaged around, oldest first
+    /// (almost always none).
+    pub fn losses(&self) -> Result<Vec<Loss>, StoreError> {
+        self.db
+            .range(keys::lost(0)..=keys::lost(u64::MAX))
+            .map(|item| Loss::decode(&item?.1).map_err(StoreError::Damaged))
+            .collect()
     }
 
     /// The event at a position.
@@ -278,6 +302,23 @@ impl Store {
             entries
         });
         lookup_error.into_iter().chain(chunks)
+    }
+
+    /// The log from `from` on, as a reader streams it: the lost range at
+    /// `from`, or the events from `from` to `to` or to the next lost range,
+    /// whichever comes first, each position present.
+    pub fn log_segment(&self, from: u64, to: u64) -> Result<Segment, StoreError> {
+        let losses = self.losses()?;
+        let next = crate::store::loss::next_at_or_after(&losses, from);
+        if let Some(loss) = next.filter(|l| l.first <= from) {
+            return Ok(Segment::Lost(loss.clone()));
+        }
+        let to = next.map_or(to, |l| to.min(l.first - 1));
+        let events = self.log_range(from, to).collect::<Result<Vec<_>, _>>()?;
+        if events.len() as u64 != to + 1 - from {
+            return Err(StoreError::Damaged(format!("the log between {from} and {to} has gaps")));
+        }
+        Ok(Segment::Events { to, events })
     }
 
     /// Writes a batch atomically and makes it durable: sled flush, then

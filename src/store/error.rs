@@ -10,6 +10,10 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("damaged store: {0}")]
     Damaged(String),
+    /// A position that was lost to damage and salvaged around: nothing is
+    /// there, and the log has no digest at it.
+    #[error("{0}; nothing is recorded there")]
+    Lost(crate::store::loss::Loss),
 }
 
 /// The store holds something it cannot read back.

@@ -78,34 +78,46 @@ pub struct Journal {
     unsynced_since: Option<Instant>,
 }
 
+/// The records of the journal in `dir`, oldest first (none if there is no
+/// journal), without changing it: those before a damaged record, and why it
+/// is damaged if one is. A torn last record is dropped without a word.
+pub fn read(dir: &Path) -> Result<(Vec<Acknowledged>, Option<String>), StoreError> {
+    let path = dir.join(FILE);
+    let mut bytes = Vec::new();
+    match File::open(&path) {
+        Ok(mut f) => {
+            f.read_to_end(&mut bytes)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut records = Vec::new();
+    for r in bytes.chunks(RECORD) {
+        match Acknowledged::decode(r) {
+            Some(a) => records.push(a),
+            None if r.len() < RECORD || records.len() * RECORD + RECORD >= bytes.len() => break, // torn tail
+            None => {
+                let why = format!(
+                    "{} is damaged at byte {}: the record of what was acknowledged cannot be read",
+                    path.display(),
+                    records.len() * RECORD
+                );
+                return Ok((records, Some(why)));
+            }
+        }
+    }
+    Ok((records, None))
+}
+
 impl Journal {
     /// Reads the journal of `dir` (none yet: an empty one is made). Returns
     /// it with its records, oldest first; a torn last record is dropped.
     pub fn open(dir: &Path) -> Result<(Self, Vec<Acknowledged>), StoreError> {
-        let path = dir.join(FILE);
-        let mut bytes = Vec::new();
-        match File::open(&path) {
-            Ok(mut f) => {
-                f.read_to_end(&mut bytes)?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
+        let (records, damage) = read(dir)?;
+        if let Some(why) = damage {
+            return Err(StoreError::Damaged(why));
         }
-        let mut records = Vec::new();
-        for r in bytes.chunks(RECORD) {
-            match Acknowledged::decode(r) {
-                Some(a) => records.push(a),
-                None if r.len() < RECORD || records.len() * RECORD + RECORD >= bytes.len() => break, // torn tail
-                None => {
-                    return Err(StoreError::Damaged(format!(
-                        "{} is damaged at byte {}: the record of what was acknowledged cannot be read",
-                        path.display(),
-                        records.len() * RECORD
-                    )));
-                }
-            }
-        }
-        let journal = Self::rewrite_at(&path, &records)?;
+        let journal = Self::rewrite_at(&dir.join(FILE), &records)?;
         Ok((journal, records))
     }
 

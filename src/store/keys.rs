@@ -13,10 +13,19 @@ pub const TALLIES: u8 = b'T';
 pub const GROUPS: u8 = b'G';
 pub const TOKENS: u8 = b'K';
 pub const CALENDARS: u8 = b'C';
+/// Log positions lost to damage and salvaged around, by the first.
+pub const LOST: u8 = b'X';
 
 /// The key of the log chunk that starts at `position`.
 pub fn log(position: u64) -> [u8; 9] {
     let mut k = [LOG; 9];
+    k[1..].copy_from_slice(&position.to_be_bytes());
+    k
+}
+
+/// The key of the lost range that starts at `position`.
+pub fn lost(position: u64) -> [u8; 9] {
+    let mut k = [LOST; 9];
     k[1..].copy_from_slice(&position.to_be_bytes());
     k
 }

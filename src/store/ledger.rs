@@ -38,23 +38,18 @@ impl Ledger {
         let refuse = |damage: &dyn std::fmt::Display| {
             StoreError::Damaged(format!(
                 "the store in {} cannot be proved whole: {damage}. Nothing is served from it. Restore the latest \
-                 backup into a new directory (`disclosure-ledger restore BACKUP --data-dir NEW`) and serve that; \
-                 keep this directory for inspection",
+                 backup into a new directory (`disclosure-ledger restore BACKUP --data-dir NEW`) and serve that, \
+                 or copy what is intact into a new directory (`disclosure-ledger salvage --data-dir {} --into \
+                 NEW`), which says exactly what was lost; keep this directory for inspection",
+                dir.display(),
                 dir.display()
             ))
         };
-        // sled 0.34 may panic on a damaged file instead of reporting it.
-        let open = || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Store::open(dir, cache_capacity)))
-        {
-            Ok(Ok(store)) => Ok(store),
-            Ok(Err(StoreError::Sled(e @ sled::Error::Corruption { .. }))) => {
-                Err(refuse(&format!("sled cannot read its file ({e}); no log position can be trusted")))
-            }
-            Ok(Err(e)) => Err(e),
-            Err(panic) => {
-                let why = panic_message(panic.as_ref());
-                Err(refuse(&format!("sled failed reading its file ({why}); no log position can be trusted")))
-            }
+        let open = || {
+            open_store(dir, cache_capacity).map_err(|e| match e {
+                StoreError::Damaged(why) => refuse(&why),
+                e => e,
+            })
         };
         std::fs::create_dir_all(dir)?;
         // The proof reads the whole log, and sled keeps what it reads; so it
@@ -92,6 +87,9 @@ impl Ledger {
         }
         journal.append(Acknowledged { position: last, digest })?;
         journal.sync()?;
+        for loss in store.losses()? {
+            tracing::warn!(first = loss.first, last = loss.last, "{loss}");
+        }
         tracing::info!(head = last, digest = %digest, "log proved whole");
         let chain = Arc::new(Mutex::new(chain));
         let (head_tx, head) = watch::channel(last);
@@ -217,6 +215,23 @@ impl Ledger {
             && writer.join().is_err()
         {
             tracing::error!("the writer thread panicked");
+        }
+    }
+}
+
+/// Opens the store in `dir` as [`Store::open`] does, with sled's failures
+/// to read a damaged file (a corruption error, or a panic: sled 0.34 may
+/// panic instead of reporting it) as [`StoreError::Damaged`].
+pub fn open_store(dir: &Path, cache_capacity: u64) -> Result<Store, StoreError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Store::open(dir, cache_capacity))) {
+        Ok(Ok(store)) => Ok(store),
+        Ok(Err(StoreError::Sled(e @ sled::Error::Corruption { .. }))) => {
+            Err(StoreError::Damaged(format!("sled cannot read its file ({e}); no log position can be trusted")))
+        }
+        Ok(Err(e)) => Err(e),
+        Err(panic) => {
+            let why = panic_message(panic.as_ref());
+            Err(StoreError::Damaged(format!("sled failed reading its file ({why}); no log position can be trusted")))
         }
     }
 }

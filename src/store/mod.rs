@@ -7,6 +7,8 @@
 //! - [`chain`], [`journal`], [`proof`]: the log's hash chain, the record of
 //!   what was acknowledged kept apart from sled, and the proof at every
 //!   open that the log is whole;
+//! - [`loss`]: positions lost to a damaged store, which a salvaged log
+//!   holds in their place so that no position is ever reused;
 //! - [`writer`]: validation against the stored state and the group commit;
 //! - [`ledger`]: the store and its writer together, as the services use them;
 //! - [`error`]: what can go wrong.
@@ -27,6 +29,8 @@
 //! |        |                              | added (TOML, as sent)           |
 //! | `K`    | token id                     | the access token (proto         |
 //! |        |                              | `StoredToken`: a salted hash)   |
+//! | `X`    | first position (u64 BE)      | positions lost to damage and    |
+//! |        |                              | salvaged around (`LostRange`)   |
 //!
 //! Stores written before buckets kept one `S` key per subject (agency `\0`
 //! subject → record); [`database::Store::open`] moves them into buckets once.
@@ -56,6 +60,7 @@ pub mod idempotency;
 pub mod journal;
 pub mod keys;
 pub mod ledger;
+pub mod loss;
 pub mod proof;
 pub mod subjects;
 pub mod writer;

@@ -11,6 +11,7 @@ use crate::store::chunk;
 use crate::store::database::Store;
 use crate::store::error::StoreError;
 use crate::store::journal::Acknowledged;
+use crate::store::loss::Loss;
 
 /// Why a log cannot be proved whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,8 +24,19 @@ pub enum Damage {
     /// after `intact_to` (the last position whose digest matched) and at or
     /// before `position` was changed.
     Altered { position: u64, intact_to: u64 },
-    /// The store itself failed while being read.
-    Store(String),
+    /// The store itself failed while being read, at `position`.
+    Store { position: u64, why: String },
+}
+
+impl Damage {
+    /// The last position before the damage: what is intact.
+    pub fn intact_to(&self) -> u64 {
+        match self {
+            Self::Missing { first, .. } => first - 1,
+            Self::Unreadable { position, .. } | Self::Store { position, .. } => position - 1,
+            Self::Altered { intact_to, .. } => *intact_to,
+        }
+    }
 }
 
 impl fmt::Display for Damage {
@@ -47,13 +59,17 @@ impl fmt::Display for Damage {
                 "the log's digest at position {position} is not the one acknowledged: an event after position \
                  {intact_to} and at or before {position} was changed"
             ),
-            Self::Store(why) => write!(f, "the store cannot be read: {why}"),
+            Self::Store { position, why } => {
+                write!(f, "the store cannot be read at log position {position}: {why}")
+            }
         }
     }
 }
 
 /// Proves the log of `store` against `records` (oldest first), up to the
-/// log's end or `upto`; returns the chain as far as it was read.
+/// log's end or `upto`; returns the chain as far as it was read. Positions
+/// lost and salvaged around ([`crate::store::loss`]) count as present: the
+/// chain goes on over their record.
 pub fn prove(store: &Store, records: &[Acknowledged], upto: Option<u64>) -> Result<Chain, Damage> {
     let acknowledged = records.last().map_or(0, |r| r.position);
     let mut records = records.iter().peekable();
@@ -63,17 +79,24 @@ pub fn prove(store: &Store, records: &[Acknowledged], upto: Option<u64>) -> Resu
             return Err(Damage::Altered { position: 0, intact_to: 0 });
         }
     }
+    let losses = store.losses().map_err(|e| Damage::Store { position: 1, why: e.to_string() })?;
+    let mut losses = losses.iter().peekable();
     let mut chain = Chain::default();
     let mut intact_to = 0;
     let mut expected = 1u64;
     let end = upto.unwrap_or(u64::MAX);
     'chunks: for item in store.log_chunks() {
-        let (first, bytes) = item.map_err(|e| Damage::Store(e.to_string()))?;
+        let (first, bytes) = item.map_err(|e| Damage::Store { position: expected, why: e.to_string() })?;
         if first > end {
             break;
         }
-        if first != expected {
-            return Err(Damage::Missing { first: expected, next_present: Some(first), acknowledged });
+        while first != expected {
+            if expected > end {
+                break 'chunks;
+            }
+            if !skip_loss(&mut losses, &mut records, &mut expected, &mut chain, &mut intact_to)? {
+                return Err(Damage::Missing { first: expected, next_present: Some(first), acknowledged });
+            }
         }
         for entry in chunk::entries(&bytes) {
             let entry = entry.map_err(|e| Damage::Unreadable { position: expected, why: e.to_string() })?;
@@ -100,6 +123,8 @@ pub fn prove(store: &Store, records: &[Acknowledged], upto: Option<u64>) -> Resu
             expected += 1;
         }
     }
+    // A log that ends in a loss.
+    while expected <= end && skip_loss(&mut losses, &mut records, &mut expected, &mut chain, &mut intact_to)? {}
     let (head, _) = chain.head();
     if let Some(r) = records.next() {
         if r.position <= head {
@@ -109,6 +134,30 @@ pub fn prove(store: &Store, records: &[Acknowledged], upto: Option<u64>) -> Resu
         return Err(Damage::Missing { first: head + 1, next_present: None, acknowledged });
     }
     Ok(chain)
+}
+
+type Peek<'a, T> = std::iter::Peekable<std::slice::Iter<'a, T>>;
+
+/// Goes over the loss at `expected`, if there is one: the chain takes in its
+/// record, and `expected` moves past it.
+fn skip_loss(
+    losses: &mut Peek<'_, Loss>,
+    records: &mut Peek<'_, Acknowledged>,
+    expected: &mut u64,
+    chain: &mut Chain,
+    intact_to: &mut u64,
+) -> Result<bool, Damage> {
+    let Some(loss) = losses.next_if(|l| l.first == *expected) else { return Ok(false) };
+    let digest = chain.head().1.then(&loss.encode());
+    chain.extend(loss.last, digest, &[(loss.last, digest)]);
+    while let Some(r) = records.next_if(|r| r.position <= loss.last) {
+        if r.position != loss.last || r.digest != digest {
+            return Err(Damage::Altered { position: r.position, intact_to: *intact_to });
+        }
+        *intact_to = loss.last;
+    }
+    *expected = loss.last + 1;
+    Ok(true)
 }
 
 /// The position field (2) of a stored `RecordedEvent`, read without
@@ -151,6 +200,9 @@ pub fn digest_at(store: &Store, checkpoint: (u64, Digest), position: u64) -> Res
         expected += 1;
     }
     if expected != position + 1 {
+        if let Some(loss) = store.losses()?.into_iter().find(|l| l.contains(position)) {
+            return Err(StoreError::Lost(loss));
+        }
         return Err(StoreError::Damaged(format!("log position {expected} is missing")));
     }
     Ok(digest)

@@ -28,6 +28,7 @@ use crate::store::error::StoreError;
 use crate::store::idempotency::Known;
 use crate::store::journal::{Acknowledged, Journal};
 use crate::store::keys;
+use crate::store::loss::Loss;
 
 /// Most events written in one group: bounds the latency a large group adds.
 const MAX_GROUP_EVENTS: usize = 20_000;
@@ -47,12 +48,16 @@ pub struct AppendBatch {
     pub recorded_at: Vec<DateTime<Utc>>,
     /// Check only: answer as an append would, write nothing.
     pub validate_only: bool,
+    /// Instead of events: record these positions as lost (a salvage or the
+    /// restore of a salvaged log; never from a client). Written alone, as
+    /// a group of its own.
+    pub loss: Option<Loss>,
 }
 
 impl AppendBatch {
     /// New events, recorded now.
     pub fn new(events: Vec<Event>, expected: Vec<(StreamId, u64)>) -> Self {
-        Self { events, expected, recorded_at: Vec::new(), validate_only: false }
+        Self { events, expected, recorded_at: Vec::new(), validate_only: false, loss: None }
     }
 }
 
@@ -116,11 +121,44 @@ pub fn run(
             let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
             continue;
         }
+        if let Some(loss) = &first.batch.loss {
+            if loss.first != next {
+                let why = format!("a loss from {} recorded when the next position is {next}", loss.first);
+                let _ = first.reply.send(Err(Rejection::Internal(why)));
+                continue;
+            }
+            let lost = loss.encode();
+            let chained = digest.then(&lost);
+            let mut batch = sled::Batch::default();
+            batch.insert(&keys::lost(loss.first), lost);
+            if let Err(e) = store.commit(batch) {
+                let why = fail(&e, &failure);
+                let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
+                failed = Some(why);
+                continue;
+            }
+            tracing::warn!(first = loss.first, last = loss.last, "recorded log positions as lost");
+            next = loss.last + 1;
+            digest = chained;
+            chain.lock().expect("lock").extend(loss.last, digest, &[(loss.last, digest)]);
+            if let Err(e) = journal.append(Acknowledged { position: loss.last, digest }) {
+                failed = Some(fail(&e, &failure));
+            }
+            head.send_replace(loss.last);
+            let _ = first.reply.send(Ok(Vec::new()));
+            continue;
+        }
         known.poll();
         let mut group = Group::new(&store, &known, next);
         let mut waiting: Vec<(oneshot::Sender<Reply>, Vec<Appended>)> = Vec::new();
         let mut job = Some(first);
         while let Some(Job { batch, reply }) = job.take() {
+            if batch.loss.is_some() {
+                // Only a salvage sends one, alone, and waits for its answer.
+                let _ = reply.send(Err(Rejection::Internal("a loss must be recorded in a group of its own".into())));
+                job = jobs.try_recv().ok();
+                continue;
+            }
             if batch.validate_only {
                 match group.check(batch) {
                     Err(Rejection::Internal(why)) => {

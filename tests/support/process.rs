@@ -100,15 +100,28 @@ impl Process {
 
 /// The whole log of the server at `url`, in order.
 pub async fn whole_log(url: &str) -> Vec<proto::RecordedEvent> {
+    let (events, losses) = whole_log_with_losses(url).await;
+    assert!(losses.is_empty(), "no position was lost: {losses:?}");
+    events
+}
+
+/// The whole log of the server at `url`, in order, and the lost ranges it
+/// skips.
+pub async fn whole_log_with_losses(url: &str) -> (Vec<proto::RecordedEvent>, Vec<proto::LostRange>) {
     let mut client = LedgerServiceClient::connect(url.to_owned()).await.unwrap();
     let mut stream = client
         .read_log(proto::ReadLogRequest { from_position: 1, agency_id: String::new(), follow: false })
         .await
         .unwrap()
         .into_inner();
-    let mut out = Vec::new();
+    let (mut events, mut losses) = (Vec::new(), Vec::new());
     while let Some(r) = stream.next().await {
-        out.push(r.unwrap().event.unwrap());
+        let r = r.unwrap();
+        match (r.event, r.lost) {
+            (Some(event), None) => events.push(event),
+            (None, Some(lost)) => losses.push(lost),
+            other => panic!("an event or a lost range: {other:?}"),
+        }
     }
-    out
+    (events, losses)
 }
