@@ -5,7 +5,10 @@
 use std::{env, path::PathBuf};
 
 const PROTOS: &[&str] = &[
+    "proto/google/api/http.proto",
+    "proto/google/api/annotations.proto",
     "proto/google/rpc/status.proto",
+    "proto/google/rpc/error_details.proto",
     "proto/disclosure/v1/codes.proto",
     "proto/disclosure/v1/event.proto",
     "proto/disclosure/v1/application.proto",

@@ -189,11 +189,11 @@ async fn metrics_are_served_over_http() {
         "disclosure_appended_events_total",
         "disclosure_commit_seconds_bucket",
         "disclosure_group_events_bucket",
-        "disclosure_rpc_seconds_bucket{method=\"LedgerService/AppendEvents\",code=\"Ok\"",
+        "disclosure_rpc_seconds_bucket{method=\"LedgerService/AppendEvents\",code=\"Ok\",protocol=\"grpc\"",
         "code=\"NotFound\"",
-        "disclosure_rpc_seconds_bucket{method=\"LedgerService/ReadLog\",code=\"Cancelled\"",
-        "disclosure_rpc_seconds_bucket{method=\"LedgerService/StreamAppendEvents/message\",code=\"Ok\"",
-        "disclosure_rpc_seconds_bucket{method=\"LedgerService/StreamAppendEvents/message\",code=\"InvalidArgument\"",
+        "disclosure_rpc_seconds_bucket{method=\"LedgerService/ReadLog\",code=\"Cancelled\",protocol=\"grpc\"",
+        "disclosure_rpc_seconds_bucket{method=\"LedgerService/StreamAppendEvents/message\",code=\"Ok\",protocol=\"grpc\"",
+        "disclosure_rpc_seconds_bucket{method=\"LedgerService/StreamAppendEvents/message\",code=\"InvalidArgument\",protocol=\"grpc\"",
         "disclosure_log_head_position",
     ] {
         assert!(body.contains(wanted), "{wanted} missing from\n{body}");

@@ -45,6 +45,9 @@ pub struct Config {
     /// How often the server pings each HTTP/2 connection; a ping not
     /// answered within this time too closes the connection.
     pub keepalive: Duration,
+    /// Browser origins allowed to call the service (CORS); none: no
+    /// cross-origin calls.
+    pub cors_origins: Vec<String>,
 }
 
 /// Certificate files for TLS.
@@ -90,6 +93,7 @@ impl Config {
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             idle_timeout: Duration::from_secs(Self::DEFAULT_IDLE_SECS),
             keepalive: Duration::from_secs(Self::DEFAULT_KEEPALIVE_SECS),
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -160,7 +160,8 @@ impl LedgerServiceApi for LedgerService {
                     metrics::histogram!(
                         "disclosure_rpc_seconds",
                         "method" => "LedgerService/StreamAppendEvents/message",
-                        "code" => format!("{code:?}")
+                        "code" => format!("{code:?}"),
+                        "protocol" => "grpc"
                     )
                     .record(started.elapsed().as_secs_f64());
                     Ok(proto::StreamAppendEventsResponse {

@@ -7,6 +7,7 @@ pub mod application;
 pub mod config;
 pub mod connections;
 pub mod deadline_service;
+pub mod http;
 pub mod ledger_service;
 pub mod page;
 pub mod report_service;

@@ -19,6 +19,7 @@ use crate::api::config::Config;
 use crate::api::config::Tls;
 use crate::api::connections::incoming;
 use crate::api::deadline_service::DeadlineService;
+use crate::api::http::HttpApi;
 use crate::api::ledger_service::LedgerService;
 use crate::api::report_service::ReportService;
 use crate::deadline::calendar::{Calendar, CalendarCell};
@@ -201,13 +202,9 @@ impl Server {
                 "the keepalive interval is not below the idle timeout: live but quiet clients will be closed as idle"
             );
         }
-        let served = builder
-            // Bounds what one client connection can have in flight.
-            .concurrency_limit_per_connection(256)
-            .http2_keepalive_interval(Some(keepalive))
-            .http2_keepalive_timeout(Some(keepalive))
-            .layer(RpcMetricsLayer)
-            .add_service(health_service)
+        // The gRPC services; the HTTP/JSON face calls the same ones, in
+        // process, through the same gate.
+        let grpc = tonic::service::Routes::new(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(InterceptedService::new(
@@ -222,7 +219,25 @@ impl Server {
                 DeadlineServiceServer::new(deadlines).max_decoding_message_size(max),
                 gate.clone(),
             ))
-            .add_service(InterceptedService::new(AdminServiceServer::new(admin).max_decoding_message_size(max), gate))
+            .add_service(InterceptedService::new(AdminServiceServer::new(admin).max_decoding_message_size(max), gate));
+        let http = HttpApi::new(grpc.clone(), max).map_err(|e| anyhow::anyhow!("the HTTP routes: {e}"))?;
+        // gRPC-Web only before the gRPC services: it refuses any other
+        // HTTP/1.1 request, which the HTTP/JSON face must get.
+        let grpc_web = grpc.into_axum_router().layer(tonic_web::GrpcWebLayer::new());
+        let routes = tonic::service::Routes::from(grpc_web.merge(http.router()));
+        let cors = cors_layer(&self.config.cors_origins)?;
+        let served = builder
+            // HTTP/1.1 too: gRPC-Web and HTTP/JSON clients, behind proxies
+            // that pass only HTTP/1.1.
+            .accept_http1(true)
+            // Bounds what one client connection can have in flight.
+            .concurrency_limit_per_connection(256)
+            .http2_keepalive_interval(Some(keepalive))
+            .http2_keepalive_timeout(Some(keepalive))
+            .layer(
+                tower::ServiceBuilder::new().layer(RpcMetricsLayer).option_layer(cors),
+            )
+            .add_routes(routes)
             // No Nagle (set per connection): small responses (a report, an
             // append's answer) must not wait for the client's delayed ACK.
             .serve_with_incoming_shutdown(incoming(self.listener, self.config.max_connections, idle), {
@@ -283,6 +298,39 @@ impl Server {
         tracing::info!("stopped; every acknowledged event is on disk");
         Ok(())
     }
+}
+
+/// CORS for browser pages on the allowed origins (gRPC-Web and HTTP/JSON
+/// calls from them); none allowed: no layer, and browsers refuse every
+/// cross-origin call as they do by default.
+fn cors_layer(origins: &[String]) -> anyhow::Result<Option<tower_http::cors::CorsLayer>> {
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allowed = origins
+        .iter()
+        .map(|o| {
+            let o = o.trim().trim_end_matches('/');
+            let host = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+            if host.is_none_or(|h| h.is_empty() || h.contains('/')) {
+                anyhow::bail!("--cors-origin {o:?} is not an origin (scheme://host[:port])");
+            }
+            http::HeaderValue::from_str(o).map_err(|e| anyhow::anyhow!("--cors-origin {o:?}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let grpc = |names: &[&'static str]| names.iter().map(|n| HeaderName::from_static(n)).collect::<Vec<_>>();
+    let mut allow_headers = vec![AUTHORIZATION, CONTENT_TYPE];
+    allow_headers.extend(grpc(&["x-grpc-web", "x-user-agent", "grpc-timeout"]));
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([http::Method::GET, http::Method::POST, http::Method::PUT, http::Method::DELETE])
+            .allow_headers(allow_headers)
+            .expose_headers(grpc(&["grpc-status", "grpc-message", "grpc-status-details-bin"]))
+            .max_age(std::time::Duration::from_secs(600)),
+    ))
 }
 
 /// Sets every service's health, and the server's, to `status`.

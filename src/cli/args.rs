@@ -47,6 +47,11 @@ pub struct ServeSecurity {
     /// --idle-secs, so that live clients are never taken for idle).
     #[arg(long, env = "DISCLOSURE_KEEPALIVE_SECS", default_value_t = Config::DEFAULT_KEEPALIVE_SECS)]
     pub keepalive_secs: u64,
+    /// A browser origin allowed to call the service (gRPC-Web or HTTP/JSON)
+    /// from its pages, as `https://host[:port]`; repeat it, or separate
+    /// several with commas. None by default: no cross-origin calls.
+    #[arg(long = "cors-origin", env = "DISCLOSURE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 /// The working-day calendar of a running service.

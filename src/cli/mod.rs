@@ -348,6 +348,7 @@ impl Cli {
                     metrics_listen,
                     max_connections: security.max_connections,
                     idle_timeout: std::time::Duration::from_secs(security.idle_secs),
+                    cors_origins: security.cors_origins.clone(),
                     keepalive: std::time::Duration::from_secs(security.keepalive_secs),
                 };
                 crate::api::server::Server::build(config).await?.run_until_stopped().await

@@ -50,7 +50,7 @@ fn describe() {
     describe_counter!("disclosure_duplicate_events_total", "Retried events answered from the log");
     describe_histogram!("disclosure_group_events", "Events per group commit (one fsync each)");
     describe_histogram!("disclosure_commit_seconds", Unit::Seconds, "apply + flush + fdatasync of one group");
-    describe_histogram!("disclosure_rpc_seconds", Unit::Seconds, "RPC latency by method and gRPC status");
+    describe_histogram!("disclosure_rpc_seconds", Unit::Seconds, "RPC latency by method, gRPC status and protocol (grpc, including gRPC-Web; http for HTTP/JSON)");
     describe_gauge!("disclosure_log_head_position", "The last durable log position");
     describe_gauge!("disclosure_store_bytes", Unit::Bytes, "Size of the sled store on disk");
     describe_gauge!("disclosure_open_applications", "Applications received and not concluded");
@@ -123,7 +123,8 @@ pub async fn refresh_gauges(ledger: OpeningLedger, calendar: CalendarCell, every
     }
 }
 
-/// A tower layer that times every gRPC call by method and status.
+/// A tower layer that times every gRPC call by method and status
+/// (`protocol="grpc"`; the HTTP/JSON face's are `protocol="http"`).
 #[derive(Clone, Copy, Default)]
 pub struct RpcMetricsLayer;
 
@@ -160,7 +161,13 @@ where
             [m, s] => format!("{}/{m}", s.rsplit('.').next().unwrap_or(s)),
             _ => path.to_owned(),
         };
-        let mut meter = Meter { method: Some(method), started: Instant::now() };
+        // gRPC (and gRPC-Web, translated before this layer) only: the
+        // HTTP/JSON face records its calls itself, by RPC, not by path.
+        let grpc = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/grpc"));
+        let mut meter = Meter { method: grpc.then_some(method), started: Instant::now() };
         let future = self.inner.call(request);
         Box::pin(async move {
             match future.await {
@@ -199,7 +206,7 @@ struct Meter {
 impl Meter {
     fn record(&mut self, code: tonic::Code) {
         if let Some(method) = self.method.take() {
-            metrics::histogram!("disclosure_rpc_seconds", "method" => method, "code" => format!("{code:?}"))
+            metrics::histogram!("disclosure_rpc_seconds", "method" => method, "code" => format!("{code:?}"), "protocol" => "grpc")
                 .record(self.started.elapsed().as_secs_f64());
         }
     }

@@ -12,6 +12,10 @@ pub mod disclosure {
 }
 
 pub mod google {
+    /// The HTTP mapping of the RPCs (`google.api.http`).
+    pub mod api {
+        include!(concat!(env!("OUT_DIR"), "/google.api.rs"));
+    }
     pub mod rpc {
         include!(concat!(env!("OUT_DIR"), "/google.rpc.rs"));
         include!(concat!(env!("OUT_DIR"), "/google.rpc.serde.rs"));

@@ -1,0 +1,266 @@
+//! The HTTP/JSON face of the service, on the gRPC port: every unary and
+//! server-streaming RPC at the path its `google.api.http` annotation gives
+//! ([`route`]), in the proto3 JSON mapping ([`transcode`]).
+//!
+//! There is one service with two encodings, not two services: a request is
+//! transcoded to the RPC's protobuf message and sent, in process, through
+//! the very gRPC service stack the network reaches (the same gate, so the
+//! same `Authorization: Bearer` tokens, scopes and rate limit; the same
+//! size limits and decoding; the same service code and spans), and the
+//! answer transcoded back. A refusal is the `google.rpc.Status` JSON, with
+//! the same details, under the HTTP status its code maps to. A server
+//! stream (`ReadLog`, `Backup`) is newline-delimited JSON, one message a
+//! line; an error after the first line is a last line `{"error": Status}`.
+//! StreamAppendEvents streams from the client and has no HTTP form; over
+//! HTTP, each AppendEvents call is one request.
+
+pub mod route;
+pub mod transcode;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bytes::{Buf as _, Bytes, BytesMut};
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+
+use crate::api::http::route::{BodyRule, Found, Routes};
+use crate::api::http::transcode::{BadRequest, Parts};
+
+/// The headers a request passes on to the gRPC call: the credentials,
+/// a deadline, and anything of the caller's own (`x-…`).
+fn passed_on(name: &header::HeaderName) -> bool {
+    name == header::AUTHORIZATION || name.as_str() == "grpc-timeout" || name.as_str().starts_with("x-")
+}
+
+/// The HTTP face: the routes, and the gRPC services they call.
+#[derive(Clone)]
+pub struct HttpApi {
+    routes: Arc<Routes>,
+    grpc: tonic::service::Routes,
+    max_body: usize,
+}
+
+impl HttpApi {
+    /// Over `grpc`, the services' routes as the server serves them; a body
+    /// larger than `max_body` is refused, as a larger message is.
+    pub fn new(grpc: tonic::service::Routes, max_body: usize) -> Result<Self, String> {
+        let routes = Routes::from_pool(&transcode::POOL)?;
+        Ok(Self { routes: Arc::new(routes), grpc, max_body })
+    }
+
+    /// The axum router of the face, under `/v1/`.
+    pub fn router(self) -> axum::Router {
+        axum::Router::new().route("/v1/{*path}", axum::routing::any(handle)).with_state(self)
+    }
+
+    /// Every route, as `METHOD /path -> Service/Method` (for the docs).
+    pub fn describe(&self) -> Vec<String> {
+        self.routes.iter().map(|r| format!("{} {} -> {}", r.method, r.path(), r.grpc_path())).collect()
+    }
+}
+
+async fn handle(State(api): State<HttpApi>, request: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let (route, bound) = match api.routes.find(&parts.method, parts.uri.path()) {
+        Found::Route(route, bound) => (route, bound),
+        Found::OtherMethods(methods) => {
+            let allowed = methods.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
+            let status = tonic::Status::unimplemented(format!("{} is answered for {allowed} only", parts.uri.path()));
+            let mut response = refusal(&status);
+            *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            if let Ok(allow) = HeaderValue::from_str(&allowed) {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            return response;
+        }
+        Found::NotFound => {
+            return refusal(&tonic::Status::not_found(format!(
+                "no HTTP route {} {}: see /v1/openapi.json or the README",
+                parts.method,
+                parts.uri.path()
+            )));
+        }
+    };
+    let method = format!("{}/{}", route.rpc.parent_service().name(), route.rpc.name());
+    let meter = move |code: tonic::Code| {
+        metrics::histogram!("disclosure_rpc_seconds", "method" => method.clone(), "code" => format!("{code:?}"), "protocol" => "http")
+            .record(started.elapsed().as_secs_f64());
+    };
+    let body = match axum::body::to_bytes(body, api.max_body).await {
+        Ok(body) => body,
+        Err(e) => {
+            let status = tonic::Status::resource_exhausted(format!(
+                "the request body cannot be read, or is larger than {} bytes: {e}",
+                api.max_body
+            ));
+            meter(status.code());
+            return refusal(&status);
+        }
+    };
+    let body = match &route.body {
+        BodyRule::None => transcode::Body::None(&body),
+        BodyRule::All => transcode::Body::All(&body),
+        BodyRule::Field(f) => transcode::Body::Field(f, &body),
+    };
+    let message = match transcode::request(&route.rpc.input(), &Parts { path: &bound, query: parts.uri.query(), body })
+    {
+        Ok(message) => message,
+        Err(bad) => {
+            let status = bad.status();
+            tracing::info!(code = ?status.code(), route = %route.path(), "{}", status.message());
+            meter(status.code());
+            return refusal(&status);
+        }
+    };
+    // The gRPC call: one length-prefixed message, uncompressed.
+    let mut framed = BytesMut::with_capacity(5 + message.len());
+    framed.extend_from_slice(&[0]);
+    framed.extend_from_slice(&u32::try_from(message.len()).unwrap_or(u32::MAX).to_be_bytes());
+    framed.extend_from_slice(&message);
+    let mut call = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(route.grpc_path())
+        .header(header::CONTENT_TYPE, "application/grpc")
+        .header(header::TE, "trailers");
+    for (name, value) in &parts.headers {
+        if passed_on(name) {
+            call = call.header(name, value);
+        }
+    }
+    let Ok(mut call) = call.body(tonic::body::Body::new(http_body_util::Full::new(framed.freeze()))) else {
+        return refusal(&tonic::Status::invalid_argument("a request header cannot be passed on"));
+    };
+    // The connection's own facts (peer address, TLS certificates).
+    *call.extensions_mut() = parts.extensions;
+    let Ok(answer) = api.grpc.clone().oneshot(call).await;
+    let (head, mut body) = answer.into_parts();
+    if let Some(status) = tonic::Status::from_header_map(&head.headers).filter(|s| s.code() != tonic::Code::Ok) {
+        meter(status.code());
+        return refusal(&status);
+    }
+    let output = route.rpc.output();
+    if route.rpc.is_server_streaming() {
+        // Each message a line, as it comes; the stream's end is the body's.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+        tokio::spawn(async move {
+            let mut pending = BytesMut::new();
+            let code = loop {
+                match body.frame().await {
+                    Some(Ok(frame)) => {
+                        if let Some(data) = frame.data_ref() {
+                            pending.extend_from_slice(data);
+                            while let Some(message) = next_message(&mut pending) {
+                                let line = match transcode::response(&output, &message) {
+                                    Ok(mut json) => {
+                                        json.push(b'\n');
+                                        json
+                                    }
+                                    Err(e) => error_line(&tonic::Status::internal(e)),
+                                };
+                                if tx.send(Ok(Bytes::from(line))).await.is_err() {
+                                    return; // the client left
+                                }
+                            }
+                        } else if let Some(trailers) = frame.trailers_ref() {
+                            let status = tonic::Status::from_header_map(trailers);
+                            if let Some(status) = status.as_ref().filter(|s| s.code() != tonic::Code::Ok) {
+                                let _ = tx.send(Ok(Bytes::from(error_line(status)))).await;
+                            }
+                            break status.map_or(tonic::Code::Ok, |s| s.code());
+                        }
+                    }
+                    Some(Err(status)) => {
+                        let _ = tx.send(Ok(Bytes::from(error_line(&status)))).await;
+                        break status.code();
+                    }
+                    None => break tonic::Code::Ok,
+                }
+            };
+            meter(code);
+        });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "application/x-ndjson")
+            .body(Body::from_stream(stream))
+            .expect("a valid response");
+    }
+    let mut pending = BytesMut::new();
+    let mut status = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Some(data) = frame.data_ref() {
+                    pending.extend_from_slice(data);
+                } else if let Some(trailers) = frame.trailers_ref() {
+                    status = tonic::Status::from_header_map(trailers);
+                }
+            }
+            Err(s) => {
+                status = Some(s);
+                break;
+            }
+        }
+    }
+    if let Some(status) = status.filter(|s| s.code() != tonic::Code::Ok) {
+        meter(status.code());
+        return refusal(&status);
+    }
+    let Some(message) = next_message(&mut pending) else {
+        meter(tonic::Code::Internal);
+        return refusal(&tonic::Status::internal("the service sent no answer"));
+    };
+    match transcode::response(&output, &message) {
+        Ok(json) => {
+            meter(tonic::Code::Ok);
+            Response::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json))
+                .expect("a valid response")
+        }
+        Err(e) => {
+            meter(tonic::Code::Internal);
+            refusal(&tonic::Status::internal(e))
+        }
+    }
+}
+
+/// The next whole gRPC message in `buf`, taken out of it.
+fn next_message(buf: &mut BytesMut) -> Option<Bytes> {
+    if buf.len() < 5 {
+        return None;
+    }
+    let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+    if buf.len() < 5 + len {
+        return None;
+    }
+    buf.advance(5);
+    Some(buf.split_to(len).freeze())
+}
+
+/// A refusal as HTTP: the mapped status, the `google.rpc.Status` JSON.
+fn refusal(status: &tonic::Status) -> Response {
+    let mut response = Response::new(Body::from(transcode::status_json(status)));
+    *response.status_mut() = transcode::http_status(status.code());
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A stream's error as its last line.
+fn error_line(status: &tonic::Status) -> Vec<u8> {
+    let mut line = b"{\"error\":".to_vec();
+    line.extend_from_slice(&transcode::status_json(status));
+    line.extend_from_slice(b"}\n");
+    line
+}
+
+impl From<BadRequest> for tonic::Status {
+    fn from(bad: BadRequest) -> Self {
+        bad.status()
+    }
+}
