@@ -234,9 +234,7 @@ impl Server {
             .concurrency_limit_per_connection(256)
             .http2_keepalive_interval(Some(keepalive))
             .http2_keepalive_timeout(Some(keepalive))
-            .layer(
-                tower::ServiceBuilder::new().layer(RpcMetricsLayer).option_layer(cors),
-            )
+            .layer(tower::ServiceBuilder::new().layer(RpcMetricsLayer).option_layer(cors))
             .add_routes(routes)
             // No Nagle (set per connection): small responses (a report, an
             // append's answer) must not wait for the client's delayed ACK.

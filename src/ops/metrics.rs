@@ -50,7 +50,11 @@ fn describe() {
     describe_counter!("disclosure_duplicate_events_total", "Retried events answered from the log");
     describe_histogram!("disclosure_group_events", "Events per group commit (one fsync each)");
     describe_histogram!("disclosure_commit_seconds", Unit::Seconds, "apply + flush + fdatasync of one group");
-    describe_histogram!("disclosure_rpc_seconds", Unit::Seconds, "RPC latency by method, gRPC status and protocol (grpc, including gRPC-Web; http for HTTP/JSON)");
+    describe_histogram!(
+        "disclosure_rpc_seconds",
+        Unit::Seconds,
+        "RPC latency by method, gRPC status and protocol (grpc, including gRPC-Web; http for HTTP/JSON)"
+    );
     describe_gauge!("disclosure_log_head_position", "The last durable log position");
     describe_gauge!("disclosure_store_bytes", Unit::Bytes, "Size of the sled store on disk");
     describe_gauge!("disclosure_open_applications", "Applications received and not concluded");

@@ -142,7 +142,8 @@ impl Routes {
     /// The routes of every RPC in `pool` annotated with `google.api.http`.
     /// Client-streaming RPCs have no HTTP form and must not be annotated.
     pub fn from_pool(pool: &DescriptorPool) -> Result<Self, String> {
-        let option = pool.get_extension_by_name(HTTP_OPTION).ok_or("the google.api.http option is not in the protos")?;
+        let option =
+            pool.get_extension_by_name(HTTP_OPTION).ok_or("the google.api.http option is not in the protos")?;
         let mut routes = Vec::new();
         for service in pool.services() {
             for rpc in service.methods() {

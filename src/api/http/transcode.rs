@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 
 use http::StatusCode;
 use prost::Message as _;
-use prost_reflect::{DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage as _, Value};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage as _, Value,
+};
 use tonic::Code;
 
 use crate::wire::proto;
@@ -271,9 +273,11 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.field, "year");
         let body = br#"{"events":[{"eventId":"e-1","agencyId":"a","subjectId":"s","occurredOn":{"year":2024,"month":3,"day":1},"applicationReceived":{"applicantCategory":"APPLICANT_CATEGORY_NATURAL_PERSON"}}],"validateOnly":true}"#;
-        let bytes =
-            request(&input("disclosure.v1.AppendEventsRequest"), &Parts { path: &[], query: None, body: Body::All(body) })
-                .unwrap();
+        let bytes = request(
+            &input("disclosure.v1.AppendEventsRequest"),
+            &Parts { path: &[], query: None, body: Body::All(body) },
+        )
+        .unwrap();
         let r = proto::AppendEventsRequest::decode(bytes.as_slice()).unwrap();
         assert!(r.validate_only);
         assert_eq!(r.events[0].event_id, "e-1");
