@@ -99,6 +99,9 @@ pub enum Command {
         #[arg(long)]
         into: PathBuf,
     },
+    /// Print the OpenAPI 3.1 document of the HTTP/JSON API (what the
+    /// service serves at /v1/openapi.json).
+    Openapi,
     /// Check that a backup holds the history a published table names: the
     /// log's digest at a position (a report's `log_digest`), recomputed from
     /// the backup's events. Without --digest, print the backup's digest.
@@ -381,6 +384,11 @@ impl Cli {
             Command::Restore { file, data_dir } => backup::restore(&file, &data_dir).await,
             Command::CheckBackup { file, digest, position } => backup::check(&file, digest.as_deref(), position),
             Command::Salvage { data_dir, into } => backup::salvage(&data_dir, &into).await,
+            Command::Openapi => {
+                let doc = crate::api::http::openapi::document().map_err(anyhow::Error::msg)?;
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+                Ok(())
+            }
             Command::Export { server, agency, output } => {
                 events::export(&server, agency.as_deref(), output.as_deref()).await
             }

@@ -14,6 +14,7 @@
 //! StreamAppendEvents streams from the client and has no HTTP form; over
 //! HTTP, each AppendEvents call is one request.
 
+pub mod openapi;
 pub mod route;
 pub mod transcode;
 
@@ -43,6 +44,8 @@ pub struct HttpApi {
     routes: Arc<Routes>,
     grpc: tonic::service::Routes,
     max_body: usize,
+    /// The OpenAPI document, made once.
+    openapi: Bytes,
 }
 
 impl HttpApi {
@@ -50,18 +53,30 @@ impl HttpApi {
     /// larger than `max_body` is refused, as a larger message is.
     pub fn new(grpc: tonic::service::Routes, max_body: usize) -> Result<Self, String> {
         let routes = Routes::from_pool(&transcode::POOL)?;
-        Ok(Self { routes: Arc::new(routes), grpc, max_body })
+        let openapi = serde_json::to_vec_pretty(&openapi::document()?).map_err(|e| e.to_string())?;
+        Ok(Self { routes: Arc::new(routes), grpc, max_body, openapi: Bytes::from(openapi) })
     }
 
     /// The axum router of the face, under `/v1/`.
     pub fn router(self) -> axum::Router {
-        axum::Router::new().route("/v1/{*path}", axum::routing::any(handle)).with_state(self)
+        axum::Router::new()
+            .route("/v1/openapi.json", axum::routing::get(document))
+            .route("/v1/{*path}", axum::routing::any(handle))
+            .with_state(self)
     }
 
     /// Every route, as `METHOD /path -> Service/Method` (for the docs).
     pub fn describe(&self) -> Vec<String> {
         self.routes.iter().map(|r| format!("{} {} -> {}", r.method, r.path(), r.grpc_path())).collect()
     }
+}
+
+/// The OpenAPI document (no token needed: it holds no data).
+async fn document(State(api): State<HttpApi>) -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(api.openapi.clone()))
+        .expect("a valid response")
 }
 
 async fn handle(State(api): State<HttpApi>, request: Request) -> Response {
