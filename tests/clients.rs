@@ -77,8 +77,10 @@ async fn run_client(agency: &str, program: &str, args: &[&str], address: impl Fn
 
 #[tokio::test]
 async fn the_python_client_over_grpc() {
-    if !available("Python with grpcio and grpcio-tools", Command::new("python3").args(["-c", "import grpc, grpc_tools"]))
-    {
+    if !available(
+        "Python with grpcio and grpcio-tools",
+        Command::new("python3").args(["-c", "import grpc, grpc_tools"]),
+    ) {
         return;
     }
     run_client("python-example", "python3", &["examples/clients/python/client.py"], |a| a.to_string()).await;
@@ -114,7 +116,10 @@ async fn the_node_client_over_grpc() {
 async fn the_java_client_over_grpc() {
     if !available("a JDK", Command::new("javac").arg("-version"))
         || !available("Debian's grpc-java", Command::new("test").args(["-f", "/usr/share/java/grpc-stub.jar"]))
-        || !available("protoc with the grpc-java plugin", Command::new("test").args(["-x", "/usr/bin/grpc_java_plugin"]))
+        || !available(
+            "protoc with the grpc-java plugin",
+            Command::new("test").args(["-x", "/usr/bin/grpc_java_plugin"]),
+        )
     {
         return;
     }
