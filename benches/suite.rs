@@ -362,6 +362,42 @@ async fn service_stream_ingest(server: &Server, clients: usize, batch: usize, se
     collect_ingest(clients, batch, tasks).await
 }
 
+/// The same single appends over HTTP/JSON: `POST /v1/events:append` with
+/// the proto3 JSON body, one HTTP/1.1 keep-alive connection per client (as
+/// a Java web application's HTTP client keeps one).
+async fn service_http_ingest(server: &Server, clients: usize, batch: usize, seconds: u64, run: usize) -> Ingest {
+    use http_body_util::BodyExt as _;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let url = format!("{}/v1/events:append", server.url);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<http_body_util::Full<bytes::Bytes>>();
+        let (url, auth) = (url.clone(), format!("Bearer {}", server.writer));
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let body = serde_json::to_vec(&append_request(ingest_events(run, c, n, batch))).unwrap();
+                let request = http::Request::post(&url)
+                    .header("content-type", "application/json")
+                    .header("authorization", &auth)
+                    .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                    .unwrap();
+                let t = Instant::now();
+                let response = client.request(request).await.unwrap();
+                let status = response.status();
+                let answer = response.into_body().collect().await.unwrap().to_bytes();
+                assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&answer));
+                lat.push(t.elapsed());
+                n += batch;
+            }
+            (n, lat)
+        }));
+    }
+    collect_ingest(clients, batch, tasks).await
+}
+
 async fn collect_ingest(
     clients: usize,
     batch: usize,
@@ -626,7 +662,7 @@ async fn main() {
         .unwrap();
     }
     say("## 1. Durable ingest (new applications, real gRPC / libpq on loopback)\n".into());
-    say("Each client sends its next append once the previous one is answered. `call`: one AppendEvents call per append; `stream`: one StreamAppendEvents stream per client, one message per append. PostgreSQL: one INSERT per append, each its own transaction.\n".into());
+    say("Each client sends its next append once the previous one is answered. `call`: one AppendEvents call per append; `stream`: one StreamAppendEvents stream per client, one message per append; `HTTP/JSON`: one `POST /v1/events:append` per append over an HTTP/1.1 keep-alive connection per client, the same durability. PostgreSQL: one INSERT per append, each its own transaction.\n".into());
     say("| clients | events per append | service API | service events/s | p50 | p99 | PostgreSQL events/s | p50 | p99 | service ÷ PostgreSQL |".into());
     say("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|".into());
     let mut ingest_ratios = Vec::new();
@@ -634,13 +670,20 @@ async fn main() {
         if !args.shape.is_empty() && !args.shape.contains(&format!("{clients}x{batch}")) {
             continue;
         }
-        let call = service_ingest(&server, clients, batch, args.seconds, 2 * run).await;
-        let stream = service_stream_ingest(&server, clients, batch, args.seconds, 2 * run + 1).await;
+        let call = service_ingest(&server, clients, batch, args.seconds, 3 * run).await;
+        let stream = service_stream_ingest(&server, clients, batch, args.seconds, 3 * run + 1).await;
+        // Single events over HTTP/JSON too: the shape most case systems send.
+        let http = if batch == 1 {
+            Some(service_http_ingest(&server, clients, batch, args.seconds, 3 * run + 2).await)
+        } else {
+            None
+        };
         let p = match &pg_conn {
             Some(conn) => Some(pg_ingest(conn, clients, batch, args.seconds, run).await),
             None => None,
         };
-        for (api, s) in [("call", call), ("stream", stream)] {
+        for (api, s) in [("call", Some(call)), ("stream", Some(stream)), ("HTTP/JSON", http)] {
+            let Some(s) = s else { continue };
             let (pg_cells, ratio) = match &p {
                 Some(p) => (
                     format!("{:.0} | {} | {}", p.events_per_s, ms(p.p50), ms(p.p99)),

@@ -30,7 +30,7 @@ use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
 use crate::api::http::route::{BodyRule, Found, Routes};
-use crate::api::http::transcode::{BadRequest, Parts};
+use crate::api::http::transcode::Parts;
 
 /// The headers a request passes on to the gRPC call: the credentials,
 /// a deadline, and anything of the caller's own (`x-…`).
@@ -64,11 +64,6 @@ impl HttpApi {
             .route("/v1/{*path}", axum::routing::any(handle))
             .with_state(self)
     }
-
-    /// Every route, as `METHOD /path -> Service/Method` (for the docs).
-    pub fn describe(&self) -> Vec<String> {
-        self.routes.iter().map(|r| format!("{} {} -> {}", r.method, r.path(), r.grpc_path())).collect()
-    }
 }
 
 /// The OpenAPI document (no token needed: it holds no data).
@@ -84,16 +79,7 @@ async fn handle(State(api): State<HttpApi>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let (route, bound) = match api.routes.find(&parts.method, parts.uri.path()) {
         Found::Route(route, bound) => (route, bound),
-        Found::OtherMethods(methods) => {
-            let allowed = methods.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
-            let status = tonic::Status::unimplemented(format!("{} is answered for {allowed} only", parts.uri.path()));
-            let mut response = refusal(&status);
-            *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-            if let Ok(allow) = HeaderValue::from_str(&allowed) {
-                response.headers_mut().insert(header::ALLOW, allow);
-            }
-            return response;
-        }
+        Found::OtherMethods(methods) => return wrong_method(parts.uri.path(), &methods),
         Found::NotFound => {
             return refusal(&tonic::Status::not_found(format!(
                 "no HTTP route {} {}: see /v1/openapi.json or the README",
@@ -102,10 +88,16 @@ async fn handle(State(api): State<HttpApi>, request: Request) -> Response {
             )));
         }
     };
+    // Recorded as the gRPC layer records a call, under protocol "http".
     let method = format!("{}/{}", route.rpc.parent_service().name(), route.rpc.name());
     let meter = move |code: tonic::Code| {
-        metrics::histogram!("disclosure_rpc_seconds", "method" => method.clone(), "code" => format!("{code:?}"), "protocol" => "http")
-            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!(
+            "disclosure_rpc_seconds",
+            "method" => method.clone(),
+            "code" => format!("{code:?}"),
+            "protocol" => "http"
+        )
+        .record(started.elapsed().as_secs_f64());
     };
     let body = match axum::body::to_bytes(body, api.max_body).await {
         Ok(body) => body,
@@ -133,14 +125,52 @@ async fn handle(State(api): State<HttpApi>, request: Request) -> Response {
             return refusal(&status);
         }
     };
-    // The gRPC call: one length-prefixed message, uncompressed.
+    let call = match grpc_call(&route.grpc_path(), &message, parts) {
+        Ok(call) => call,
+        Err(status) => return refusal(&status),
+    };
+    let Ok(answer) = api.grpc.clone().oneshot(call).await;
+    let (head, body) = answer.into_parts();
+    // A refusal before any message comes in the headers (trailers-only).
+    if let Some(status) = tonic::Status::from_header_map(&head.headers).filter(|s| s.code() != tonic::Code::Ok) {
+        meter(status.code());
+        return refusal(&status);
+    }
+    if route.rpc.is_server_streaming() {
+        lines(route.rpc.output(), body, meter)
+    } else {
+        let (response, code) = unary(&route.rpc.output(), body).await;
+        meter(code);
+        response
+    }
+}
+
+/// 405, with the methods the path has.
+fn wrong_method(path: &str, methods: &[http::Method]) -> Response {
+    let allowed = methods.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
+    let mut response = refusal(&tonic::Status::unimplemented(format!("{path} is answered for {allowed} only")));
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    if let Ok(allow) = HeaderValue::from_str(&allowed) {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
+    response
+}
+
+/// The in-process gRPC call of an HTTP request: one length-prefixed
+/// message, uncompressed, with the headers passed on and the connection's
+/// own facts (peer address, TLS certificates) as they came.
+fn grpc_call(
+    path: &str,
+    message: &[u8],
+    parts: http::request::Parts,
+) -> Result<http::Request<tonic::body::Body>, tonic::Status> {
     let mut framed = BytesMut::with_capacity(5 + message.len());
     framed.extend_from_slice(&[0]);
     framed.extend_from_slice(&u32::try_from(message.len()).unwrap_or(u32::MAX).to_be_bytes());
-    framed.extend_from_slice(&message);
+    framed.extend_from_slice(message);
     let mut call = http::Request::builder()
         .method(http::Method::POST)
-        .uri(route.grpc_path())
+        .uri(path)
         .header(header::CONTENT_TYPE, "application/grpc")
         .header(header::TE, "trailers");
     for (name, value) in &parts.headers {
@@ -148,63 +178,15 @@ async fn handle(State(api): State<HttpApi>, request: Request) -> Response {
             call = call.header(name, value);
         }
     }
-    let Ok(mut call) = call.body(tonic::body::Body::new(http_body_util::Full::new(framed.freeze()))) else {
-        return refusal(&tonic::Status::invalid_argument("a request header cannot be passed on"));
-    };
-    // The connection's own facts (peer address, TLS certificates).
+    let mut call = call
+        .body(tonic::body::Body::new(http_body_util::Full::new(framed.freeze())))
+        .map_err(|_| tonic::Status::invalid_argument("a request header cannot be passed on"))?;
     *call.extensions_mut() = parts.extensions;
-    let Ok(answer) = api.grpc.clone().oneshot(call).await;
-    let (head, mut body) = answer.into_parts();
-    if let Some(status) = tonic::Status::from_header_map(&head.headers).filter(|s| s.code() != tonic::Code::Ok) {
-        meter(status.code());
-        return refusal(&status);
-    }
-    let output = route.rpc.output();
-    if route.rpc.is_server_streaming() {
-        // Each message a line, as it comes; the stream's end is the body's.
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
-        tokio::spawn(async move {
-            let mut pending = BytesMut::new();
-            let code = loop {
-                match body.frame().await {
-                    Some(Ok(frame)) => {
-                        if let Some(data) = frame.data_ref() {
-                            pending.extend_from_slice(data);
-                            while let Some(message) = next_message(&mut pending) {
-                                let line = match transcode::response(&output, &message) {
-                                    Ok(mut json) => {
-                                        json.push(b'\n');
-                                        json
-                                    }
-                                    Err(e) => error_line(&tonic::Status::internal(e)),
-                                };
-                                if tx.send(Ok(Bytes::from(line))).await.is_err() {
-                                    return; // the client left
-                                }
-                            }
-                        } else if let Some(trailers) = frame.trailers_ref() {
-                            let status = tonic::Status::from_header_map(trailers);
-                            if let Some(status) = status.as_ref().filter(|s| s.code() != tonic::Code::Ok) {
-                                let _ = tx.send(Ok(Bytes::from(error_line(status)))).await;
-                            }
-                            break status.map_or(tonic::Code::Ok, |s| s.code());
-                        }
-                    }
-                    Some(Err(status)) => {
-                        let _ = tx.send(Ok(Bytes::from(error_line(&status)))).await;
-                        break status.code();
-                    }
-                    None => break tonic::Code::Ok,
-                }
-            };
-            meter(code);
-        });
-        let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
-        return Response::builder()
-            .header(header::CONTENT_TYPE, "application/x-ndjson")
-            .body(Body::from_stream(stream))
-            .expect("a valid response");
-    }
+    Ok(call)
+}
+
+/// A unary answer as JSON, or its refusal; and the code to record.
+async fn unary(output: &prost_reflect::MessageDescriptor, mut body: tonic::body::Body) -> (Response, tonic::Code) {
     let mut pending = BytesMut::new();
     let mut status = None;
     while let Some(frame) = body.frame().await {
@@ -223,26 +205,71 @@ async fn handle(State(api): State<HttpApi>, request: Request) -> Response {
         }
     }
     if let Some(status) = status.filter(|s| s.code() != tonic::Code::Ok) {
-        meter(status.code());
-        return refusal(&status);
+        return (refusal(&status), status.code());
     }
-    let Some(message) = next_message(&mut pending) else {
-        meter(tonic::Code::Internal);
-        return refusal(&tonic::Status::internal("the service sent no answer"));
-    };
-    match transcode::response(&output, &message) {
+    let json = next_message(&mut pending)
+        .ok_or_else(|| "the service sent no answer".to_owned())
+        .and_then(|message| transcode::response(output, &message));
+    match json {
         Ok(json) => {
-            meter(tonic::Code::Ok);
-            Response::builder()
+            let response = Response::builder()
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(json))
-                .expect("a valid response")
+                .expect("a valid response");
+            (response, tonic::Code::Ok)
         }
-        Err(e) => {
-            meter(tonic::Code::Internal);
-            refusal(&tonic::Status::internal(e))
-        }
+        Err(e) => (refusal(&tonic::Status::internal(e)), tonic::Code::Internal),
     }
+}
+
+/// A server stream as newline-delimited JSON, each message a line as it
+/// comes; an error ends it with a last line. `meter` records how it ended.
+fn lines(
+    output: prost_reflect::MessageDescriptor,
+    mut body: tonic::body::Body,
+    meter: impl FnOnce(tonic::Code) + Send + 'static,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    tokio::spawn(async move {
+        let mut pending = BytesMut::new();
+        let code = 'stream: loop {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        pending.extend_from_slice(data);
+                        while let Some(message) = next_message(&mut pending) {
+                            let line = match transcode::response(&output, &message) {
+                                Ok(mut json) => {
+                                    json.push(b'\n');
+                                    json
+                                }
+                                Err(e) => error_line(&tonic::Status::internal(e)),
+                            };
+                            if tx.send(Ok(Bytes::from(line))).await.is_err() {
+                                break 'stream tonic::Code::Cancelled; // the client left
+                            }
+                        }
+                    } else if let Some(trailers) = frame.trailers_ref() {
+                        let status = tonic::Status::from_header_map(trailers);
+                        if let Some(status) = status.as_ref().filter(|s| s.code() != tonic::Code::Ok) {
+                            let _ = tx.send(Ok(Bytes::from(error_line(status)))).await;
+                        }
+                        break status.map_or(tonic::Code::Ok, |s| s.code());
+                    }
+                }
+                Some(Err(status)) => {
+                    let _ = tx.send(Ok(Bytes::from(error_line(&status)))).await;
+                    break status.code();
+                }
+                None => break tonic::Code::Ok,
+            }
+        };
+        meter(code);
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        .expect("a valid response")
 }
 
 /// The next whole gRPC message in `buf`, taken out of it.
@@ -272,10 +299,4 @@ fn error_line(status: &tonic::Status) -> Vec<u8> {
     line.extend_from_slice(&transcode::status_json(status));
     line.extend_from_slice(b"}\n");
     line
-}
-
-impl From<BadRequest> for tonic::Status {
-    fn from(bad: BadRequest) -> Self {
-        bad.status()
-    }
 }
