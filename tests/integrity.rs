@@ -108,15 +108,7 @@ async fn a_file_cut_to_half_is_refused() {
     // proves the same history.
     let p = Process::start(new.path());
     wait_serving(&p.url).await;
-    let server = disclosure_ledger::cli::args::ServerArg {
-        server: p.url.clone(),
-        token: None,
-        token_file: None,
-        tls_ca: None,
-        tls_cert: None,
-        tls_key: None,
-        tls_domain: None,
-    };
+    let server = server_arg_at(&p.url);
     let backup = new.path().with_extension("backup");
     disclosure_ledger::cli::backup::backup(&server, &backup).await.expect("backup");
     let verified = verify(&p.url).await;

@@ -263,8 +263,13 @@ pub fn with_token(channel: Channel, token: Option<&str>) -> Authed {
 
 /// The command line's server argument for the app, without credentials.
 pub fn server_arg(app: &TestApp) -> disclosure_ledger::cli::args::ServerArg {
+    server_arg_at(&format!("http://{}", app.addr))
+}
+
+/// The command line's server argument for a server at `url`.
+pub fn server_arg_at(url: &str) -> disclosure_ledger::cli::args::ServerArg {
     disclosure_ledger::cli::args::ServerArg {
-        server: format!("http://{}", app.addr),
+        server: url.to_owned(),
         token: None,
         token_file: None,
         tls_ca: None,
