@@ -213,3 +213,45 @@ async fn a_passed_deadline_ends_the_call() {
         status.message()
     );
 }
+
+/// An HTTP/1.1-only client over TLS (a proxy or gateway that speaks only
+/// HTTP/1.1, offering just `http/1.1` by ALPN) reaches the HTTP/JSON face
+/// on the TLS port, as HTTP/2 clients reach gRPC there.
+#[tokio::test]
+async fn http1_only_clients_negotiate_tls_too() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let mut config = Config::for_tests(dir.path().join("data"));
+    config.tls = Some(Tls { cert: dir.path().join("server.pem"), key: dir.path().join("server.key"), client_ca: None });
+    let addr = serve(config).await;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pki.ca.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
+    // The store opens in the background: ask until it answers.
+    let mut answer = String::new();
+    for _ in 0..100 {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.expect("a TLS handshake offering only http/1.1");
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+        tls.write_all(b"GET /v1/calendar HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").await.unwrap();
+        answer.clear();
+        tls.read_to_string(&mut answer).await.unwrap();
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("knownYears"), "{answer}");
+}

@@ -9,14 +9,12 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 use crate::access::gate::Gate;
 use crate::access::role::{Role, Scope};
 use crate::access::token::{OpeningTokens, Token, Tokens};
 use crate::api::admin_service::AdminService;
 use crate::api::config::Config;
-use crate::api::config::Tls;
 use crate::api::connections::incoming;
 use crate::api::deadline_service::DeadlineService;
 use crate::api::http::HttpApi;
@@ -36,7 +34,8 @@ pub struct Server {
     config: Config,
     listener: TcpListener,
     calendar: CalendarCell,
-    tls: Option<ServerTlsConfig>,
+    /// TLS, terminated by the server itself (see [`crate::api::connections`]).
+    tls: Option<tokio_rustls::TlsAcceptor>,
     metrics: Option<Endpoint>,
 }
 
@@ -55,7 +54,12 @@ impl Server {
                 config.listen
             );
         }
-        let tls = config.tls.as_ref().map(tls_config).transpose()?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|t| crate::api::connections::tls_acceptor(&t.cert, &t.key, t.client_ca.as_deref()))
+            .transpose()
+            .context("invalid TLS configuration")?;
         let metrics = match config.metrics_listen {
             Some(addr) => Some(Endpoint::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr}"))?),
             None => None,
@@ -190,10 +194,7 @@ impl Server {
         // If the store cannot open there is nothing to serve: stop at once.
         let open_failed = CancellationToken::new();
         let max = self.config.max_message_bytes;
-        let mut builder = tonic::transport::Server::builder();
-        if let Some(tls) = self.tls.take() {
-            builder = builder.tls_config(tls).context("invalid TLS configuration")?;
-        }
+        let builder = tonic::transport::Server::builder();
         let (idle, keepalive) = (self.config.idle_timeout, self.config.keepalive);
         if keepalive >= idle {
             tracing::warn!(
@@ -238,15 +239,18 @@ impl Server {
             .add_routes(routes)
             // No Nagle (set per connection): small responses (a report, an
             // append's answer) must not wait for the client's delayed ACK.
-            .serve_with_incoming_shutdown(incoming(self.listener, self.config.max_connections, idle), {
-                let open_failed = open_failed.clone();
-                async move {
-                    tokio::select! {
-                        () = drain => {}
-                        () = open_failed.cancelled() => {}
+            .serve_with_incoming_shutdown(
+                incoming(self.listener, self.config.max_connections, idle, self.tls.take()),
+                {
+                    let open_failed = open_failed.clone();
+                    async move {
+                        tokio::select! {
+                            () = drain => {}
+                            () = open_failed.cancelled() => {}
+                        }
                     }
-                }
-            });
+                },
+            );
         tokio::pin!(served);
         let drain_deadline = {
             let draining = draining.clone();
@@ -373,15 +377,6 @@ const FAILED_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 const GAUGE_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Reads the certificate files.
-fn tls_config(tls: &Tls) -> anyhow::Result<ServerTlsConfig> {
-    let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
-    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?));
-    if let Some(ca) = &tls.client_ca {
-        config = config.client_ca_root(Certificate::from_pem(read(ca)?));
-    }
-    Ok(config)
-}
-
 /// With auth on and no token at all (a new store), creates an admin token
 /// and writes it, readable by the owner only, to the admin token file: the
 /// way in for the first `token create`.
