@@ -16,6 +16,7 @@ use crate::access::token::{OpeningTokens, Token, Tokens};
 use crate::api::admin_service::AdminService;
 use crate::api::config::Config;
 use crate::api::connections::incoming;
+use crate::api::console::Console;
 use crate::api::deadline_service::DeadlineService;
 use crate::api::http::HttpApi;
 use crate::api::ledger_service::LedgerService;
@@ -222,10 +223,11 @@ impl Server {
             ))
             .add_service(InterceptedService::new(AdminServiceServer::new(admin).max_decoding_message_size(max), gate));
         let http = HttpApi::new(grpc.clone(), max).map_err(|e| anyhow::anyhow!("the HTTP routes: {e}"))?;
+        let console = Console::new(grpc.clone(), tokens.clone(), self.config.auth, self.tls.is_some());
         // gRPC-Web only before the gRPC services: it refuses any other
         // HTTP/1.1 request, which the HTTP/JSON face must get.
         let grpc_web = grpc.into_axum_router().layer(tonic_web::GrpcWebLayer::new());
-        let routes = tonic::service::Routes::from(grpc_web.merge(http.router()));
+        let routes = tonic::service::Routes::from(grpc_web.merge(http.router()).merge(console.router()));
         let cors = cors_layer(&self.config.cors_origins)?;
         let served = builder
             // HTTP/1.1 too: gRPC-Web and HTTP/JSON clients, behind proxies

@@ -261,6 +261,17 @@ pub fn html_head(title: &str) -> String {
 
 /// Sections 二, 三 and 四: headings and tables, for an HTML body.
 pub fn tables_html(r: &proto::Report) -> String {
+    tables_html_linked(r, None)
+}
+
+/// The address of a cell of section 三, by row code and column (safe to put
+/// in an attribute as it is: it must escape or percent-encode what it
+/// carries).
+pub type CellLink<'a> = &'a dyn Fn(&str, usize) -> String;
+
+/// The same tables, each number of section 三 a link to the cases counted
+/// in it.
+pub fn tables_html_linked(r: &proto::Report, link: Option<CellLink<'_>>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -305,8 +316,15 @@ pub fn tables_html(r: &proto::Report) -> String {
             let _ = write!(out, "<td class=\"label\">{}</td>", escape(&row.label));
         }
         last_group = &row.group_label;
-        for v in &row.values {
-            let _ = write!(out, "<td class=\"num\">{v}</td>");
+        for (column, v) in row.values.iter().enumerate() {
+            match link {
+                Some(link) => {
+                    let _ = write!(out, "<td class=\"num\"><a href=\"{}\">{v}</a></td>", link(&row.code, column));
+                }
+                None => {
+                    let _ = write!(out, "<td class=\"num\">{v}</td>");
+                }
+            }
         }
         let _ = writeln!(out, "</tr>");
     }
