@@ -118,9 +118,10 @@ fn refused(session: &Session, status: &tonic::Status) -> Response {
 
 /// Whether a POST comes from a page of this console (its Origin, or else
 /// its Referer, names this host): a second guard beside the CSRF token,
-/// and the only one for signing in.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+/// and the only one for signing in. The host is the `Host` header, or the
+/// request's authority under HTTP/2 (which has no `Host` header).
+fn same_origin(headers: &HeaderMap, uri: &http::Uri) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| uri.authority().map(|a| a.as_str()));
     let from = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|h| h.to_str().ok());
     match (host, from) {
         (Some(host), Some(from)) => {
@@ -150,8 +151,13 @@ struct SignIn {
     token: String,
 }
 
-async fn sign_in(State(console): State<Console>, headers: HeaderMap, Form(form): Form<SignIn>) -> Response {
-    if !same_origin(&headers) {
+async fn sign_in(
+    State(console): State<Console>,
+    uri: http::Uri,
+    headers: HeaderMap,
+    Form(form): Form<SignIn>,
+) -> Response {
+    if !same_origin(&headers, &uri) {
         return page(StatusCode::FORBIDDEN, view::page("登录", None, view::sign_in(Some("请从本系统的登录页登录。"))));
     }
     let token = form.token.trim().to_owned();
@@ -185,9 +191,14 @@ struct Csrf {
     csrf: String,
 }
 
-async fn sign_out(State(console): State<Console>, headers: HeaderMap, Form(form): Form<Csrf>) -> Response {
+async fn sign_out(
+    State(console): State<Console>,
+    uri: http::Uri,
+    headers: HeaderMap,
+    Form(form): Form<Csrf>,
+) -> Response {
     let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
-    if !same_origin(&headers) || !session.csrf_ok(&form.csrf) {
+    if !same_origin(&headers, &uri) || !session.csrf_ok(&form.csrf) {
         return refused(&session, &tonic::Status::permission_denied("the form is not this session's (CSRF)"));
     }
     console.sessions.close(&headers);
@@ -316,5 +327,29 @@ async fn application(
             page(StatusCode::OK, view::page(&q.id, Some(&session), view::application(&q.agency, &got)))
         }
         Err(status) => refused(&session, &status),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_post_must_come_from_the_console_itself() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("ledger.example:50051"));
+        let uri: http::Uri = "/console/sign-in".parse().unwrap();
+        assert!(!same_origin(&h, &uri), "no Origin, no Referer");
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://ledger.example:50051"));
+        assert!(same_origin(&h, &uri));
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&h, &uri));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&h, &uri));
+        // HTTP/2: no Host header, the authority is in the URI.
+        let mut h2 = HeaderMap::new();
+        h2.insert(header::ORIGIN, HeaderValue::from_static("https://ledger.example:50051"));
+        let uri: http::Uri = "https://ledger.example:50051/console/sign-in".parse().unwrap();
+        assert!(same_origin(&h2, &uri));
     }
 }
