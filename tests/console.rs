@@ -194,6 +194,19 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
     let history = b.find_all(Locator::Css("table.list tbody tr")).await.unwrap();
     assert!(!history.is_empty());
     std::fs::write(shots.join("application.png"), b.screenshot().await.unwrap()).unwrap();
+    // The finished report: previewed as the API assembles it, and downloaded.
+    let annual = reports
+        .get_annual_report(proto::GetAnnualReportRequest { agency_id: SAMPLE.into(), year: 2024, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .annual_report
+        .unwrap();
+    b.goto(&format!("{base}/console/report?agency={SAMPLE}&year=2024")).await.unwrap();
+    let title = b.wait().for_element(Locator::Css("article.report h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(title, annual.title);
+    std::fs::write(shots.join("report.png"), b.screenshot().await.unwrap()).unwrap();
+    let docx_link = b.find(Locator::LinkText("DOCX")).await.unwrap().attr("href").await.unwrap().unwrap();
     // The script id, shown as text (and the title left alone).
     b.goto(&format!("{base}/console/application?agency={SAMPLE}&id={}", urlencode(script_id))).await.unwrap();
     let h1 = b.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
@@ -223,6 +236,18 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
         .body(http_body_util::Full::new(bytes::Bytes::from_static(b"csrf=guess")))
         .unwrap();
     assert_eq!(client.request(forged).await.unwrap().status(), 403);
+    // The DOCX, downloaded with the session as the browser would.
+    use http_body_util::BodyExt as _;
+    let download = http::Request::get(format!("{base}{docx_link}"))
+        .header("cookie", format!("dl_session={}", cookie.value()))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let answer = client.request(download).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    let docx = answer.into_body().collect().await.unwrap().to_bytes();
+    assert!(docx.starts_with(b"PK\x03\x04"), "a DOCX is a zip");
+    std::fs::write(shots.join("report.docx"), &docx).unwrap();
     drop(driver);
 }
 

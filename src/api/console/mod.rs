@@ -67,6 +67,8 @@ impl Console {
             .route("/console/tables", get(tables))
             .route("/console/cells", get(cells))
             .route("/console/application", get(application))
+            .route("/console/report", get(report))
+            .route("/console/report/download", get(download))
             .with_state(self)
     }
 
@@ -303,6 +305,82 @@ async fn cells(State(console): State<Console>, headers: HeaderMap, Query(q): Que
         StatusCode::OK,
         view::page(&title, Some(&session), view::cell(&q.agency, q.year, &q.row, q.column, &list, next)),
     )
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    agency: String,
+    year: i32,
+    #[serde(default)]
+    format: String,
+}
+
+/// The finished annual report of an agency's year, from the service.
+async fn annual_report(
+    console: &Console,
+    session: &Session,
+    q: &ReportQuery,
+) -> Result<proto::AnnualReport, tonic::Status> {
+    let answer = console
+        .reports(session)
+        .get_annual_report(proto::GetAnnualReportRequest {
+            agency_id: q.agency.clone(),
+            year: q.year,
+            ..Default::default()
+        })
+        .await?;
+    answer.into_inner().annual_report.ok_or_else(|| tonic::Status::internal("no report in the answer"))
+}
+
+async fn report(State(console): State<Console>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Response {
+    let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
+    let annual = match annual_report(&console, &session, &q).await {
+        Ok(a) => a,
+        Err(status) => return refused(&session, &status),
+    };
+    let t = annual.tables.clone().unwrap_or_default();
+    let (agency, year, position) = (view::encode(&q.agency), t.year, t.log_position);
+    let link = move |row: &str, column: usize| {
+        format!(
+            "/console/cells?agency={agency}&amp;year={year}&amp;row={}&amp;column={column}&amp;as_of={position}",
+            view::encode(row)
+        )
+    };
+    let tables = crate::report::render::tables_html_linked(&t, Some(&link));
+    page(StatusCode::OK, view::page(&annual.title, Some(&session), view::report(&q.agency, q.year, &annual, tables)))
+}
+
+/// The report as a file to publish: DOCX (the whole report), HTML, or XLSX
+/// (the tables), as `disclosure-ledger report --annual` writes them.
+async fn download(State(console): State<Console>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Response {
+    use crate::report::publication::{Format, publish};
+    let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
+    let (format, kind, extension) = match q.format.as_str() {
+        "docx" => (Format::Docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+        "xlsx" => (Format::Xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+        "html" => (Format::Html, "text/html; charset=utf-8", "html"),
+        other => {
+            return refused(&session, &tonic::Status::invalid_argument(format!("{other:?} is not docx, xlsx or html")));
+        }
+    };
+    let annual = match annual_report(&console, &session, &q).await {
+        Ok(a) => a,
+        Err(status) => return refused(&session, &status),
+    };
+    let bytes = match publish(&annual, format) {
+        Ok(b) => b,
+        Err(e) => return refused(&session, &tonic::Status::internal(e.to_string())),
+    };
+    let name = format!("{}-{}-年度报告.{extension}", q.agency, q.year);
+    let disposition = format!("attachment; filename=\"report.{extension}\"; filename*=UTF-8''{}", view::encode(&name));
+    let mut response = page(StatusCode::OK, String::new());
+    *response.body_mut() = axum::body::Body::from(bytes);
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    if let Ok(d) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, d);
+    }
+    response
 }
 
 #[derive(Deserialize)]

@@ -28,6 +28,8 @@ td.num a:hover, td.num a:focus { background: #fde9a8; outline: 2px solid #0a3d91
 table.list td, table.list th { text-align: left; }
 .meta { color: #444; font-size: 0.9em; word-break: break-all; }
 .failed { color: #a00; font-weight: bold; } .passed { color: #176117; }
+article.report { max-width: 60em; } p.text { text-indent: 2em; line-height: 1.8; }
+nav.downloads { margin: 0.5em 0; }
 .refusal { border-left: 4px solid #a00; padding: 0.5em 1em; background: #fbeaea; }
 form.pick { display: flex; gap: 1em; align-items: end; flex-wrap: wrap; }
 label { display: flex; flex-direction: column; font-size: 0.9em; gap: 0.2em; }
@@ -116,6 +118,7 @@ pub fn tables(agency: &str, template: &str, report: &proto::Report, tables: Stri
     html! {
         h1 { (agency) " · " (report.year) " 年度统计表" }
         (picker(agency, report.year, template))
+        nav { a href=(format!("/console/report?agency={}&year={}", encode(agency), report.year)) { "年度报告（预览与下载）" } }
         p.meta {
             "统计期限：" (report.period) "；日志位置 " (report.log_position) "；日志摘要 " code { (report.log_digest) }
         }
@@ -129,6 +132,39 @@ pub fn tables(agency: &str, template: &str, report: &proto::Report, tables: Stri
             }
         }
         (PreEscaped(tables))
+    }
+}
+
+/// The finished report: its text and tables as the agency will publish
+/// them, and the downloads.
+pub fn report(agency: &str, year: i32, annual: &proto::AnnualReport, tables: String) -> Markup {
+    use crate::report::publication::{paragraphs, period_statement, text_of};
+    let t = annual.tables.clone().unwrap_or_default();
+    let download =
+        |format: &str| format!("/console/report/download?agency={}&year={year}&format={format}", encode(agency));
+    let text = |section: proto::ReportSection| {
+        html! {
+            @if let Some(t) = text_of(annual, section) {
+                @if !t.heading.is_empty() { h2 { (t.heading) } }
+                @for p in paragraphs(&t.text) { p.text { (p) } }
+            }
+        }
+    };
+    html! {
+        nav.downloads {
+            "下载：" a href=(download("docx")) { "DOCX" } " · " a href=(download("html")) { "HTML" } " · "
+            a href=(download("xlsx")) { "XLSX（统计表）" }
+        }
+        p.meta { "日志位置 " (t.log_position) "；日志摘要 " code { (t.log_digest) } }
+        article.report {
+            h1 { (annual.title) }
+            (text(proto::ReportSection::Preamble))
+            p.text { (period_statement(&t)) }
+            (text(proto::ReportSection::Overview))
+            (PreEscaped(tables))
+            (text(proto::ReportSection::Problems))
+            (text(proto::ReportSection::Other))
+        }
     }
 }
 
