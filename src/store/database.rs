@@ -42,6 +42,15 @@ pub struct Store {
     fail_sync_after: Option<std::sync::atomic::AtomicU64>,
 }
 
+/// Whether opening failed only because another instance still holds
+/// sled's lock on the directory. sled releases a closed instance's lock
+/// from its own threads, a moment after the drop, so a reopen right after
+/// a close can meet it; sled words it so (kind `Other`, wrapping the
+/// EWOULDBLOCK).
+pub fn lock_busy(e: &StoreError) -> bool {
+    matches!(e, StoreError::Sled(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock"))
+}
+
 /// The variable that makes a commit's sync fail, for the tests of what a
 /// failed fsync does. Never set it on a real store.
 pub const FAIL_SYNC_AFTER: &str = "DISCLOSURE_TEST_FAIL_SYNC_AFTER";

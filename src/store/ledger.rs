@@ -68,10 +68,7 @@ impl Ledger {
         let released = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let store = loop {
             match open() {
-                // sled words it so (kind `Other`), wrapping the EWOULDBLOCK.
-                Err(StoreError::Sled(sled::Error::Io(e)))
-                    if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < released =>
-                {
+                Err(e) if crate::store::database::lock_busy(&e) && std::time::Instant::now() < released => {
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
                 opened => break Arc::new(opened?),

@@ -369,7 +369,16 @@ mod tests {
             }
             store.sync().unwrap();
         }
-        let store = Store::open(dir.path(), 8 << 20).unwrap();
+        // Reopened at once: sled may still hold the first instance's lock.
+        let released = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let store = loop {
+            match Store::open(dir.path(), 8 << 20) {
+                Err(e) if crate::store::database::lock_busy(&e) && std::time::Instant::now() < released => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                opened => break opened.unwrap(),
+            }
+        };
         assert_eq!(store.db.scan_prefix([keys::SUBJECTS_BEFORE_BUCKETS]).count(), 0);
         check_buckets(&store);
         for (s, r) in &written {
