@@ -35,20 +35,8 @@ fn available(what: &str, check: &mut Command) -> bool {
 /// client with it, and checks what it printed and what it wrote.
 async fn run_client(agency: &str, program: &str, args: &[&str], address: impl Fn(std::net::SocketAddr) -> String) {
     let app = spawn_app_with(tempfile::tempdir().unwrap(), |c| c.auth = true).await;
-    let admin = std::fs::read_to_string(app.path().join("admin.token")).unwrap().trim().to_owned();
-    let mut admin_client =
-        proto::admin_service_client::AdminServiceClient::new(with_token(channel(app.addr).await, Some(&admin)));
-    let writer = admin_client
-        .create_token(proto::CreateTokenRequest {
-            role: proto::Role::Writer as i32,
-            agency_ids: vec![agency.into()],
-            label: format!("{program} example"),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
+    let admin = admin_token(&app);
+    let writer = issue_token(&app, &admin, proto::Role::Writer, agency).await;
     let mut command = Command::new(program);
     command.args(args).arg(address(app.addr)).arg(&writer).env("DISCLOSURE_AGENCY", agency).current_dir(root());
     let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("the client runs");
@@ -59,19 +47,7 @@ async fn run_client(agency: &str, program: &str, args: &[&str], address: impl Fn
     assert!(said.contains("三 一 一、本年新收政府信息公开申请数量: 1 0 0 0 0 0 1"), "{said}");
     // And the server holds what it said.
     let year = chrono::Datelike::year(&chrono::Utc::now()) - 1;
-    let mut reports =
-        proto::report_service_client::ReportServiceClient::new(with_token(channel(app.addr).await, Some(&admin)));
-    let report = reports
-        .get_report(proto::GetReportRequest {
-            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(agency.into())) }),
-            year,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .report
-        .unwrap();
+    let report = report_as(&app, &admin, agency, year).await;
     assert_eq!(row(&report, "new"), one(0, 1));
 }
 

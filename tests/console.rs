@@ -87,24 +87,9 @@ async fn browser(port: u16) -> fantoccini::Client {
 async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
     let Some(driver) = driver() else { return };
     let app = spawn_app_with(tempfile::tempdir().unwrap(), |c| c.auth = true).await;
-    let admin = std::fs::read_to_string(app.path().join("admin.token")).unwrap().trim().to_owned();
-    let mut admin_client =
-        proto::admin_service_client::AdminServiceClient::new(with_token(channel(app.addr).await, Some(&admin)));
-    let mut token = async |role: proto::Role| {
-        admin_client
-            .create_token(proto::CreateTokenRequest {
-                role: role as i32,
-                agency_ids: vec![SAMPLE.into()],
-                label: "console test".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .secret
-    };
-    let writer_token = token(proto::Role::Writer).await;
-    let reader = token(proto::Role::Reader).await;
+    let admin = admin_token(&app);
+    let writer_token = issue_token(&app, &admin, proto::Role::Writer, SAMPLE).await;
+    let reader = issue_token(&app, &admin, proto::Role::Reader, SAMPLE).await;
     let server = disclosure_ledger::cli::args::ServerArg { token: Some(writer_token.clone()), ..server_arg(&app) };
     let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sample-years.jsonl");
     disclosure_ledger::cli::events::append(&server, &sample, 100).await.expect("the sample years");
@@ -119,17 +104,7 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
     // What the API says, to compare the pages with.
     let mut reports =
         proto::report_service_client::ReportServiceClient::new(with_token(channel(app.addr).await, Some(&reader)));
-    let report = reports
-        .get_report(proto::GetReportRequest {
-            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(SAMPLE.into())) }),
-            year: 2024,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .report
-        .unwrap();
+    let report = report_as(&app, &reader, SAMPLE, 2024).await;
     let new_total = row(&report, "new")[6];
     assert!(new_total > 1, "the sample year has applications");
     let behind = reports

@@ -145,28 +145,9 @@ fn details_json(status: &tonic::Status) -> Value {
 #[tokio::test]
 async fn every_refusal_comes_back_over_http_with_its_status_and_details_and_writes_nothing() {
     let app = spawn_app_with(tempfile::tempdir().unwrap(), |c| c.auth = true).await;
-    let admin = std::fs::read_to_string(app.path().join("admin.token")).unwrap().trim().to_owned();
-    let token = |role: proto::Role, agency: &'static str| {
-        let admin = admin.clone();
-        let addr = app.addr;
-        async move {
-            let mut admin_client = disclosure_ledger::wire::proto::admin_service_client::AdminServiceClient::new(
-                with_token(channel(addr).await, Some(&admin)),
-            );
-            admin_client
-                .create_token(proto::CreateTokenRequest {
-                    role: role as i32,
-                    agency_ids: vec![agency.into()],
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .secret
-        }
-    };
-    let writer = token(proto::Role::Writer, AGENCY).await;
-    let stranger = token(proto::Role::Writer, "another-agency").await;
+    let admin = admin_token(&app);
+    let writer = issue_token(&app, &admin, proto::Role::Writer, AGENCY).await;
+    let stranger = issue_token(&app, &admin, proto::Role::Writer, "another-agency").await;
     let mut grpc = LedgerServiceClient::new(with_token(channel(app.addr).await, Some(&writer)));
     let append = |events: Vec<proto::Event>, expected: Vec<proto::ExpectedRevision>| proto::AppendEventsRequest {
         events,
@@ -252,7 +233,7 @@ async fn the_rate_limit_is_the_same_over_http() {
         c.rate_limit = std::num::NonZeroU32::new(1);
     })
     .await;
-    let admin = std::fs::read_to_string(app.path().join("admin.token")).unwrap().trim().to_owned();
+    let admin = admin_token(&app);
     let mut refused = None;
     for _ in 0..10 {
         let (status, body) = http(app.addr, "GET", "/v1/calendar", None, Some(&admin)).await;

@@ -127,20 +127,7 @@ pub async fn show(server: &ServerArg, agency: &str, application: &str, json: boo
     println!("history ({} events):", response.history.len());
     for r in &response.history {
         let e = r.event.clone().unwrap_or_default();
-        let payload = serde_json::to_value(&e)?;
-        let kind = payload
-            .as_object()
-            .and_then(|o| {
-                o.keys()
-                    .find(|k| {
-                        !matches!(
-                            k.as_str(),
-                            "eventId" | "agencyId" | "subjectId" | "occurredOn" | "actor" | "correlationId"
-                        )
-                    })
-                    .cloned()
-            })
-            .unwrap_or_default();
+        let kind = crate::wire::event::kind(&e);
         println!("  #{:<8} rev {:<3} {} {} {}", r.position, r.stream_revision, date(&e.occurred_on), kind, e.event_id);
     }
     Ok(())

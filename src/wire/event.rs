@@ -113,6 +113,16 @@ impl Event {
     }
 }
 
+/// An event's kind, as the JSON mapping names its payload field
+/// (`applicationReceived`, `eventAmended`…): what histories show.
+pub fn kind(event: &proto::Event) -> String {
+    const COMMON: [&str; 6] = ["eventId", "agencyId", "subjectId", "occurredOn", "actor", "correlationId"];
+    serde_json::to_value(event)
+        .ok()
+        .and_then(|v| v.as_object().and_then(|o| o.keys().find(|k| !COMMON.contains(&k.as_str())).cloned()))
+        .unwrap_or_default()
+}
+
 impl Recorded {
     pub fn to_proto(&self) -> proto::RecordedEvent {
         proto::RecordedEvent {

@@ -278,3 +278,38 @@ pub fn server_arg_at(url: &str) -> disclosure_ledger::cli::args::ServerArg {
         tls_domain: None,
     }
 }
+
+/// The first admin token of an app started with auth on.
+pub fn admin_token(app: &TestApp) -> String {
+    std::fs::read_to_string(app.path().join("admin.token")).expect("the first admin token").trim().to_owned()
+}
+
+/// A new token of `role` for one agency, made with the admin token.
+pub async fn issue_token(app: &TestApp, admin: &str, role: proto::Role, agency: &str) -> String {
+    proto::admin_service_client::AdminServiceClient::new(with_token(channel(app.addr).await, Some(admin)))
+        .create_token(proto::CreateTokenRequest {
+            role: role as i32,
+            agency_ids: vec![agency.into()],
+            label: format!("test {role:?} for {agency}"),
+            ..Default::default()
+        })
+        .await
+        .expect("a token")
+        .into_inner()
+        .secret
+}
+
+/// An agency's tables for a year, asked with `token`.
+pub async fn report_as(app: &TestApp, token: &str, agency: &str, year: i32) -> proto::Report {
+    ReportServiceClient::new(with_token(channel(app.addr).await, Some(token)))
+        .get_report(proto::GetReportRequest {
+            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(agency.into())) }),
+            year,
+            ..Default::default()
+        })
+        .await
+        .expect("the report")
+        .into_inner()
+        .report
+        .expect("a report in the answer")
+}

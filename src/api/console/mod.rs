@@ -245,17 +245,22 @@ async fn tables(State(console): State<Console>, headers: HeaderMap, Query(q): Qu
         Ok(None) => return refused(&session, &tonic::Status::internal("no report in the answer")),
         Err(status) => return refused(&session, &status),
     };
-    // Each number of 三 opens its cases, as of the same position.
-    let (agency, year, position) = (view::encode(&q.agency), report.year, report.log_position);
+    let tables = linked_tables(&q.agency, &report);
+    let title = format!("{} {} 年度统计表", q.agency, report.year);
+    page(StatusCode::OK, view::page(&title, Some(&session), view::tables(&q.agency, &q.template, &report, tables)))
+}
+
+/// The tables with each number of 三 a link to its cases, as of the
+/// position the tables reflect.
+fn linked_tables(agency: &str, report: &proto::Report) -> String {
+    let (agency, year, position) = (view::encode(agency), report.year, report.log_position);
     let link = move |row: &str, column: usize| {
         format!(
             "/console/cells?agency={agency}&amp;year={year}&amp;row={}&amp;column={column}&amp;as_of={position}",
             view::encode(row)
         )
     };
-    let tables = crate::report::render::tables_html_linked(&report, Some(&link));
-    let title = format!("{} {} 年度统计表", q.agency, report.year);
-    page(StatusCode::OK, view::page(&title, Some(&session), view::tables(&q.agency, &q.template, &report, tables)))
+    crate::report::render::tables_html_linked(report, Some(&link))
 }
 
 #[derive(Deserialize)]
@@ -338,15 +343,7 @@ async fn report(State(console): State<Console>, headers: HeaderMap, Query(q): Qu
         Ok(a) => a,
         Err(status) => return refused(&session, &status),
     };
-    let t = annual.tables.clone().unwrap_or_default();
-    let (agency, year, position) = (view::encode(&q.agency), t.year, t.log_position);
-    let link = move |row: &str, column: usize| {
-        format!(
-            "/console/cells?agency={agency}&amp;year={year}&amp;row={}&amp;column={column}&amp;as_of={position}",
-            view::encode(row)
-        )
-    };
-    let tables = crate::report::render::tables_html_linked(&t, Some(&link));
+    let tables = linked_tables(&q.agency, &annual.tables.clone().unwrap_or_default());
     page(StatusCode::OK, view::page(&annual.title, Some(&session), view::report(&q.agency, q.year, &annual, tables)))
 }
 

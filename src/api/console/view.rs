@@ -221,7 +221,7 @@ pub fn application(agency: &str, got: &proto::GetApplicationResponse) -> Markup 
                     tr {
                         td { (r.position) }
                         td { (date(e.occurred_on.as_ref())) }
-                        td { (kind(&e)) }
+                        td { (crate::wire::event::kind(&e)) }
                         td { (e.actor) }
                         td { (r.recorded_at.as_ref().map(|t| chrono::DateTime::from_timestamp(t.seconds, 0).map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default()).unwrap_or_default()) }
                         td.meta { (e.event_id) }
@@ -282,23 +282,4 @@ fn status(a: &proto::Application) -> &'static str {
 
 fn date(d: Option<&proto::google::r#type::Date>) -> String {
     d.map_or(String::new(), |d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
-}
-
-/// The event's kind, by the name of its payload field.
-fn kind(e: &proto::Event) -> String {
-    serde_json::to_value(e)
-        .ok()
-        .and_then(|v| {
-            v.as_object().and_then(|o| {
-                o.keys()
-                    .find(|k| {
-                        !matches!(
-                            k.as_str(),
-                            "eventId" | "agencyId" | "subjectId" | "occurredOn" | "actor" | "correlationId"
-                        )
-                    })
-                    .cloned()
-            })
-        })
-        .unwrap_or_default()
 }
