@@ -163,12 +163,86 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
     assert_eq!(ids, expected);
     assert_eq!(ids.len() as i64, new_total);
     std::fs::write(shots.join("cell.png"), b.screenshot().await.unwrap()).unwrap();
-    // One case's history.
+    // One case's history, and how its deadline was computed.
     links[0].click().await.unwrap();
     b.wait().for_element(Locator::XPath("//h2[contains(., '历史')]")).await.unwrap();
     let history = b.find_all(Locator::Css("table.list tbody tr")).await.unwrap();
     assert!(!history.is_empty());
+    let body = b.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(body.contains("答复期限") && body.contains("起算日") && body.contains("答复截止日"), "{body}");
     std::fs::write(shots.join("application.png"), b.screenshot().await.unwrap()).unwrap();
+    // A cell of 四 (行政复议, 总计): exactly the review cases behind it.
+    let reviews_behind = reports
+        .list_cell_review_cases(proto::ListCellReviewCasesRequest {
+            agency_id: SAMPLE.into(),
+            year: 2024,
+            kind: proto::ReviewKind::Reconsideration as i32,
+            column: proto::ReviewColumn::Total as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reviews_behind.review_cases.len() as i64, report.review_blocks[0].total);
+    assert!(!reviews_behind.review_cases.is_empty(), "the sample year has a reconsideration");
+    b.back().await.unwrap();
+    b.back().await.unwrap();
+    let four = b.wait().for_element(Locator::Css("table.reviews")).await.unwrap();
+    let review_cells = four.find_all(Locator::Css("td.num a")).await.unwrap();
+    assert_eq!(review_cells.len(), 15, "every number of 四 is a link");
+    assert_eq!(review_cells[4].text().await.unwrap(), report.review_blocks[0].total.to_string());
+    review_cells[4].click().await.unwrap();
+    b.wait().for_element(Locator::XPath("//h1[contains(., '行政复议')]")).await.unwrap();
+    let mut case_ids = Vec::new();
+    for row in b.find_all(Locator::Css("table.list tbody tr td:first-child")).await.unwrap() {
+        case_ids.push(row.text().await.unwrap());
+    }
+    let expected: Vec<String> = reviews_behind.review_cases.iter().map(|c| c.case_id.clone()).collect();
+    assert_eq!(case_ids, expected);
+    std::fs::write(shots.join("review-cases.png"), b.screenshot().await.unwrap()).unwrap();
+    // The deadlines board: the open applications by urgency, as the API
+    // lists them, and the year's timeliness drawn as SVG.
+    let mut deadlines =
+        proto::deadline_service_client::DeadlineServiceClient::new(with_token(channel(app.addr).await, Some(&reader)));
+    let open = deadlines
+        .list_deadlines(proto::ListDeadlinesRequest { agency_id: SAMPLE.into(), page_size: 1000, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let overdue: Vec<String> = {
+        let mut o: Vec<_> = open
+            .iter()
+            .filter(|e| e.deadline.as_ref().unwrap().standing() == proto::DeadlineStanding::Overdue)
+            .map(|e| e.deadline.as_ref().unwrap().remaining_working_days)
+            .zip(open.iter().map(|e| e.application.as_ref().unwrap().application_id.clone()))
+            .collect();
+        o.sort();
+        o.into_iter().map(|(_, id)| id).collect()
+    };
+    assert!(!overdue.is_empty(), "the sample has applications still open years later");
+    b.goto(&format!("{base}/console/deadlines?agency={SAMPLE}&year=2024")).await.unwrap();
+    let first = b.wait().for_element(Locator::Css("h2[id^=standing-]")).await.unwrap().text().await.unwrap();
+    assert_eq!(first, format!("已超期（{} 件）", overdue.len()), "overdue first");
+    let mut listed = Vec::new();
+    for a in b.find_all(Locator::XPath("(//table[contains(@class,'list')])[1]//tbody/tr/td[1]/a")).await.unwrap() {
+        listed.push(a.text().await.unwrap());
+    }
+    assert_eq!(listed, overdue, "the most overdue first");
+    let charts = b.find_all(Locator::Css("svg.chart")).await.unwrap();
+    assert_eq!(charts.len(), 2, "by month, and working days to answer");
+    let timeliness = deadlines
+        .get_timeliness(proto::GetTimelinessRequest { agency_id: SAMPLE.into(), year: 2024 })
+        .await
+        .unwrap()
+        .into_inner();
+    let bars = charts[0].find_all(Locator::Css("rect")).await.unwrap().len();
+    assert_eq!(bars, 24 + 2, "an on-time and a late bar a month, and the legend");
+    let month_sum: i64 = timeliness.months.iter().map(|m| m.on_time + m.late).sum();
+    assert_eq!(month_sum, timeliness.answered);
+    std::fs::write(shots.join("deadlines.png"), b.screenshot().await.unwrap()).unwrap();
+    std::fs::write(shots.join("timeliness-by-month.png"), charts[0].screenshot().await.unwrap()).unwrap();
+    std::fs::write(shots.join("working-days.png"), charts[1].screenshot().await.unwrap()).unwrap();
     // The finished report: previewed as the API assembles it, and downloaded.
     let annual = reports
         .get_annual_report(proto::GetAnnualReportRequest { agency_id: SAMPLE.into(), year: 2024, ..Default::default() })
@@ -228,4 +302,206 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
 
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// Signs a browser in with a token and waits for the home page.
+async fn sign_in(b: &fantoccini::Client, base: &str, token: &str) {
+    b.goto(&format!("{base}/console/")).await.unwrap();
+    b.find(Locator::Css("input[name=token]")).await.unwrap().send_keys(token).await.unwrap();
+    b.find(Locator::Css("form[action='/console/sign-in'] button")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("form.pick")).await.unwrap();
+}
+
+/// A raw HTTP client with a browser's session cookie, for the requests a
+/// page would not send (a forged form) and for downloads.
+struct Raw {
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+    base: String,
+    cookie: String,
+}
+
+impl Raw {
+    async fn of(b: &fantoccini::Client, base: &str) -> Self {
+        let cookie = b.get_named_cookie("dl_session").await.unwrap().value().to_owned();
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        Raw { client, base: base.to_owned(), cookie: format!("dl_session={cookie}") }
+    }
+
+    async fn post(&self, path: &str, form: &str) -> (http::StatusCode, String) {
+        use http_body_util::BodyExt as _;
+        let request = http::Request::post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("origin", &self.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(http_body_util::Full::new(bytes::Bytes::from(form.to_owned())))
+            .unwrap();
+        let answer = self.client.request(request).await.unwrap();
+        let status = answer.status();
+        (status, String::from_utf8_lossy(&answer.into_body().collect().await.unwrap().to_bytes()).into_owned())
+    }
+
+    async fn get(&self, path: &str) -> (http::StatusCode, http::HeaderMap, bytes::Bytes) {
+        use http_body_util::BodyExt as _;
+        let request = http::Request::get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        let answer = self.client.request(request).await.unwrap();
+        let (status, headers) = (answer.status(), answer.headers().clone());
+        (status, headers, answer.into_body().collect().await.unwrap().to_bytes())
+    }
+}
+
+#[tokio::test]
+async fn a_writer_edits_and_publishes_the_report_and_an_admin_administers_in_a_real_browser() {
+    let Some(driver) = driver() else { return };
+    let app = spawn_app_with(tempfile::tempdir().unwrap(), |c| c.auth = true).await;
+    let admin = admin_token(&app);
+    let writer = issue_token(&app, &admin, proto::Role::Writer, SAMPLE).await;
+    let server = disclosure_ledger::cli::args::ServerArg { token: Some(writer.clone()), ..server_arg(&app) };
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sample-years.jsonl");
+    disclosure_ledger::cli::events::append(&server, &sample, 100).await.expect("the sample years");
+    let base = format!("http://127.0.0.1:{}", app.addr.port());
+    let shots = shots();
+    let b = browser(driver.1).await;
+    sign_in(&b, &base, &writer).await;
+
+    // The report's text: an unknown placeholder is refused and the text
+    // kept as typed; a known one is filled from the tables.
+    b.goto(&format!("{base}/console/report/text?agency={SAMPLE}&year=2024")).await.unwrap();
+    let overview = Locator::Css("form:has(input[value=REPORT_SECTION_OVERVIEW]) textarea");
+    b.wait().for_element(overview).await.unwrap().send_keys("本年度共收到申请{nwe}件。").await.unwrap();
+    b.find(Locator::Css("form:has(input[value=REPORT_SECTION_OVERVIEW]) button")).await.unwrap().click().await.unwrap();
+    let refusal = b.wait().for_element(Locator::Css(".refusal")).await.unwrap().text().await.unwrap();
+    assert!(refusal.contains("{nwe}"), "{refusal}");
+    let kept = b.find(overview).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert_eq!(kept, "本年度共收到申请{nwe}件。");
+    let placeholders = b.find_all(Locator::Css("table.list tbody tr")).await.unwrap().len();
+    assert_eq!(placeholders, disclosure_ledger::domain::report_text::PLACEHOLDERS.len());
+    std::fs::write(shots.join("report-text.png"), b.screenshot().await.unwrap()).unwrap();
+    let area = b.find(overview).await.unwrap();
+    area.clear().await.unwrap();
+    area.send_keys("本年度共收到政府信息公开申请{new}件。").await.unwrap();
+    b.find(Locator::Css("form:has(input[value=REPORT_SECTION_OVERVIEW]) button")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("article.report")).await.unwrap();
+    let report = report_as(&app, &writer, SAMPLE, 2024).await;
+    let text = b.find(Locator::Css("article.report")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(&format!("本年度共收到政府信息公开申请{}件。", row(&report, "new")[6])), "{text}");
+
+    // Published as the log stands now; then a correction: the tables as
+    // published show the cells it changed, each linked to the correction.
+    b.find(Locator::Css("form.publish button")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::XPath("//p[contains(., '已发布')]")).await.unwrap();
+    let mut client =
+        proto::ledger_service_client::LedgerServiceClient::new(with_token(channel(app.addr).await, Some(&writer)));
+    let correction = proto::Event {
+        agency_id: SAMPLE.into(),
+        ..amended("依申请〔2024〕1号", date(2024, 1, 25), "0ae39fb0-9822-5cc4-8ffb-033a34350c09", |a| {
+            a.outcome = proto::Outcome::PartlyDisclosed as i32
+        })
+    };
+    client.append_events(proto::AppendEventsRequest { events: vec![correction], ..Default::default() }).await.unwrap();
+    b.goto(&format!("{base}/console/tables?agency={SAMPLE}&year=2024")).await.unwrap();
+    let published = b.wait().for_element(Locator::Css("select[name=published]")).await.unwrap();
+    published.select_by_index(1).await.unwrap();
+    b.find(Locator::Css("form.pick button")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("p.asof")).await.unwrap();
+    let changed = b.find_all(Locator::Css("td.changed")).await.unwrap();
+    // 予以公开 and 部分公开, each in 自然人 and 总计.
+    assert_eq!(changed.len(), 4, "the cells the correction changed");
+    let disclosed_total = b.find(Locator::Css("tr[data-code='1'] td.num:last-child")).await.unwrap();
+    assert_eq!(
+        disclosed_total.find(Locator::Css("a")).await.unwrap().text().await.unwrap(),
+        row(&report, "1")[6].to_string()
+    );
+    std::fs::write(shots.join("as-published.png"), b.screenshot().await.unwrap()).unwrap();
+    let three = b.find(Locator::Css("table.applications")).await.unwrap();
+    std::fs::write(shots.join("as-published-section-three.png"), three.screenshot().await.unwrap()).unwrap();
+    disclosed_total.find(Locator::Css("a.delta")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::XPath("//h2[contains(., '移出')]")).await.unwrap();
+    let moved = b.find(Locator::Css("section.moved")).await.unwrap().text().await.unwrap();
+    assert!(moved.contains("依申请〔2024〕1号") && moved.contains("更正 event_amended"), "{moved}");
+    std::fs::write(shots.join("changes.png"), b.screenshot().await.unwrap()).unwrap();
+    // A writer is not an admin: the API's refusal.
+    b.goto(&format!("{base}/console/admin")).await.unwrap();
+    let refusal = b.find(Locator::Css(".refusal")).await.unwrap().text().await.unwrap();
+    assert!(refusal.starts_with("PermissionDenied"), "{refusal}");
+    b.close().await.unwrap();
+
+    // Administration.
+    let b = browser(driver.1).await;
+    sign_in(&b, &base, &admin).await;
+    b.goto(&format!("{base}/console/admin")).await.unwrap();
+    b.wait().for_element(Locator::Css("h2#tokens")).await.unwrap();
+    b.find(Locator::Css("form[action='/console/admin/tokens'] input[name=agencies]"))
+        .await
+        .unwrap()
+        .send_keys(SAMPLE)
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/console/admin/tokens'] input[name=label]"))
+        .await
+        .unwrap()
+        .send_keys("审计")
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/console/admin/tokens'] button")).await.unwrap().click().await.unwrap();
+    let secret = b.wait().for_element(Locator::Css("code.secret")).await.unwrap().text().await.unwrap();
+    let id = b.find(Locator::XPath("//tr[th='令牌编号']/td/code")).await.unwrap().text().await.unwrap();
+    assert_eq!(report_as(&app, &secret, SAMPLE, 2024).await.log_digest.len(), 64, "the new reader token reads");
+    b.goto(&format!("{base}/console/admin")).await.unwrap();
+    let page = b.wait().for_element(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(!page.contains(&secret), "a secret is shown once");
+    assert!(page.contains("审计"));
+    std::fs::write(shots.join("admin.png"), b.screenshot().await.unwrap()).unwrap();
+    // Revoking without the session's CSRF token is refused; with it, done.
+    let raw = Raw::of(&b, &base).await;
+    let (status, _) = raw.post("/console/admin/tokens/revoke", &format!("token_id={id}&csrf=guess")).await;
+    assert_eq!(status, 403);
+    let (status, _) = raw.post("/console/admin/tokens/revoke", &format!("token_id={id}")).await;
+    assert_eq!(status, 403);
+    assert_eq!(report_as(&app, &secret, SAMPLE, 2024).await.log_digest.len(), 64, "still valid");
+    b.find(Locator::Css(&format!("button[aria-label='吊销 {id}']"))).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("h2#tokens")).await.unwrap();
+    let mut reports =
+        proto::report_service_client::ReportServiceClient::new(with_token(channel(app.addr).await, Some(&secret)));
+    let refused = reports
+        .get_report(proto::GetReportRequest {
+            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(SAMPLE.into())) }),
+            year: 2024,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "revoked");
+    // A group, then verification, then a backup that check-backup reads.
+    b.find(Locator::Css("form[action='/console/admin/groups'] input[name=group_id]"))
+        .await
+        .unwrap()
+        .send_keys("region")
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/console/admin/groups'] textarea"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{SAMPLE}\nother-agency"))
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/console/admin/groups'] button")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::XPath("//td[. = 'region']")).await.unwrap();
+    b.find(Locator::Css("form[action='/console/admin/verify'] button")).await.unwrap().click().await.unwrap();
+    let verdict = b.wait().for_element(Locator::Css("p.passed")).await.unwrap().text().await.unwrap();
+    assert!(verdict.contains("一致"), "{verdict}");
+    let digest = b.find(Locator::Css("main table.list code")).await.unwrap().text().await.unwrap();
+    let (status, headers, body) = raw.get("/console/admin/backup").await;
+    assert_eq!(status, 200);
+    assert!(headers["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    let file = shots.join("console.backup");
+    std::fs::write(&file, &body).unwrap();
+    let (_, backed_up) = disclosure_ledger::ops::backup::digest_of(&file, None).unwrap();
+    assert_eq!(backed_up.to_string(), digest, "the backup holds the log verify proved");
+    drop(driver);
 }

@@ -1,13 +1,29 @@
 //! An application as the API shows it: its state from the folded record,
-//! and its statutory deadline with how it was computed. Shared by every
-//! service that answers with applications.
+//! and its statutory deadline with how it was computed; and a review case
+//! the same way. Shared by every service that answers with them.
 
 use crate::deadline::statutory::{Deadline, Standing};
 use crate::domain::application::{Application, Status as AppStatus};
 use crate::domain::date::CivilDate;
 use crate::domain::ids::StreamId;
-use crate::domain::subject::SubjectRecord;
+use crate::domain::subject::{SubjectRecord, SubjectState};
 use crate::wire::proto;
+
+/// The wire view of a review case's record (`None` if it is not one).
+pub fn review_case_to_proto(stream: &StreamId, record: &SubjectRecord) -> Option<proto::ReviewCase> {
+    let SubjectState::ReviewCase(c) = &record.state else { return None };
+    Some(proto::ReviewCase {
+        agency_id: stream.agency.to_string(),
+        case_id: stream.subject.to_string(),
+        kind: c.kind.to_proto() as i32,
+        filed_on: Some(c.filed_on.to_proto()),
+        decided_on: c.decision.map(|(on, _)| on.to_proto()),
+        result: c.decision.map_or(0, |(_, r)| r.to_proto() as i32),
+        application_id: c.application.as_ref().map(ToString::to_string).unwrap_or_default(),
+        revision: record.revision(),
+        last_position: record.positions.last().copied().unwrap_or(0),
+    })
+}
 
 /// The wire view of an application record.
 pub fn application_to_proto(stream: &StreamId, record: &SubjectRecord) -> proto::Application {

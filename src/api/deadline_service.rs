@@ -84,6 +84,15 @@ impl DeadlineServiceApi for DeadlineService {
                 without_deadline: t.without_deadline,
                 median_working_days: t.percentile(50),
                 p90_working_days: t.percentile(90),
+                months: (1..)
+                    .zip(t.by_month)
+                    .map(|(month, (on_time, late))| proto::MonthTimeliness { month, on_time, late })
+                    .collect(),
+                working_days: t
+                    .distribution()
+                    .into_iter()
+                    .map(|(working_days, answers)| proto::WorkingDaysCount { working_days, answers })
+                    .collect(),
             }))
         }
         .instrument(span)

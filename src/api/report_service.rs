@@ -7,16 +7,16 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::access::principal::Principal;
-use crate::api::application::application_to_proto;
+use crate::api::application::{application_to_proto, review_case_to_proto};
 use crate::api::page;
 use crate::domain::codes::ReviewKind;
 use crate::domain::date::CivilDate;
-use crate::domain::ids::AgencyId;
+use crate::domain::ids::{AgencyId, SubjectId};
 use crate::domain::rejection::{FieldIssue, Rejection, internal};
-use crate::report::derivation::{self, Cell, CellPage, DeriveError, ReportQuery};
+use crate::report::derivation::{self, Cell, CellPage, DeriveError, ReportQuery, ReviewCell};
 use crate::report::proactive_table::Value as ProactiveValue;
 use crate::report::tables::{Report, ReviewDating};
-use crate::report::template::{RESULTS_BLOCK, REVIEW_BLOCKS, Row, Template};
+use crate::report::template::{RESULTS_BLOCK, REVIEW_BLOCKS, ReviewColumn, Row, Template};
 use crate::store::chain::Digest;
 use crate::store::database::Store;
 use crate::store::error::StoreError;
@@ -72,6 +72,16 @@ fn dating(d: i32) -> Result<ReviewDating, FieldIssue> {
         Ok(proto::ReviewDating::Unspecified | proto::ReviewDating::FiledInYear) => Ok(ReviewDating::FiledInYear),
         Ok(proto::ReviewDating::DecidedInYear) => Ok(ReviewDating::DecidedInYear),
         Err(_) => Err(FieldIssue::new("review_dating", format!("{d} is not a known ReviewDating"))),
+    }
+}
+
+fn review_column(c: i32) -> Result<ReviewColumn, FieldIssue> {
+    match proto::ReviewColumn::try_from(c) {
+        Ok(proto::ReviewColumn::Unspecified) => {
+            Err(FieldIssue::new("column", "is required (ReviewColumn UNSPECIFIED is not a value)"))
+        }
+        Ok(wire) => Ok(ReviewColumn::ALL[wire as usize - 1]),
+        Err(_) => Err(FieldIssue::new("column", format!("{c} is not a known ReviewColumn"))),
     }
 }
 
@@ -357,6 +367,33 @@ impl ReportServiceApi for ReportService {
                             text,
                         })
                         .collect(),
+                    recorded_texts: annual
+                        .recorded
+                        .into_iter()
+                        .map(|(section, text)| proto::ReportText {
+                            section: section.to_proto() as i32,
+                            heading: String::new(),
+                            text,
+                        })
+                        .collect(),
+                    placeholders: annual
+                        .placeholders
+                        .into_iter()
+                        .map(|(name, meaning, value)| proto::Placeholder {
+                            name: name.into(),
+                            meaning: meaning.into(),
+                            value,
+                        })
+                        .collect(),
+                    publications: annual
+                        .publications
+                        .into_iter()
+                        .map(|p| proto::Publication {
+                            label: p.label,
+                            position: p.position,
+                            published_on: Some(p.published_on.to_proto()),
+                        })
+                        .collect(),
                 }),
             }))
         }
@@ -432,7 +469,7 @@ impl ReportServiceApi for ReportService {
                 let after = page::after(&r.page_token, &token_cell)?;
                 let as_of = (r.as_of_position > 0).then_some(r.as_of_position);
                 let cell = Cell { agency, year: y, row, column: r.column as usize };
-                let CellPage { position, applications: found, more } =
+                let CellPage { position, subjects: found, more } =
                     derivation::cell_applications(&store, &cell, as_of, after.as_ref(), page_size)
                         .map_err(|e| derive_error(e, "as_of_position"))?;
                 let next_page_token = match found.last() {
@@ -441,6 +478,55 @@ impl ReportServiceApi for ReportService {
                 };
                 Ok(proto::ListCellApplicationsResponse {
                     applications: found.iter().map(|(s, rec)| application_to_proto(s, rec)).collect(),
+                    next_page_token,
+                    log_position: position,
+                })
+            })
+            .await
+            .map_err(refuse)?;
+            Ok(Response::new(response))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_cell_review_cases(
+        &self,
+        request: Request<proto::ListCellReviewCasesRequest>,
+    ) -> Result<Response<proto::ListCellReviewCasesResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let span = tracing::info_span!("ListCellReviewCases", agency = %r.agency_id, year = r.year, kind = r.kind, column = r.column);
+        async move {
+            caller.may_read_id(&r.agency_id).map_err(refuse)?;
+            let store = self.store().map_err(refuse)?;
+            let response = blocking(move || {
+                let mut issues = Vec::new();
+                let agency =
+                    AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
+                let y = year(r.year).map_err(|i| issues.push(i)).ok();
+                let kind = ReviewKind::from_proto(r.kind).map_err(|e| issues.push(FieldIssue::new("kind", e))).ok();
+                let column = review_column(r.column).map_err(|i| issues.push(i)).ok();
+                let dating = dating(r.review_dating).map_err(|i| issues.push(i)).ok();
+                let page_size = page::size(r.page_size).map_err(|i| issues.push(i)).unwrap_or(0);
+                let (Some(agency), Some(year), Some(kind), Some(column), Some(dating), true) =
+                    (agency, y, kind, column, dating, issues.is_empty())
+                else {
+                    return Err(Rejection::Invalid(issues));
+                };
+                let token_cell = (r.agency_id.clone(), year, r.kind, r.column, r.review_dating, r.as_of_position);
+                let after = page::after(&r.page_token, &token_cell)?;
+                let as_of = (r.as_of_position > 0).then_some(r.as_of_position);
+                let cell = ReviewCell { agency, year, kind, column, dating };
+                let CellPage { position, subjects: found, more } =
+                    derivation::cell_review_cases(&store, &cell, as_of, after.as_ref(), page_size)
+                        .map_err(|e| derive_error(e, "as_of_position"))?;
+                let next_page_token = match found.last() {
+                    Some((last, _)) if more => page::token(&token_cell, &last.subject),
+                    _ => String::new(),
+                };
+                Ok(proto::ListCellReviewCasesResponse {
+                    review_cases: found.iter().filter_map(|(s, rec)| review_case_to_proto(s, rec)).collect(),
                     next_page_token,
                     log_position: position,
                 })
@@ -566,5 +652,37 @@ impl ReportServiceApi for ReportService {
         Ok(Response::new(proto::GetGroupResponse {
             group: Some(proto::Group { group_id, agency_ids: members.iter().map(ToString::to_string).collect() }),
         }))
+    }
+
+    async fn list_groups(
+        &self,
+        request: Request<proto::ListGroupsRequest>,
+    ) -> Result<Response<proto::ListGroupsResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let page_size = page::size(r.page_size).map_err(|i| refuse(Rejection::Invalid(vec![i])))?;
+        // A token names the last group id of its page; the request has no
+        // other parameters to bind it to.
+        let after = page::after(&r.page_token, &()).map_err(refuse)?.map(|s| s.to_string());
+        let store = self.store().map_err(refuse)?;
+        let all = blocking(move || store.groups().map_err(internal)).await.map_err(refuse)?;
+        let mut visible = all
+            .into_iter()
+            .filter(|(id, _)| after.as_ref().is_none_or(|a| id > a) && caller.may_read_group(id).is_ok());
+        let groups: Vec<proto::Group> = visible
+            .by_ref()
+            .take(page_size)
+            .map(|(group_id, members)| proto::Group {
+                group_id,
+                agency_ids: members.iter().map(ToString::to_string).collect(),
+            })
+            .collect();
+        let next_page_token = match (groups.last(), visible.next()) {
+            (Some(last), Some(_)) => {
+                SubjectId::parse(&last.group_id).map(|id| page::token(&(), &id)).map_err(|e| refuse(internal(e)))?
+            }
+            _ => String::new(),
+        };
+        Ok(Response::new(proto::ListGroupsResponse { groups, next_page_token }))
     }
 }

@@ -242,6 +242,20 @@ pub enum Command {
         /// separated by blank lines.
         file: PathBuf,
     },
+    /// Record that the agency published its annual report as the log
+    /// stands now: the tables "as published" are the tables as of that
+    /// position, and the console shows later corrections against them.
+    Publish {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        /// What was published, e.g. 正式发布 or 更正后重新发布.
+        #[arg(long, default_value = "正式发布")]
+        label: String,
+    },
     /// Show the cells that changed between two log positions.
     Diff {
         #[command(flatten)]
@@ -366,6 +380,7 @@ impl Cli {
             Command::AnnualReport { server, agency, year, template, as_of, format, output } => {
                 tables::annual_report(&server, &agency, year, template.as_deref(), as_of, format, &output).await
             }
+            Command::Publish { server, agency, year, label } => tables::publish(&server, &agency, year, label).await,
             Command::ReportText { server, agency, year, section, file } => {
                 tables::report_text(&server, &agency, year, section, &file).await
             }

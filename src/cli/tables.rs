@@ -249,6 +249,28 @@ pub async fn report_text(
         SectionArg::Problems => proto::ReportSection::Problems,
         SectionArg::Other => proto::ReportSection::Other,
     };
+    let payload = proto::event::Payload::ReportTextSet(proto::ReportTextSet { year, section: section as i32, text });
+    let position = record_in_report(server, agency, year, payload).await?;
+    println!("text recorded at log position {position}");
+    Ok(())
+}
+
+/// Records that the annual report was published as the log stands now.
+pub async fn publish(server: &ServerArg, agency: &str, year: i32, label: String) -> anyhow::Result<()> {
+    let payload = proto::event::Payload::ReportPublished(proto::ReportPublished { year, label });
+    let position = record_in_report(server, agency, year, payload).await?;
+    println!("the {year} report of {agency} is published as of log position {position}");
+    Ok(())
+}
+
+/// Appends one event to the stream of an agency's report for a year;
+/// returns its log position.
+async fn record_in_report(
+    server: &ServerArg,
+    agency: &str,
+    year: i32,
+    payload: proto::event::Payload,
+) -> anyhow::Result<u64> {
     let event = proto::Event {
         event_id: uuid::Uuid::new_v4().to_string(),
         agency_id: agency.into(),
@@ -256,11 +278,7 @@ pub async fn report_text(
         occurred_on: Some(crate::domain::date::CivilDate::today_in_china().to_proto()),
         actor: String::new(),
         correlation_id: String::new(),
-        payload: Some(proto::event::Payload::ReportTextSet(proto::ReportTextSet {
-            year,
-            section: section as i32,
-            text,
-        })),
+        payload: Some(payload),
     };
     let r = Remote::connect(server)
         .await?
@@ -273,6 +291,5 @@ pub async fn report_text(
         .await
         .map_err(status)?
         .into_inner();
-    println!("text recorded at log position {}", r.results.first().map_or(0, |r| r.position));
-    Ok(())
+    Ok(r.results.first().map_or(0, |r| r.position))
 }

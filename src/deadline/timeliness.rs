@@ -13,6 +13,8 @@ pub struct Timeliness {
     pub without_deadline: i64,
     /// Working days each took, as the deadline counts them.
     pub days: Vec<u32>,
+    /// By the month of the answer (January first): on time, late.
+    pub by_month: [(i64, i64); 12],
 }
 
 impl Timeliness {
@@ -29,15 +31,27 @@ impl Timeliness {
         });
         match taken {
             Ok((standing, days)) => {
+                let month = &mut self.by_month[c.on.month() as usize - 1];
                 if standing == Standing::AnsweredOnTime {
                     self.on_time += 1;
+                    month.0 += 1;
                 } else {
                     self.late += 1;
+                    month.1 += 1;
                 }
                 self.days.push(days);
             }
             Err(_) => self.without_deadline += 1,
         }
+    }
+
+    /// How many answers took each number of working days, fewest first.
+    pub fn distribution(&self) -> Vec<(u32, i64)> {
+        let mut counts = std::collections::BTreeMap::new();
+        for d in &self.days {
+            *counts.entry(*d).or_insert(0) += 1;
+        }
+        counts.into_iter().collect()
     }
 
     /// The nearest-rank percentile `p` (0-100) of the working days taken.

@@ -35,6 +35,11 @@ impl CivilDate {
         self.0.year()
     }
 
+    /// The month, 1 to 12.
+    pub fn month(self) -> u32 {
+        self.0.month()
+    }
+
     /// The next day.
     pub fn succ(self) -> Self {
         Self(self.0 + Duration::days(1))

@@ -41,30 +41,73 @@ pub struct Event {
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
-    ApplicationReceived { applicant: ApplicantCategory, channel: Channel },
+    ApplicationReceived {
+        applicant: ApplicantCategory,
+        channel: Channel,
+    },
     SupplementRequested,
     SupplementReceived,
-    ConsultationStarted { party: ConsultationParty },
+    ConsultationStarted {
+        party: ConsultationParty,
+    },
     ConsultationEnded,
-    DeadlineExtended { working_days: u8 },
-    FeeNoticeIssued { amount_fen: i64 },
-    FeePaid { amount_fen: i64 },
+    DeadlineExtended {
+        working_days: u8,
+    },
+    FeeNoticeIssued {
+        amount_fen: i64,
+    },
+    FeePaid {
+        amount_fen: i64,
+    },
     ApplicationWithdrawn,
-    ApplicationConcluded { outcome: Outcome },
-    ApplicationSplit { parts: Vec<SubjectId> },
-    ReviewCaseFiled { kind: ReviewKind, application: Option<SubjectId> },
-    ReviewCaseDecided { result: ReviewResult },
+    ApplicationConcluded {
+        outcome: Outcome,
+    },
+    ApplicationSplit {
+        parts: Vec<SubjectId>,
+    },
+    ReviewCaseFiled {
+        kind: ReviewKind,
+        application: Option<SubjectId>,
+    },
+    ReviewCaseDecided {
+        result: ReviewResult,
+    },
     EventAmended(Amendment),
-    EventVoided { target: EventId, reason: String },
-    DocumentIssued { kind: DocumentKind },
+    EventVoided {
+        target: EventId,
+        reason: String,
+    },
+    DocumentIssued {
+        kind: DocumentKind,
+    },
     DocumentPublished,
     DocumentRepealed,
-    CatalogueItemAdded { kind: CatalogueKind },
+    CatalogueItemAdded {
+        kind: CatalogueKind,
+    },
     CatalogueItemRemoved,
-    DecisionsMade { kind: DecisionKind, count: u32 },
-    FeesCollected { amount_fen: i64 },
-    ProcurementRecorded { amount_fen: i64 },
-    ReportTextSet { year: i32, section: ReportSection, text: String },
+    DecisionsMade {
+        kind: DecisionKind,
+        count: u32,
+    },
+    FeesCollected {
+        amount_fen: i64,
+    },
+    ProcurementRecorded {
+        amount_fen: i64,
+    },
+    ReportTextSet {
+        year: i32,
+        section: ReportSection,
+        text: String,
+    },
+    /// The year's report was published as the log stands here.
+    ReportPublished {
+        year: i32,
+        label: String,
+    },
 }
 
 /// The corrected facts of an earlier event; `None` leaves a fact unchanged.
@@ -125,6 +168,7 @@ impl Payload {
             Self::FeesCollected { .. } => "fees_collected",
             Self::ProcurementRecorded { .. } => "procurement_recorded",
             Self::ReportTextSet { .. } => "report_text_set",
+            Self::ReportPublished { .. } => "report_published",
         }
     }
 

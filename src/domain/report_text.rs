@@ -80,6 +80,19 @@ pub fn check_text(text: &str) -> Result<String, String> {
     Ok(text.replace("\r\n", "\n"))
 }
 
+/// Longest label of a publication, in characters.
+pub const MAX_LABEL: usize = 100;
+
+/// Checks a publication's label at the edge: 1 to 100 characters, trimmed.
+pub fn check_label(label: &str) -> Result<String, String> {
+    let label = label.trim();
+    match label.chars().count() {
+        0 => Err("is required (e.g. 正式发布)".into()),
+        n if n > MAX_LABEL => Err(format!("is {n} characters long; at most {MAX_LABEL}")),
+        _ => Ok(label.to_owned()),
+    }
+}
+
 /// Checks a report year at the edge.
 pub fn check_year(year: i32) -> Result<i32, String> {
     let max = CivilDate::today_in_china().year() + 1;
@@ -99,7 +112,7 @@ pub struct ReportTexts {
 impl ReportTexts {
     pub fn start(payload: &Payload) -> Option<Self> {
         match payload {
-            Payload::ReportTextSet { year, .. } => {
+            Payload::ReportTextSet { year, .. } | Payload::ReportPublished { year, .. } => {
                 let mut texts = Self { year: *year, sections: BTreeMap::new() };
                 texts.apply(payload).ok()?;
                 Some(texts)
@@ -118,7 +131,10 @@ impl ReportTexts {
                 }
                 Ok(())
             }
-            Payload::ReportTextSet { year, .. } => Err(Broken::new(
+            // A publication changes no text: the report assembles its
+            // publications from the stream's events and their positions.
+            Payload::ReportPublished { year, .. } if *year == self.year => Ok(()),
+            Payload::ReportTextSet { year, .. } | Payload::ReportPublished { year, .. } => Err(Broken::new(
                 "WRONG_REPORT_YEAR",
                 "report_text_set.year",
                 format!("this stream holds the {} report, not {year}'s", self.year),

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::domain::codes::ReportSection;
-use crate::domain::ids::{AgencyId, StreamId, SubjectId};
+use crate::domain::event::Payload;
+use crate::domain::ids::{AgencyId, EventId, StreamId, SubjectId};
 use crate::domain::report_text::{ReportTexts, subject_for};
 use crate::report::derivation::{self, DeriveError, ReportQuery};
 use crate::report::proactive_table::{Value, wan_yuan};
@@ -22,6 +23,20 @@ pub struct AnnualReport {
     pub tables: Report,
     /// In report order: (section, heading, text with placeholders filled).
     pub texts: Vec<(ReportSection, &'static str, String)>,
+    /// Every section's text as recorded, placeholders unfilled (to edit).
+    pub recorded: BTreeMap<ReportSection, String>,
+    /// Each placeholder's name, meaning and value in these tables.
+    pub placeholders: Vec<(&'static str, &'static str, String)>,
+    /// The times the report was published, oldest first (voided ones left out).
+    pub publications: Vec<Publication>,
+}
+
+/// The report published as the log stood at `position`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Publication {
+    pub label: String,
+    pub position: u64,
+    pub published_on: crate::domain::date::CivilDate,
 }
 
 /// The values of the placeholders, from the tables.
@@ -112,13 +127,27 @@ pub fn assemble(store: &Store, agency: &AgencyId, q: &ReportQuery) -> Result<Ann
         subject: SubjectId::parse(&subject_for(q.year)).expect("a valid subject id"),
     };
     let mut texts: Option<ReportTexts> = None;
+    let mut publications = Vec::new();
     if let Some(record) = store.subject(&stream)? {
-        let events = record
-            .positions
+        let positions: Vec<u64> = record.positions.iter().copied().filter(|p| *p <= position).collect();
+        let events = positions
             .iter()
-            .filter(|p| **p <= position)
             .map(|p| store.event_at(*p)?.map(|r| r.event).ok_or_else(|| missing(*p)))
             .collect::<Result<Vec<_>, _>>()?;
+        let voided: Vec<&EventId> = events
+            .iter()
+            .filter_map(|e| match &e.payload {
+                Payload::EventVoided { target, .. } => Some(target),
+                _ => None,
+            })
+            .collect();
+        for (event, at) in events.iter().zip(&positions) {
+            if let Payload::ReportPublished { label, .. } = &event.payload
+                && !voided.contains(&&event.id)
+            {
+                publications.push(Publication { label: label.clone(), position: *at, published_on: event.occurred_on });
+            }
+        }
         if let Ok(crate::domain::subject::SubjectState::ReportTexts(t)) = crate::domain::subject::fold(&events, None) {
             texts = Some(t);
         }
@@ -131,7 +160,11 @@ pub fn assemble(store: &Store, agency: &AgencyId, q: &ReportQuery) -> Result<Ann
         .into_iter()
         .filter_map(|s| sections.get(&s).map(|t| (s, s.heading(), fill(t, &values))))
         .collect();
-    Ok(AnnualReport { title, tables, texts })
+    let placeholders = crate::domain::report_text::PLACEHOLDERS
+        .iter()
+        .map(|(name, meaning)| (*name, *meaning, values.get(name).cloned().unwrap_or_default()))
+        .collect();
+    Ok(AnnualReport { title, tables, texts, recorded: sections, placeholders, publications })
 }
 
 fn missing(position: u64) -> DeriveError {

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
+use crate::domain::codes::ReviewKind;
 use crate::domain::event::Recorded;
 use crate::domain::ids::{AgencyId, StreamId, SubjectId};
 use crate::domain::subject::fold;
@@ -13,7 +14,7 @@ use crate::domain::subject::{SubjectRecord, SubjectState};
 use crate::domain::tally::{Contribution, YearTally};
 use crate::report::replay::{Replay, Replayed};
 use crate::report::tables::{Report, ReviewDating, YearCells};
-use crate::report::template::{Row, Template};
+use crate::report::template::{ReviewColumn, Row, Template};
 use crate::store::chunk::DecodedChunk;
 use crate::store::database::Store;
 use crate::store::error::StoreError;
@@ -113,11 +114,11 @@ pub struct Cell {
     pub column: usize,
 }
 
-/// One page of the applications counted in a cell.
+/// One page of the subjects (applications, or review cases) counted in a cell.
 pub struct CellPage {
     /// The log position the page reflects.
     pub position: u64,
-    pub applications: Vec<(StreamId, SubjectRecord)>,
+    pub subjects: Vec<(StreamId, SubjectRecord)>,
     /// Whether more follow the last one.
     pub more: bool,
 }
@@ -131,6 +132,59 @@ pub fn cell_applications(
     page_size: usize,
 ) -> Result<CellPage, DeriveError> {
     let Cell { agency, year, row, column } = cell.clone();
+    cell_subjects(store, &agency, as_of, after, page_size, |s| in_cell(s, year, row, column))
+}
+
+/// Whether a review case counts in a cell of section 四 for `year`:
+/// its kind's block, and the result it had on 31 December (or pending),
+/// dated as `dating` dates cases.
+pub fn in_review_cell(state: &SubjectState, cell: &ReviewCell) -> bool {
+    let SubjectState::ReviewCase(c) = state else { return false };
+    if c.kind != cell.kind {
+        return false;
+    }
+    let mut one = YearCells::default();
+    one.count(state, cell.year, cell.dating);
+    let counted = &one.reviews[cell.kind as usize];
+    match cell.column {
+        ReviewColumn::Total => counted.iter().sum::<i64>() > 0,
+        column => counted[column as usize] > 0,
+    }
+}
+
+/// A cell of section 四: an agency's review kind and result column for a
+/// year, as cases are dated.
+#[derive(Clone, Debug)]
+pub struct ReviewCell {
+    pub agency: AgencyId,
+    pub year: i32,
+    pub kind: ReviewKind,
+    pub column: ReviewColumn,
+    pub dating: ReviewDating,
+}
+
+/// One page of the review cases counted in a cell of section 四.
+pub fn cell_review_cases(
+    store: &Store,
+    cell: &ReviewCell,
+    as_of: Option<u64>,
+    after: Option<&SubjectId>,
+    page_size: usize,
+) -> Result<CellPage, DeriveError> {
+    cell_subjects(store, &cell.agency, as_of, after, page_size, |s| in_review_cell(s, cell))
+}
+
+/// One page, in subject id order after `after`, of an agency's subjects
+/// that satisfy `counts`: now from the maintained subjects, or as they
+/// stood at a position, from a replay.
+fn cell_subjects(
+    store: &Store,
+    agency: &AgencyId,
+    as_of: Option<u64>,
+    after: Option<&SubjectId>,
+    page_size: usize,
+    counts: impl Fn(&SubjectState) -> bool,
+) -> Result<CellPage, DeriveError> {
     let mut page = Vec::new();
     let mut more = false;
     let mut push = |stream: StreamId, record: SubjectRecord| {
@@ -147,22 +201,20 @@ pub fn cell_applications(
                 let _consistent = store.consistent();
                 store.last_position()?
             };
-            for item in store.subjects(&agency, after) {
+            for item in store.subjects(agency, after) {
                 let (subject, record) = item?;
-                if in_cell(&record.state, year, row, column)
-                    && !push(StreamId { agency: agency.clone(), subject }, record)
-                {
+                if counts(&record.state) && !push(StreamId { agency: agency.clone(), subject }, record) {
                     break;
                 }
             }
             position
         }
         Some(asked) => {
-            let replay = replay_as_of(store, asked, std::slice::from_ref(&agency))?;
+            let replay = replay_as_of(store, asked, std::slice::from_ref(agency))?;
             let mut matching: Vec<(StreamId, Replayed)> = replay
                 .subjects
                 .into_iter()
-                .filter(|(s, r)| after.is_none_or(|a| &s.subject > a) && in_cell(&r.state, year, row, column))
+                .filter(|(s, r)| after.is_none_or(|a| &s.subject > a) && counts(&r.state))
                 .collect();
             matching.sort_by(|a, b| a.0.cmp(&b.0));
             for (stream, replayed) in matching {
@@ -177,7 +229,7 @@ pub fn cell_applications(
             asked
         }
     };
-    Ok(CellPage { position, applications: page, more })
+    Ok(CellPage { position, subjects: page, more })
 }
 
 /// The result of rebuilding everything from the raw log.

@@ -167,7 +167,7 @@ fn decode(position: u64, bytes: &[u8]) -> Result<Fact, StoreError> {
         }
         W::FeesCollected(m) => What::Record(Record::Fees { amount_fen: m.amount_fen, on }),
         W::ProcurementRecorded(m) => What::Record(Record::Procurement { amount_fen: m.amount_fen, on }),
-        W::ReportTextSet(_) => What::Text,
+        W::ReportTextSet(_) | W::ReportPublished(_) => What::Text,
         W::EventAmended(_) | W::EventVoided(_) => What::Correction,
         W::SupplementRequested(_)
         | W::SupplementReceived(_)

@@ -189,24 +189,24 @@ fn proactive_html(r: &proto::Report) -> String {
                 out.push_str("</table>\n");
             }
             w = width(i);
-            let rest = 66.0 / (w - 1).max(1) as f64;
             let _ = writeln!(
                 out,
-                "<table class=\"proactive\">\n<colgroup><col style=\"width:34%\"><col span=\"{}\" style=\"width:{rest:.2}%\"></colgroup>",
+                "<table class=\"proactive\">\n<colgroup><col class=\"w-label\"><col span=\"{0}\" class=\"w-rest{0}\"></colgroup>",
                 w - 1
             );
             open = true;
         }
-        let _ = writeln!(out, "<tr><th class=\"block\" colspan=\"{w}\">{}</th></tr>", escape(&b.title));
+        let _ =
+            writeln!(out, "<tr><th scope=\"colgroup\" class=\"block\" colspan=\"{w}\">{}</th></tr>", escape(&b.title));
         let spare = w - 1 - b.columns.len();
         let last_span = |i: usize| if i + 1 == b.columns.len() { 1 + spare } else { 1 };
-        let _ = write!(out, "<tr><th>信息内容</th>");
+        let _ = write!(out, "<tr><th scope=\"col\">信息内容</th>");
         for (c, h) in b.columns.iter().enumerate() {
-            let _ = write!(out, "<th colspan=\"{}\">{}</th>", last_span(c), escape(h));
+            let _ = write!(out, "<th scope=\"col\" colspan=\"{}\">{}</th>", last_span(c), escape(h));
         }
         let _ = writeln!(out, "</tr>");
         for row in &b.rows {
-            let _ = write!(out, "<tr><td class=\"label\">{}</td>", escape(&row.label));
+            let _ = write!(out, "<tr><th scope=\"row\" class=\"label\">{}</th>", escape(&row.label));
             for (c, v) in row.values.iter().enumerate() {
                 let _ =
                     write!(out, "<td class=\"num\" colspan=\"{}\">{}</td>", last_span(c), proactive_value(b, c, *v));
@@ -225,9 +225,9 @@ body { font-family: "Noto Serif CJK SC", "Source Han Serif SC", "SimSun", serif;
 h2 { font-size: 14pt; font-weight: bold; margin: 1.2em 0 0.5em; }
 table { border-collapse: collapse; width: 100%; page-break-inside: avoid; }
 th, td { border: 1px solid #000; padding: 3px 4px; text-align: center; vertical-align: middle; }
-td.label { text-align: left; }
+td.label, th.label { text-align: left; font-weight: normal; }
 td.num { text-align: center; width: 7%; }
-th.note { font-weight: normal; }
+td.note { font-weight: normal; }
 table.reviews, table.proactive { table-layout: fixed; }
 table.proactive { margin-bottom: 0.8em; }
 p.meta { font-size: 9pt; color: #333; }
@@ -235,6 +235,21 @@ h1 { font-size: 18pt; font-weight: bold; text-align: center; margin: 0.5em 0 1em
 p.text { text-indent: 2em; line-height: 1.8; margin: 0.3em 0; }
 p.period { text-align: center; font-size: 10.5pt; }
 </style>"#;
+
+/// The tables' column widths, as classes rather than `style` attributes
+/// (which a strict Content-Security-Policy drops): the label column of
+/// section 二 and the share of the rest for 1 to 12 value columns, and the
+/// columns of section 三.
+pub fn column_widths() -> String {
+    let mut css = String::from(
+        "col.w-label { width: 34%; } col.w-block { width: 9%; } col.w-group { width: 9%; } \
+         col.w-row { width: 24%; } col.w-value { width: 8.28%; }\n",
+    );
+    for n in 1..=12 {
+        let _ = writeln!(css, "col.w-rest{n} {{ width: {:.2}%; }}", 66.0 / n as f64);
+    }
+    css
+}
 
 /// Sections 二, 三 and 四 as printable HTML (A4, the official merged cells).
 fn html(r: &proto::Report) -> String {
@@ -254,8 +269,9 @@ fn html(r: &proto::Report) -> String {
 /// The start of a printable A4 HTML document, up to `<body>`.
 pub fn html_head(title: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\n{STYLE}</head><body>\n",
-        escape(title)
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\n{STYLE}\n<style>\n{}</style></head><body>\n",
+        escape(title),
+        column_widths()
     )
 }
 
@@ -264,23 +280,68 @@ pub fn tables_html(r: &proto::Report) -> String {
     tables_html_linked(r, None)
 }
 
-/// The address of a cell of section 三, by row code and column (safe to put
-/// in an attribute as it is: it must escape or percent-encode what it
-/// carries).
-pub type CellLink<'a> = &'a dyn Fn(&str, usize) -> String;
+/// A cell of section 三 or 四.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellRef<'a> {
+    /// Section 三: a row code and a column (0-5 the applicants, 6 总计).
+    Application { row: &'a str, column: usize },
+    /// Section 四: a block (行政复议, 未经复议直接起诉, 复议后起诉) and a
+    /// column (结果维持 … 总计).
+    Review { block: usize, column: usize },
+}
 
-/// The same tables, each number of section 三 a link to the cases counted
-/// in it.
-pub fn tables_html_linked(r: &proto::Report, link: Option<CellLink<'_>>) -> String {
+/// A cell shown as of an earlier position that later corrections changed:
+/// what it is now, and the address of the corrections behind the change.
+pub struct Changed {
+    pub now: i64,
+    pub href: String,
+}
+
+/// What the numbers of the tables link to, for pages where every number is
+/// a link (the console). Addresses are put in attributes as they are: they
+/// must percent-encode or escape what they carry.
+pub trait CellLinks {
+    /// The address of the cases counted in a cell.
+    fn cases(&self, cell: CellRef<'_>) -> String;
+    /// Whether later corrections changed the cell.
+    fn changed(&self, _cell: CellRef<'_>) -> Option<Changed> {
+        None
+    }
+}
+
+/// One number of 三 or 四: plain, or a link to its cases, marked if it changed.
+fn number_cell(out: &mut String, links: Option<&dyn CellLinks>, cell: CellRef<'_>, v: i64) {
+    let Some(links) = links else {
+        let _ = write!(out, "<td class=\"num\">{v}</td>");
+        return;
+    };
+    match links.changed(cell) {
+        Some(Changed { now, href }) => {
+            let _ = write!(
+                out,
+                "<td class=\"num changed\"><a href=\"{}\">{v}</a><a class=\"delta\" href=\"{href}\" \
+                 title=\"此后的更正改为 {now}：查看更正\">现为 {now}</a></td>",
+                links.cases(cell)
+            );
+        }
+        None => {
+            let _ = write!(out, "<td class=\"num\"><a href=\"{}\">{v}</a></td>", links.cases(cell));
+        }
+    }
+}
+
+/// The same tables, each number of sections 三 and 四 a link to the cases
+/// counted in it.
+pub fn tables_html_linked(r: &proto::Report, links: Option<&dyn CellLinks>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
         r#"{proactive}<h2>三、收到和处理政府信息公开申请情况</h2>
 <table class="applications">
-<colgroup><col style="width:9%"><col style="width:9%"><col style="width:24%"><col span="7" style="width:8.28%"></colgroup>
-<tr><th class="note" colspan="3" rowspan="3">{note}</th><th colspan="7">{applicant}</th></tr>
-<tr><th rowspan="2">{c0}</th><th colspan="5">{orgs}</th><th rowspan="2">{c6}</th></tr>
-<tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>
+<colgroup><col class="w-block"><col class="w-group"><col class="w-row"><col span="7" class="w-value"></colgroup>
+<tr><td class="note" colspan="3" rowspan="3">{note}</td><th scope="colgroup" colspan="7">{applicant}</th></tr>
+<tr><th scope="col" rowspan="2">{c0}</th><th scope="colgroup" colspan="5">{orgs}</th><th scope="col" rowspan="2">{c6}</th></tr>
+<tr><th scope="col">{c1}</th><th scope="col">{c2}</th><th scope="col">{c3}</th><th scope="col">{c4}</th><th scope="col">{c5}</th></tr>
 "#,
         note = BALANCE_NOTE,
         applicant = APPLICANT_HEADER,
@@ -301,30 +362,31 @@ pub fn tables_html_linked(r: &proto::Report, link: Option<CellLink<'_>>) -> Stri
     for row in rows {
         let _ = write!(out, "<tr data-code=\"{}\">", escape(&row.code));
         if !row.block_label.is_empty() && !block_open {
-            let _ = write!(out, "<td class=\"label\" rowspan=\"{block_len}\">{}</td>", escape(&row.block_label));
+            let _ = write!(
+                out,
+                "<th scope=\"rowgroup\" class=\"label\" rowspan=\"{block_len}\">{}</th>",
+                escape(&row.block_label)
+            );
             block_open = true;
         }
         if row.block_label.is_empty() {
-            let _ = write!(out, "<td class=\"label\" colspan=\"3\">{}</td>", escape(&row.label));
+            let _ = write!(out, "<th scope=\"row\" class=\"label\" colspan=\"3\">{}</th>", escape(&row.label));
         } else if row.group_label.is_empty() {
-            let _ = write!(out, "<td class=\"label\" colspan=\"2\">{}</td>", escape(&row.label));
+            let _ = write!(out, "<th scope=\"row\" class=\"label\" colspan=\"2\">{}</th>", escape(&row.label));
         } else {
             if row.group_label != last_group {
                 let span = rows.iter().filter(|x| x.group_label == row.group_label).count();
-                let _ = write!(out, "<td class=\"label\" rowspan=\"{span}\">{}</td>", escape(&row.group_label));
+                let _ = write!(
+                    out,
+                    "<th scope=\"rowgroup\" class=\"label\" rowspan=\"{span}\">{}</th>",
+                    escape(&row.group_label)
+                );
             }
-            let _ = write!(out, "<td class=\"label\">{}</td>", escape(&row.label));
+            let _ = write!(out, "<th scope=\"row\" class=\"label\">{}</th>", escape(&row.label));
         }
         last_group = &row.group_label;
         for (column, v) in row.values.iter().enumerate() {
-            match link {
-                Some(link) => {
-                    let _ = write!(out, "<td class=\"num\"><a href=\"{}\">{v}</a></td>", link(&row.code, column));
-                }
-                None => {
-                    let _ = write!(out, "<td class=\"num\">{v}</td>");
-                }
-            }
+            number_cell(&mut out, links, CellRef::Application { row: &row.code, column }, *v);
         }
         let _ = writeln!(out, "</tr>");
     }
@@ -333,8 +395,8 @@ pub fn tables_html_linked(r: &proto::Report, link: Option<CellLink<'_>>) -> Stri
         out,
         r#"<h2>四、政府信息公开行政复议、行政诉讼情况</h2>
 <table class="reviews">
-<tr><th colspan="5" rowspan="2">{b0}</th><th colspan="10">{lit}</th></tr>
-<tr><th colspan="5">{b1}</th><th colspan="5">{b2}</th></tr>
+<tr><th scope="colgroup" colspan="5" rowspan="2">{b0}</th><th scope="colgroup" colspan="10">{lit}</th></tr>
+<tr><th scope="colgroup" colspan="5">{b1}</th><th scope="colgroup" colspan="5">{b2}</th></tr>
 <tr>"#,
         b0 = REVIEW_BLOCKS[0],
         b1 = REVIEW_BLOCKS[1],
@@ -343,13 +405,13 @@ pub fn tables_html_linked(r: &proto::Report, link: Option<CellLink<'_>>) -> Stri
     );
     for _ in 0..3 {
         for c in REVIEW_COLUMNS {
-            let _ = write!(out, "<th>{c}</th>");
+            let _ = write!(out, "<th scope=\"col\">{c}</th>");
         }
     }
     let _ = write!(out, "</tr>\n<tr>");
-    for b in &r.review_blocks {
-        for v in [b.upheld, b.corrected, b.other, b.pending, b.total] {
-            let _ = write!(out, "<td class=\"num\">{v}</td>");
+    for (block, b) in r.review_blocks.iter().enumerate() {
+        for (column, v) in [b.upheld, b.corrected, b.other, b.pending, b.total].into_iter().enumerate() {
+            number_cell(&mut out, links, CellRef::Review { block, column }, v);
         }
     }
     let _ = writeln!(out, "</tr>\n</table>");

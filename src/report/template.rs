@@ -177,6 +177,20 @@ impl RowSpec {
 /// Section 四's three blocks and five columns.
 pub const REVIEW_BLOCKS: [&str; 3] = ["行政复议", "未经复议直接起诉", "复议后起诉"];
 pub const REVIEW_COLUMNS: [&str; 5] = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"];
+
+/// The columns of section 四, in table order (as [`REVIEW_COLUMNS`] names them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReviewColumn {
+    Upheld,
+    Corrected,
+    Other,
+    Pending,
+    Total,
+}
+
+impl ReviewColumn {
+    pub const ALL: [ReviewColumn; 5] = [Self::Upheld, Self::Corrected, Self::Other, Self::Pending, Self::Total];
+}
 pub const LITIGATION_HEADER: &str = "行政诉讼";
 
 #[cfg(test)]

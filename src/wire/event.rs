@@ -76,7 +76,9 @@ impl Event {
                 None
             }
         };
-        if let (Ok(subject), Some(Payload::ReportTextSet { year, .. })) = (&subject, &payload) {
+        if let (Ok(subject), Some(Payload::ReportTextSet { year, .. } | Payload::ReportPublished { year, .. })) =
+            (&subject, &payload)
+        {
             let wanted = report_text::subject_for(*year);
             if subject.as_str() != wanted {
                 issues.push(FieldIssue::new(
@@ -113,14 +115,10 @@ impl Event {
     }
 }
 
-/// An event's kind, as the JSON mapping names its payload field
-/// (`applicationReceived`, `eventAmended`…): what histories show.
-pub fn kind(event: &proto::Event) -> String {
-    const COMMON: [&str; 6] = ["eventId", "agencyId", "subjectId", "occurredOn", "actor", "correlationId"];
-    serde_json::to_value(event)
-        .ok()
-        .and_then(|v| v.as_object().and_then(|o| o.keys().find(|k| !COMMON.contains(&k.as_str())).cloned()))
-        .unwrap_or_default()
+/// An event's kind, as the protos name its payload (`application_received`,
+/// `event_amended`…): what histories show. Empty without a payload.
+pub fn kind(event: &proto::Event) -> &'static str {
+    event.payload.as_ref().map_or("", wire_kind)
 }
 
 impl Recorded {
@@ -283,6 +281,11 @@ fn payload_from_proto(wire: &WirePayload, at: &str, ids: Ids) -> Result<Payload,
                 _ => None,
             }
         }
+        W::ReportPublished(m) => {
+            let year = f.take("year", report_text::check_year(m.year));
+            let label = f.take("label", report_text::check_label(&m.label));
+            year.zip(label).map(|(year, label)| Payload::ReportPublished { year, label })
+        }
         W::EventVoided(m) => {
             let target = f.take("target_event_id", EventId::parse(&m.target_event_id));
             let why = f.take("reason", reason(&m.reason));
@@ -354,6 +357,7 @@ fn wire_kind(wire: &WirePayload) -> &'static str {
         W::FeesCollected(_) => "fees_collected",
         W::ProcurementRecorded(_) => "procurement_recorded",
         W::ReportTextSet(_) => "report_text_set",
+        W::ReportPublished(_) => "report_published",
     }
 }
 
@@ -423,6 +427,9 @@ fn payload_to_proto(payload: &Payload) -> WirePayload {
             section: section.to_proto() as i32,
             text: text.clone(),
         }),
+        Payload::ReportPublished { year, label } => {
+            W::ReportPublished(proto::ReportPublished { year: *year, label: label.clone() })
+        }
     }
 }
 

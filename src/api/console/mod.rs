@@ -10,10 +10,19 @@
 //! and no referrer; every state-changing form carries the session's CSRF
 //! token and must come from the console's own origin.
 
+pub mod admin;
+pub mod cases;
+pub mod changes;
+pub mod chart;
+pub mod deadlines;
+pub mod links;
+pub mod report;
+pub mod report_text;
 pub mod session;
+pub mod tables;
 pub mod view;
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, State};
 use axum::response::{IntoResponse as _, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
@@ -22,7 +31,8 @@ use tonic::service::interceptor::InterceptedService;
 use crate::access::token::OpeningTokens;
 use crate::api::console::session::{Session, Sessions, set_cookie};
 use crate::wire::proto::{
-    self, ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient,
+    admin_service_client::AdminServiceClient, deadline_service_client::DeadlineServiceClient,
+    ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient,
 };
 
 /// What the console needs: the services, the tokens to sign in with.
@@ -64,11 +74,23 @@ impl Console {
             .route("/console/style.css", get(style))
             .route("/console/sign-in", post(sign_in))
             .route("/console/sign-out", post(sign_out))
-            .route("/console/tables", get(tables))
-            .route("/console/cells", get(cells))
-            .route("/console/application", get(application))
-            .route("/console/report", get(report))
-            .route("/console/report/download", get(download))
+            .route("/console/tables", get(tables::tables))
+            .route("/console/cells", get(cases::cells))
+            .route("/console/review-cases", get(cases::review_cases))
+            .route("/console/deadlines", get(deadlines::deadlines))
+            .route("/console/changes", get(changes::changes))
+            .route("/console/admin", get(admin::home))
+            .route("/console/admin/tokens", post(admin::create_token))
+            .route("/console/admin/tokens/revoke", post(admin::revoke_token))
+            .route("/console/admin/groups", post(admin::set_group))
+            .route("/console/admin/calendar", post(admin::set_calendar))
+            .route("/console/admin/verify", post(admin::verify))
+            .route("/console/admin/backup", get(admin::backup))
+            .route("/console/application", get(cases::application))
+            .route("/console/report", get(report::report))
+            .route("/console/report/download", get(report::download))
+            .route("/console/report/text", get(report_text::edit).post(report_text::save))
+            .route("/console/report/publish", post(report_text::publish))
             .with_state(self)
     }
 
@@ -83,6 +105,14 @@ impl Console {
 
     fn ledger(&self, session: &Session) -> LedgerServiceClient<Authed> {
         LedgerServiceClient::with_origin(self.channel(session), http::Uri::from_static("http://console"))
+    }
+
+    fn deadlines(&self, session: &Session) -> DeadlineServiceClient<Authed> {
+        DeadlineServiceClient::with_origin(self.channel(session), http::Uri::from_static("http://console"))
+    }
+
+    fn admin(&self, session: &Session) -> AdminServiceClient<Authed> {
+        AdminServiceClient::with_origin(self.channel(session), http::Uri::from_static("http://console"))
     }
 }
 
@@ -142,7 +172,7 @@ async fn home(State(console): State<Console>, headers: HeaderMap) -> Response {
 }
 
 async fn style() -> Response {
-    let mut response = view::STYLE.into_response();
+    let mut response = format!("{}{}", view::STYLE, crate::report::render::column_widths()).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     response
 }
@@ -199,9 +229,8 @@ async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<Csrf>,
 ) -> Response {
-    let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
-    if !same_origin(&headers, &uri) || !session.csrf_ok(&form.csrf) {
-        return refused(&session, &tonic::Status::permission_denied("the form is not this session's (CSRF)"));
+    if let Err(refusal) = admin::guarded(&console, &headers, &uri, &form.csrf) {
+        return *refusal;
     }
     console.sessions.close(&headers);
     let mut response = Redirect::to("/console/").into_response();
@@ -211,198 +240,9 @@ async fn sign_out(
     response
 }
 
-#[derive(Deserialize)]
-struct TablesQuery {
-    agency: String,
-    year: i32,
-    #[serde(default)]
-    template: String,
-    #[serde(default)]
-    as_of: Option<String>,
-}
-
 /// An optional number from a form field (empty: none).
 fn number(s: Option<&str>) -> u64 {
     s.and_then(|s| s.trim().parse().ok()).unwrap_or(0)
-}
-
-async fn tables(State(console): State<Console>, headers: HeaderMap, Query(q): Query<TablesQuery>) -> Response {
-    let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
-    let template = proto::Template::from_str_name(&q.template).unwrap_or(proto::Template::Unspecified);
-    let as_of = number(q.as_of.as_deref());
-    let answer = console
-        .reports(&session)
-        .get_report(proto::GetReportRequest {
-            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(q.agency.clone())) }),
-            year: q.year,
-            template: template as i32,
-            as_of_position: as_of,
-            review_dating: 0,
-        })
-        .await;
-    let report = match answer.map(|r| r.into_inner().report) {
-        Ok(Some(report)) => report,
-        Ok(None) => return refused(&session, &tonic::Status::internal("no report in the answer")),
-        Err(status) => return refused(&session, &status),
-    };
-    let tables = linked_tables(&q.agency, &report);
-    let title = format!("{} {} 年度统计表", q.agency, report.year);
-    page(StatusCode::OK, view::page(&title, Some(&session), view::tables(&q.agency, &q.template, &report, tables)))
-}
-
-/// The tables with each number of 三 a link to its cases, as of the
-/// position the tables reflect.
-fn linked_tables(agency: &str, report: &proto::Report) -> String {
-    let (agency, year, position) = (view::encode(agency), report.year, report.log_position);
-    let link = move |row: &str, column: usize| {
-        format!(
-            "/console/cells?agency={agency}&amp;year={year}&amp;row={}&amp;column={column}&amp;as_of={position}",
-            view::encode(row)
-        )
-    };
-    crate::report::render::tables_html_linked(report, Some(&link))
-}
-
-#[derive(Deserialize)]
-struct CellQuery {
-    agency: String,
-    year: i32,
-    row: String,
-    column: i32,
-    #[serde(default)]
-    as_of: Option<String>,
-    #[serde(default)]
-    page_token: String,
-}
-
-async fn cells(State(console): State<Console>, headers: HeaderMap, Query(q): Query<CellQuery>) -> Response {
-    let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
-    let as_of = number(q.as_of.as_deref());
-    let answer = console
-        .reports(&session)
-        .list_cell_applications(proto::ListCellApplicationsRequest {
-            agency_id: q.agency.clone(),
-            year: q.year,
-            row: q.row.clone(),
-            column: q.column,
-            as_of_position: as_of,
-            page_size: 50,
-            page_token: q.page_token.clone(),
-        })
-        .await;
-    let list = match answer {
-        Ok(r) => r.into_inner(),
-        Err(status) => return refused(&session, &status),
-    };
-    let next = (!list.next_page_token.is_empty()).then(|| {
-        format!(
-            "/console/cells?agency={}&year={}&row={}&column={}&as_of={}&page_token={}",
-            view::encode(&q.agency),
-            q.year,
-            view::encode(&q.row),
-            q.column,
-            list.log_position,
-            view::encode(&list.next_page_token)
-        )
-    });
-    let title = format!("{} {} {}", q.agency, q.year, q.row);
-    page(
-        StatusCode::OK,
-        view::page(&title, Some(&session), view::cell(&q.agency, q.year, &q.row, q.column, &list, next)),
-    )
-}
-
-#[derive(Deserialize)]
-struct ReportQuery {
-    agency: String,
-    year: i32,
-    #[serde(default)]
-    format: String,
-}
-
-/// The finished annual report of an agency's year, from the service.
-async fn annual_report(
-    console: &Console,
-    session: &Session,
-    q: &ReportQuery,
-) -> Result<proto::AnnualReport, tonic::Status> {
-    let answer = console
-        .reports(session)
-        .get_annual_report(proto::GetAnnualReportRequest {
-            agency_id: q.agency.clone(),
-            year: q.year,
-            ..Default::default()
-        })
-        .await?;
-    answer.into_inner().annual_report.ok_or_else(|| tonic::Status::internal("no report in the answer"))
-}
-
-async fn report(State(console): State<Console>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Response {
-    let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
-    let annual = match annual_report(&console, &session, &q).await {
-        Ok(a) => a,
-        Err(status) => return refused(&session, &status),
-    };
-    let tables = linked_tables(&q.agency, &annual.tables.clone().unwrap_or_default());
-    page(StatusCode::OK, view::page(&annual.title, Some(&session), view::report(&q.agency, q.year, &annual, tables)))
-}
-
-/// The report as a file to publish: DOCX (the whole report), HTML, or XLSX
-/// (the tables), as `disclosure-ledger report --annual` writes them.
-async fn download(State(console): State<Console>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Response {
-    use crate::report::publication::{Format, publish};
-    let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
-    let (format, kind, extension) = match q.format.as_str() {
-        "docx" => (Format::Docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
-        "xlsx" => (Format::Xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-        "html" => (Format::Html, "text/html; charset=utf-8", "html"),
-        other => {
-            return refused(&session, &tonic::Status::invalid_argument(format!("{other:?} is not docx, xlsx or html")));
-        }
-    };
-    let annual = match annual_report(&console, &session, &q).await {
-        Ok(a) => a,
-        Err(status) => return refused(&session, &status),
-    };
-    let bytes = match publish(&annual, format) {
-        Ok(b) => b,
-        Err(e) => return refused(&session, &tonic::Status::internal(e.to_string())),
-    };
-    let name = format!("{}-{}-年度报告.{extension}", q.agency, q.year);
-    let disposition = format!("attachment; filename=\"report.{extension}\"; filename*=UTF-8''{}", view::encode(&name));
-    let mut response = page(StatusCode::OK, String::new());
-    *response.body_mut() = axum::body::Body::from(bytes);
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-    if let Ok(d) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, d);
-    }
-    response
-}
-
-#[derive(Deserialize)]
-struct ApplicationQuery {
-    agency: String,
-    id: String,
-}
-
-async fn application(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Query(q): Query<ApplicationQuery>,
-) -> Response {
-    let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
-    let answer = console
-        .ledger(&session)
-        .get_application(proto::GetApplicationRequest { agency_id: q.agency.clone(), application_id: q.id.clone() })
-        .await;
-    match answer {
-        Ok(got) => {
-            let got = got.into_inner();
-            page(StatusCode::OK, view::page(&q.id, Some(&session), view::application(&q.agency, &got)))
-        }
-        Err(status) => refused(&session, &status),
-    }
 }
 
 #[cfg(test)]

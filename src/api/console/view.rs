@@ -3,7 +3,7 @@
 //! value it interpolates (ids are user input); the official tables come
 //! from the report's own renderer, which escapes its labels.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
 use crate::api::console::session::Session;
 use crate::wire::proto;
@@ -22,7 +22,7 @@ main { padding: 1em 1.5em; max-width: 1300px; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.4em; }
 table { border-collapse: collapse; width: 100%; margin: 0.6em 0; }
 th, td { border: 1px solid #555; padding: 3px 5px; text-align: center; vertical-align: middle; }
-td.label { text-align: left; }
+td.label, th.label { text-align: left; font-weight: normal; }
 td.num a { display: block; text-decoration: none; color: #0a3d91; }
 td.num a:hover, td.num a:focus { background: #fde9a8; outline: 2px solid #0a3d91; }
 table.list td, table.list th { text-align: left; }
@@ -34,7 +34,28 @@ nav.downloads { margin: 0.5em 0; }
 form.pick { display: flex; gap: 1em; align-items: end; flex-wrap: wrap; }
 label { display: flex; flex-direction: column; font-size: 0.9em; gap: 0.2em; }
 input, select, button { font: inherit; padding: 0.25em 0.5em; }
-@media print { header, form.pick, nav { display: none; } main { padding: 0; } td.num a { color: #000; } }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible { outline: 3px solid #e0a800; outline-offset: 1px; }
+a.skip { position: absolute; left: -999px; top: 0; background: #fff; color: #000; padding: 0.4em 0.8em; }
+a.skip:focus { left: 0.5em; z-index: 10; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+header nav a { margin-right: 1em; }
+td.changed { background: #fff3c4; outline: 2px solid #e0a800; }
+td.num a.delta { font-size: 0.75em; color: #8a5a00; text-decoration: underline; }
+p.asof { border-left: 4px solid #e0a800; padding: 0.4em 0.8em; background: #fff8e0; }
+table.counts { width: auto; } table.counts td.num { min-width: 3.5em; }
+caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
+figure { margin: 0.8em 0; max-width: 640px; } svg.chart { width: 100%; height: auto; } figcaption { font-size: 0.9em; color: #444; }
+label.check { flex-direction: row; align-items: center; } label.wide { width: 100%; } textarea { font: inherit; width: 100%; box-sizing: border-box; }
+form.inline { display: inline; }
+code.secret { font-size: 1.1em; background: #fffbe6; padding: 0.2em 0.4em; user-select: all; }
+@page { size: A4; margin: 15mm 12mm; }
+@media print {
+  :root { font-size: 10.5pt; }
+  header, form.pick, form, nav, a.skip, td.num a.delta { display: none; }
+  main { padding: 0; max-width: none; }
+  td.num a { color: #000; } td.changed { background: none; outline: none; }
+  table { page-break-inside: avoid; } h2 { page-break-after: avoid; }
+}
 "#;
 
 /// A whole page.
@@ -49,8 +70,15 @@ pub fn page(title: &str, session: Option<&Session>, body: Markup) -> String {
                 link rel="stylesheet" href="/console/style.css";
             }
             body {
+                a.skip href="#main" { "跳到正文" }
                 header {
                     a href="/console/" { strong { "政府信息公开台账" } }
+                    @if session.is_some() {
+                        nav aria-label="主导航" {
+                            a href="/console/" { "统计表" }
+                            a href="/console/admin" { "系统管理" }
+                        }
+                    }
                     @if let Some(s) = session {
                         span.who { "已登录：" (s.who) }
                         form method="post" action="/console/sign-out" {
@@ -59,7 +87,7 @@ pub fn page(title: &str, session: Option<&Session>, body: Markup) -> String {
                         }
                     }
                 }
-                main { (body) }
+                main id="main" tabindex="-1" { (body) }
             }
         }
     }
@@ -78,15 +106,23 @@ pub fn sign_in(problem: Option<&str>) -> Markup {
     }
 }
 
-/// The picker of an agency's year (the home page).
+/// The home page: the year's tables, the deadlines board, administration.
 pub fn home() -> Markup {
     html! {
         h1 { "年度报告统计表" }
-        (picker("", 0, ""))
+        (picker("", 0, "", &[], 0))
+        h2 { "期限看板" }
+        form.pick method="get" action="/console/deadlines" {
+            label { "机关（agency id）" input name="agency" required; }
+            button type="submit" { "查看办理期限" }
+        }
+        h2 { "系统管理" }
+        p { a href="/console/admin" { "令牌、机关组、工作日历、校验与备份" } "（需要管理员令牌）" }
     }
 }
 
-fn picker(agency: &str, year: i32, template: &str) -> Markup {
+pub fn picker(agency: &str, year: i32, template: &str, published: &[proto::Publication], as_of: u64) -> Markup {
+    let picked = published.iter().any(|p| p.position == as_of);
     let year = if year == 0 { chrono::Datelike::year(&chrono::Utc::now()) - 1 } else { year };
     html! {
         form.pick method="get" action="/console/tables" {
@@ -97,7 +133,17 @@ fn picker(agency: &str, year: i32, template: &str) -> Markup {
                 option value="TEMPLATE_2019" selected[template == "TEMPLATE_2019"] { "2019 版" }
                 option value="TEMPLATE_2021" selected[template == "TEMPLATE_2021"] { "2021 版" }
             } }
-            label { "截至日志位置（空：最新）" input name="as_of" type="number" min="1"; }
+            @if !published.is_empty() {
+                label { "按发布版本" select name="published" {
+                    option value="" selected[!picked] { "—" }
+                    @for p in published {
+                        option value=(p.position) selected[picked && p.position == as_of] {
+                            (p.label) "（" (date(p.published_on.as_ref())) "，日志位置 " (p.position) "）"
+                        }
+                    }
+                } }
+            }
+            label { "截至日志位置（空：最新）" input name="as_of" type="number" min="1" value=[(as_of > 0 && !picked).then_some(as_of)]; }
             button type="submit" { "查看" }
         }
     }
@@ -113,123 +159,30 @@ pub fn refusal(status: &tonic::Status) -> Markup {
     }
 }
 
-/// Sections 二, 三 and 四 of a year, every number of 三 a link.
-pub fn tables(agency: &str, template: &str, report: &proto::Report, tables: String) -> Markup {
-    html! {
-        h1 { (agency) " · " (report.year) " 年度统计表" }
-        (picker(agency, report.year, template))
-        nav { a href=(format!("/console/report?agency={}&year={}", encode(agency), report.year)) { "年度报告（预览与下载）" } }
-        p.meta {
-            "统计期限：" (report.period) "；日志位置 " (report.log_position) "；日志摘要 " code { (report.log_digest) }
-        }
-        h2 { "校验" }
-        ul {
-            @for c in &report.checks {
-                li {
-                    @if c.passed { span.passed { "✓ " } } @else { span.failed { "✗ " } }
-                    (c.name) @if !c.detail.is_empty() { "：" (c.detail) }
-                }
-            }
-        }
-        (PreEscaped(tables))
-    }
-}
-
-/// The finished report: its text and tables as the agency will publish
-/// them, and the downloads.
-pub fn report(agency: &str, year: i32, annual: &proto::AnnualReport, tables: String) -> Markup {
-    use crate::report::publication::{paragraphs, period_statement, text_of};
-    let t = annual.tables.clone().unwrap_or_default();
-    let download =
-        |format: &str| format!("/console/report/download?agency={}&year={year}&format={format}", encode(agency));
-    let text = |section: proto::ReportSection| {
-        html! {
-            @if let Some(t) = text_of(annual, section) {
-                @if !t.heading.is_empty() { h2 { (t.heading) } }
-                @for p in paragraphs(&t.text) { p.text { (p) } }
-            }
-        }
+/// An event's kind in words, with the protos' name beside it.
+pub fn event_name(e: &proto::Event) -> Markup {
+    let kind = crate::wire::event::kind(e);
+    let words = match kind {
+        "application_received" => "收到申请",
+        "supplement_requested" => "告知补正",
+        "supplement_received" => "收到补正",
+        "consultation_started" => "开始征求意见",
+        "consultation_ended" => "征求意见结束",
+        "deadline_extended" => "延长答复期限",
+        "fee_notice_issued" => "发出收费通知",
+        "fee_paid" => "缴纳费用",
+        "application_withdrawn" => "申请人撤回",
+        "application_concluded" => "办结",
+        "application_split" => "拆分办理",
+        "review_case_filed" => "复议、诉讼立案",
+        "review_case_decided" => "复议、诉讼审结",
+        "event_amended" => "更正",
+        "event_voided" => "作废",
+        "report_text_set" => "年报文字",
+        "report_published" => "年报发布",
+        _ => "",
     };
-    html! {
-        nav.downloads {
-            "下载：" a href=(download("docx")) { "DOCX" } " · " a href=(download("html")) { "HTML" } " · "
-            a href=(download("xlsx")) { "XLSX（统计表）" }
-        }
-        p.meta { "日志位置 " (t.log_position) "；日志摘要 " code { (t.log_digest) } }
-        article.report {
-            h1 { (annual.title) }
-            (text(proto::ReportSection::Preamble))
-            p.text { (period_statement(&t)) }
-            (text(proto::ReportSection::Overview))
-            (PreEscaped(tables))
-            (text(proto::ReportSection::Problems))
-            (text(proto::ReportSection::Other))
-        }
-    }
-}
-
-/// The applications counted in one cell.
-pub fn cell(
-    agency: &str,
-    year: i32,
-    row: &str,
-    column: i32,
-    page: &proto::ListCellApplicationsResponse,
-    next: Option<String>,
-) -> Markup {
-    let column_name = crate::report::template::COLUMNS.get(column as usize).copied().unwrap_or("总计");
-    html! {
-        h1 { (agency) " · " (year) " 年 · " (row_label(row)) " · " (column_name) }
-        p.meta { "日志位置 " (page.log_position) "；本页 " (page.applications.len()) " 件" }
-        table.list {
-            thead { tr { th scope="col" { "申请编号" } th scope="col" { "收到日期" } th scope="col" { "办结日期" } th scope="col" { "申请人" } th scope="col" { "处理结果" } th scope="col" { "状态" } } }
-            tbody {
-                @for a in &page.applications {
-                    tr {
-                        td { a href=(application_link(agency, &a.application_id)) { (a.application_id) } }
-                        td { (date(a.received_on.as_ref())) }
-                        td { (date(a.concluded_on.as_ref())) }
-                        td { (applicant(a)) }
-                        td { (outcome(a)) }
-                        td { (status(a)) }
-                    }
-                }
-            }
-        }
-        @if let Some(next) = next { nav { a href=(next) { "下一页" } } }
-    }
-}
-
-/// One application: its state and its full history.
-pub fn application(agency: &str, got: &proto::GetApplicationResponse) -> Markup {
-    let a = got.application.clone().unwrap_or_default();
-    html! {
-        h1 { (agency) " · " (a.application_id) }
-        table.list {
-            tr { th scope="row" { "状态" } td { (status(&a)) } }
-            tr { th scope="row" { "申请人" } td { (applicant(&a)) } }
-            tr { th scope="row" { "收到日期" } td { (date(a.received_on.as_ref())) } }
-            tr { th scope="row" { "办结日期" } td { (date(a.concluded_on.as_ref())) } }
-            @if a.outcome != 0 { tr { th scope="row" { "处理结果" } td { (outcome(&a)) } } }
-        }
-        h2 { "历史（" (got.history.len()) " 个事件）" }
-        table.list {
-            thead { tr { th scope="col" { "日志位置" } th scope="col" { "日期" } th scope="col" { "事件" } th scope="col" { "经办人" } th scope="col" { "记录时间" } th scope="col" { "事件编号" } } }
-            tbody {
-                @for r in &got.history {
-                    @let e = r.event.clone().unwrap_or_default();
-                    tr {
-                        td { (r.position) }
-                        td { (date(e.occurred_on.as_ref())) }
-                        td { (crate::wire::event::kind(&e)) }
-                        td { (e.actor) }
-                        td { (r.recorded_at.as_ref().map(|t| chrono::DateTime::from_timestamp(t.seconds, 0).map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default()).unwrap_or_default()) }
-                        td.meta { (e.event_id) }
-                    }
-                }
-            }
-        }
-    }
+    html! { (words) " " span.meta { (kind) } }
 }
 
 /// The address of an application's page.
@@ -243,7 +196,7 @@ pub fn encode(s: &str) -> String {
 }
 
 /// A row of section 三 by its code, as the 2021 template words it.
-fn row_label(code: &str) -> String {
+pub fn row_label(code: &str) -> String {
     use crate::report::template::Template;
     Template::V2021
         .rows()
@@ -254,13 +207,13 @@ fn row_label(code: &str) -> String {
 }
 
 /// The applicant column an application counts in.
-fn applicant(a: &proto::Application) -> &'static str {
+pub fn applicant(a: &proto::Application) -> &'static str {
     crate::domain::codes::ApplicantCategory::from_proto(a.applicant_category)
         .map_or("", |c| crate::report::template::COLUMNS[c.column()])
 }
 
 /// The row of 三 an application's outcome counts in, or nothing if open.
-fn outcome(a: &proto::Application) -> String {
+pub fn outcome(a: &proto::Application) -> String {
     use crate::report::template::{Row, Template};
     let Ok(outcome) = crate::domain::codes::Outcome::from_proto(a.outcome) else { return String::new() };
     Template::V2021
@@ -270,7 +223,7 @@ fn outcome(a: &proto::Application) -> String {
         .map_or_else(String::new, |r| format!("{}{}", r.group.unwrap_or(""), r.label))
 }
 
-fn status(a: &proto::Application) -> &'static str {
+pub fn status(a: &proto::Application) -> &'static str {
     match a.status() {
         proto::ApplicationStatus::Open => "办理中",
         proto::ApplicationStatus::Concluded => "已办结",
@@ -280,6 +233,6 @@ fn status(a: &proto::Application) -> &'static str {
     }
 }
 
-fn date(d: Option<&proto::google::r#type::Date>) -> String {
+pub fn date(d: Option<&proto::google::r#type::Date>) -> String {
     d.map_or(String::new(), |d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
 }

@@ -1,0 +1,78 @@
+//! Where the numbers of the tables lead: each cell of 三 and 四 to the
+//! cases counted in it, as of the position the tables reflect, and a cell
+//! that later corrections changed to those corrections.
+
+use crate::api::console::view;
+use crate::report::render::{CellLinks, CellRef, Changed};
+use crate::wire::proto;
+
+/// The tables with each number of 三 and 四 a link to its cases, as of
+/// the position the tables reflect; with `changes` (the head and the cells
+/// that differ there), each changed cell marked and linked to the
+/// corrections behind it.
+pub fn linked_tables(agency: &str, report: &proto::Report, changes: Option<(u64, &[proto::CellChange])>) -> String {
+    let links = Links {
+        agency: view::encode(agency),
+        year: report.year,
+        position: report.log_position,
+        head: changes.map_or(0, |(head, _)| head),
+        changes: changes.map_or(&[][..], |(_, c)| c),
+    };
+    crate::report::render::tables_html_linked(report, Some(&links))
+}
+
+/// Where the numbers of an agency's tables lead.
+struct Links<'a> {
+    /// Percent-encoded.
+    agency: String,
+    year: i32,
+    position: u64,
+    /// The position the changes were found at.
+    head: u64,
+    changes: &'a [proto::CellChange],
+}
+
+/// A cell's section, row and column as a [`proto::CellChange`] names them.
+fn change_key(cell: CellRef<'_>) -> (&'static str, String, &'static str) {
+    use crate::report::template::{COLUMNS, REVIEW_BLOCKS, REVIEW_COLUMNS};
+    match cell {
+        CellRef::Application { row, column } => ("三", row.to_owned(), COLUMNS.get(column).copied().unwrap_or("")),
+        CellRef::Review { block, column } => (
+            "四",
+            REVIEW_BLOCKS.get(block).copied().unwrap_or("").to_owned(),
+            REVIEW_COLUMNS.get(column).copied().unwrap_or(""),
+        ),
+    }
+}
+
+/// The part of a console address that names a cell.
+fn cell_params(cell: CellRef<'_>) -> String {
+    match cell {
+        CellRef::Application { row, column } => format!("row={}&amp;column={column}", view::encode(row)),
+        CellRef::Review { block, column } => format!("block={block}&amp;column={column}"),
+    }
+}
+
+impl CellLinks for Links<'_> {
+    fn cases(&self, cell: CellRef<'_>) -> String {
+        let Links { agency, year, position, .. } = self;
+        let page = match cell {
+            CellRef::Application { .. } => "cells",
+            CellRef::Review { .. } => "review-cases",
+        };
+        format!("/console/{page}?agency={agency}&amp;year={year}&amp;{}&amp;as_of={position}", cell_params(cell))
+    }
+
+    fn changed(&self, cell: CellRef<'_>) -> Option<Changed> {
+        let (section, row, column) = change_key(cell);
+        let change = self.changes.iter().find(|c| c.section == section && c.row == row && c.column == column)?;
+        let Links { agency, year, position, head, .. } = self;
+        Some(Changed {
+            now: change.after,
+            href: format!(
+                "/console/changes?agency={agency}&amp;year={year}&amp;{}&amp;from={position}&amp;to={head}",
+                cell_params(cell)
+            ),
+        })
+    }
+}
