@@ -403,3 +403,36 @@ async fn a_stream_is_held_to_the_scope_the_revocation_and_the_rate_of_its_token_
     assert!(message.contains("revoked"), "{message}");
     assert_eq!(s.head().await, written, "no refused message wrote anything");
 }
+
+#[tokio::test]
+async fn a_reader_lists_only_the_groups_it_may_read() {
+    let app = spawn_app_with(tempfile::tempdir().unwrap(), |c| c.auth = true).await;
+    let admin = admin_token(&app);
+    let mut as_admin =
+        proto::report_service_client::ReportServiceClient::new(with_token(channel(app.addr).await, Some(&admin)));
+    for id in ["city", "county"] {
+        as_admin
+            .set_group(proto::SetGroupRequest {
+                group: Some(proto::Group { group_id: id.into(), agency_ids: vec!["a".into(), "b".into()] }),
+            })
+            .await
+            .unwrap();
+    }
+    let reader =
+        proto::admin_service_client::AdminServiceClient::new(with_token(channel(app.addr).await, Some(&admin)))
+            .create_token(proto::CreateTokenRequest {
+                role: proto::Role::Reader as i32,
+                group_ids: vec!["county".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .secret;
+    let mut as_reader =
+        proto::report_service_client::ReportServiceClient::new(with_token(channel(app.addr).await, Some(&reader)));
+    let seen = as_reader.list_groups(proto::ListGroupsRequest::default()).await.unwrap().into_inner();
+    assert_eq!(seen.groups.iter().map(|g| g.group_id.as_str()).collect::<Vec<_>>(), ["county"]);
+    let all = as_admin.list_groups(proto::ListGroupsRequest::default()).await.unwrap().into_inner();
+    assert_eq!(all.groups.len(), 2);
+}

@@ -253,3 +253,60 @@ async fn a_text_with_an_unknown_placeholder_or_the_wrong_stream_is_refused() {
     assert!(status.message().contains("events[0].subject_id"), "{}", status.message());
     assert!(app.log().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_publication_names_the_position_the_report_was_published_at() {
+    let mut app = spawn_app().await;
+    let agency = AGENCY;
+    app.ok(vec![person("a1", date(2024, 3, 1))]).await;
+    let published = |label: &str| {
+        event(
+            "annual-report-2024",
+            date(2025, 1, 20),
+            Payload::ReportPublished(proto::ReportPublished { year: 2024, label: label.into() }),
+        )
+    };
+    let first = published("正式发布");
+    let first_id = first.event_id.clone();
+    let at = app.ok(vec![first]).await.results[0].position;
+    app.ok(vec![person("a2", date(2024, 4, 1))]).await;
+    let again = app.ok(vec![published("更正后重新发布")]).await.results[0].position;
+    let reports = app.reports().await;
+    let annual = |as_of: u64| {
+        let mut reports = reports.clone();
+        async move {
+            reports
+                .get_annual_report(proto::GetAnnualReportRequest {
+                    agency_id: agency.into(),
+                    year: 2024,
+                    as_of_position: as_of,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .annual_report
+                .unwrap()
+        }
+    };
+    let now = annual(0).await;
+    let seen: Vec<(String, u64)> = now.publications.iter().map(|p| (p.label.clone(), p.position)).collect();
+    assert_eq!(seen, [("正式发布".to_string(), at), ("更正后重新发布".to_string(), again)]);
+    assert_eq!(now.publications[0].published_on, date(2025, 1, 20));
+    // As published: the tables as of that position.
+    let then = annual(at).await;
+    assert_eq!(row(then.tables.as_ref().unwrap(), "new")[6], 1);
+    assert_eq!(then.publications.len(), 1, "only what was published by then");
+    assert_eq!(row(now.tables.as_ref().unwrap(), "new")[6], 2);
+    // A voided publication is not one.
+    app.ok(vec![voided("annual-report-2024", date(2025, 1, 21), &first_id)]).await;
+    assert_eq!(annual(0).await.publications.len(), 1);
+    // A label is required, and the stream must be the year's.
+    let no_label = app.append(vec![published("  ")]).await.unwrap_err();
+    assert!(no_label.message().contains("report_published.label"), "{}", no_label.message());
+    let wrong = proto::Event { subject_id: "annual-report-2023".into(), ..published("正式发布") };
+    let wrong = app.append(vec![wrong]).await.unwrap_err();
+    assert!(wrong.message().contains("subject_id"), "{}", wrong.message());
+    // Every placeholder is listed with its value in these tables.
+    assert!(now.placeholders.iter().any(|p| p.name == "new" && p.value == "2"));
+}

@@ -151,6 +151,18 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
     std::fs::write(shots.join("tables.png"), b.screenshot().await.unwrap()).unwrap();
     let three = b.find(Locator::Css("table.applications")).await.unwrap();
     std::fs::write(shots.join("section-three.png"), three.screenshot().await.unwrap()).unwrap();
+    // The keyboard: the first Tab reaches the skip link, which leads to the
+    // page's content.
+    b.find(Locator::Css("body")).await.unwrap().send_keys("\u{E004}").await.unwrap();
+    let focused = b.active_element().await.unwrap();
+    assert_eq!(focused.attr("class").await.unwrap().as_deref(), Some("skip"));
+    assert_eq!(focused.attr("href").await.unwrap().as_deref(), Some("#main"));
+    // Printed on A4: the tables, without the page's controls, on a few pages.
+    let pdf = b.print(fantoccini::wd::PrintConfiguration::default()).await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    let pages = count(&pdf, b"/Type /Page") - count(&pdf, b"/Type /Pages");
+    assert!((2..=5).contains(&pages), "sections 二, 三 and 四 print on {pages} A4 pages");
+    std::fs::write(shots.join("tables-printed.pdf"), &pdf).unwrap();
     // The total of 一: exactly the cases behind it.
     cells[6].find(Locator::Css("a")).await.unwrap().click().await.unwrap();
     b.wait().for_element(Locator::Css("table.list")).await.unwrap();
@@ -298,6 +310,10 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
     assert!(docx.starts_with(b"PK\x03\x04"), "a DOCX is a zip");
     std::fs::write(shots.join("report.docx"), &docx).unwrap();
     drop(driver);
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
 fn urlencode(s: &str) -> String {
@@ -492,6 +508,42 @@ async fn a_writer_edits_and_publishes_the_report_and_an_admin_administers_in_a_r
         .unwrap();
     b.find(Locator::Css("form[action='/console/admin/groups'] button")).await.unwrap().click().await.unwrap();
     b.wait().for_element(Locator::XPath("//td[. = 'region']")).await.unwrap();
+    // The group's consolidated tables, and a cell of them member by member.
+    let group_report = {
+        let mut r =
+            proto::report_service_client::ReportServiceClient::new(with_token(channel(app.addr).await, Some(&admin)));
+        r.get_report(proto::GetReportRequest {
+            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::GroupId("region".into())) }),
+            year: 2024,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap()
+    };
+    b.goto(&format!("{base}/console/tables?group=region&year=2024")).await.unwrap();
+    let new_row = b.wait().for_element(Locator::Css("tr[data-code=new]")).await.unwrap();
+    let total = new_row.find(Locator::Css("td.num:last-child a")).await.unwrap();
+    assert_eq!(total.text().await.unwrap(), row(&group_report, "new")[6].to_string());
+    total.click().await.unwrap();
+    b.wait().for_element(Locator::XPath("//h1[contains(., 'region')]")).await.unwrap();
+    let mut members = Vec::new();
+    for tr in b.find_all(Locator::Css("table.list tbody tr")).await.unwrap() {
+        let name = tr.find(Locator::Css("th")).await.unwrap().text().await.unwrap();
+        let n = tr.find(Locator::Css("td.num")).await.unwrap().text().await.unwrap();
+        members.push((name, n.parse::<i64>().unwrap()));
+    }
+    let sample_new = row(&report_as(&app, &admin, SAMPLE, 2024).await, "new")[6];
+    assert_eq!(
+        members,
+        vec![(SAMPLE.to_string(), sample_new), ("other-agency".to_string(), 0)],
+        "in the group's order"
+    );
+    std::fs::write(shots.join("group-cell.png"), b.screenshot().await.unwrap()).unwrap();
+    b.goto(&format!("{base}/console/admin")).await.unwrap();
+    b.wait().for_element(Locator::Css("h2#tokens")).await.unwrap();
     b.find(Locator::Css("form[action='/console/admin/verify'] button")).await.unwrap().click().await.unwrap();
     let verdict = b.wait().for_element(Locator::Css("p.passed")).await.unwrap().text().await.unwrap();
     assert!(verdict.contains("一致"), "{verdict}");

@@ -124,6 +124,16 @@ async fn yearly_timeliness_counts_on_time_and_late_answers() {
         .into_inner();
     assert_eq!((t.answered, t.answered_on_time, t.answered_late), (3, 2, 1));
     assert_eq!((t.median_working_days, t.p90_working_days), (20, 42));
+    // By the month of the answer, and how many took each number of days.
+    let months: Vec<(i32, i64, i64)> = t.months.iter().map(|m| (m.month, m.on_time, m.late)).collect();
+    assert_eq!(months.len(), 12);
+    assert_eq!(months[2], (3, 2, 0), "March: a1 and a2 on time");
+    assert_eq!(months[3], (4, 0, 1), "April: a3 late");
+    assert_eq!(months.iter().map(|m| m.1 + m.2).sum::<i64>(), t.answered);
+    let days: Vec<(u32, i64)> = t.working_days.iter().map(|d| (d.working_days, d.answers)).collect();
+    assert_eq!(days.iter().map(|d| d.1).sum::<i64>(), t.answered);
+    assert!(days.windows(2).all(|w| w[0].0 < w[1].0), "fewest days first: {days:?}");
+    assert!(days.contains(&(20, 1)) && days.contains(&(42, 1)), "{days:?}");
 }
 
 #[tokio::test]

@@ -447,3 +447,105 @@ async fn bad_report_requests_are_refused() {
         assert!(status.message().contains(field), "{}", status.message());
     }
 }
+
+#[tokio::test]
+async fn the_review_cases_behind_a_cell_of_section_four_as_of_any_position() {
+    let mut app = spawn_app().await;
+    let filed = |id: &str, on, kind: proto::ReviewKind| {
+        event(id, on, Payload::ReviewCaseFiled(proto::ReviewCaseFiled { kind: kind as i32, ..Default::default() }))
+    };
+    let decided = |id: &str, on, result: proto::ReviewResult| {
+        event(id, on, Payload::ReviewCaseDecided(proto::ReviewCaseDecided { result: result as i32 }))
+    };
+    use proto::{ReviewColumn as C, ReviewKind as K, ReviewResult as R};
+    app.ok(vec![
+        filed("r1", date(2024, 3, 1), K::Reconsideration),
+        decided("r1", date(2024, 5, 1), R::Upheld),
+        filed("r2", date(2024, 4, 1), K::Reconsideration),
+        filed("r3", date(2024, 6, 1), K::DirectSuit),
+        filed("r4", date(2023, 6, 1), K::Reconsideration),
+    ])
+    .await;
+    let before_decision = app.append(vec![decided("r2", date(2024, 11, 1), R::Corrected)]).await.unwrap();
+    let decided_at = before_decision.results[0].position;
+    let reports = app.reports().await;
+    let list = |kind: K, column: C, as_of: u64| {
+        let mut reports = reports.clone();
+        async move {
+            reports
+                .list_cell_review_cases(proto::ListCellReviewCasesRequest {
+                    agency_id: AGENCY.into(),
+                    year: 2024,
+                    kind: kind as i32,
+                    column: column as i32,
+                    as_of_position: as_of,
+                    ..Default::default()
+                })
+                .await
+                .map(|r| r.into_inner().review_cases.into_iter().map(|c| c.case_id).collect::<Vec<_>>())
+        }
+    };
+    assert_eq!(list(K::Reconsideration, C::Total, 0).await.unwrap(), ["r1", "r2"], "filed in 2024");
+    assert_eq!(list(K::Reconsideration, C::Upheld, 0).await.unwrap(), ["r1"]);
+    assert_eq!(list(K::Reconsideration, C::Corrected, 0).await.unwrap(), ["r2"]);
+    assert_eq!(list(K::Reconsideration, C::Pending, 0).await.unwrap(), Vec::<String>::new());
+    assert_eq!(list(K::DirectSuit, C::Pending, 0).await.unwrap(), ["r3"]);
+    // Before r2 was decided it was pending.
+    assert_eq!(list(K::Reconsideration, C::Pending, decided_at - 1).await.unwrap(), ["r2"]);
+    // Each list is the table's number.
+    let r = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(r.review_blocks[0].total, 2);
+    assert_eq!(r.review_blocks[1].pending, 1);
+    // The case as the API shows it.
+    let page = reports
+        .clone()
+        .list_cell_review_cases(proto::ListCellReviewCasesRequest {
+            agency_id: AGENCY.into(),
+            year: 2024,
+            kind: K::Reconsideration as i32,
+            column: C::Upheld as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let c = &page.review_cases[0];
+    assert_eq!((c.filed_on, c.decided_on, c.result()), (date(2024, 3, 1), date(2024, 5, 1), R::Upheld));
+    // Bad input names its field and changes nothing.
+    let bad = list(K::Unspecified, C::Total, 0).await.unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    assert!(bad.message().contains("kind"), "{}", bad.message());
+    let bad = list(K::Reconsideration, C::Unspecified, 0).await.unwrap_err();
+    assert!(bad.message().contains("column"), "{}", bad.message());
+    let beyond = list(K::Reconsideration, C::Total, decided_at + 10).await.unwrap_err();
+    assert_eq!(beyond.code(), tonic::Code::InvalidArgument, "{}", beyond.message());
+    assert!(beyond.message().contains("as_of_position"), "{}", beyond.message());
+}
+
+#[tokio::test]
+async fn groups_are_listed_in_id_order_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let mut reports = app.reports().await;
+    for id in ["zeta", "alpha", "mid"] {
+        reports
+            .set_group(proto::SetGroupRequest {
+                group: Some(proto::Group { group_id: id.into(), agency_ids: vec![AGENCY.into()] }),
+            })
+            .await
+            .unwrap();
+    }
+    let first = reports.list_groups(proto::ListGroupsRequest { page_size: 2, ..Default::default() }).await.unwrap();
+    let first = first.into_inner();
+    let ids: Vec<_> = first.groups.iter().map(|g| g.group_id.as_str()).collect();
+    assert_eq!(ids, ["alpha", "mid"]);
+    let rest = reports
+        .list_groups(proto::ListGroupsRequest { page_size: 2, page_token: first.next_page_token })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rest.groups.iter().map(|g| g.group_id.as_str()).collect::<Vec<_>>(), ["zeta"]);
+    assert!(rest.next_page_token.is_empty());
+    let bad =
+        reports.list_groups(proto::ListGroupsRequest { page_token: "nonsense".into(), ..Default::default() }).await;
+    assert_eq!(bad.unwrap_err().code(), tonic::Code::InvalidArgument);
+}

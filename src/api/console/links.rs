@@ -1,18 +1,20 @@
 //! Where the numbers of the tables lead: each cell of 三 and 四 to the
-//! cases counted in it, as of the position the tables reflect, and a cell
-//! that later corrections changed to those corrections.
+//! cases counted in it (for a group, to each member's number in it), as of
+//! the position the tables reflect, and a cell that later corrections
+//! changed to those corrections.
 
 use crate::api::console::view;
-use crate::report::render::{CellLinks, CellRef, Changed};
+use crate::api::console::whose::Whose;
+use crate::report::render::{CellLinks, CellRef, Changed, escape};
 use crate::wire::proto;
 
 /// The tables with each number of 三 and 四 a link to its cases, as of
 /// the position the tables reflect; with `changes` (the head and the cells
 /// that differ there), each changed cell marked and linked to the
 /// corrections behind it.
-pub fn linked_tables(agency: &str, report: &proto::Report, changes: Option<(u64, &[proto::CellChange])>) -> String {
+pub fn linked_tables(whose: &Whose, report: &proto::Report, changes: Option<(u64, &[proto::CellChange])>) -> String {
     let links = Links {
-        agency: view::encode(agency),
+        whose,
         year: report.year,
         position: report.log_position,
         head: changes.map_or(0, |(head, _)| head),
@@ -21,10 +23,9 @@ pub fn linked_tables(agency: &str, report: &proto::Report, changes: Option<(u64,
     crate::report::render::tables_html_linked(report, Some(&links))
 }
 
-/// Where the numbers of an agency's tables lead.
+/// Where the numbers of an agency's or a group's tables lead.
 struct Links<'a> {
-    /// Percent-encoded.
-    agency: String,
+    whose: &'a Whose,
     year: i32,
     position: u64,
     /// The position the changes were found at.
@@ -45,34 +46,40 @@ fn change_key(cell: CellRef<'_>) -> (&'static str, String, &'static str) {
     }
 }
 
-/// The part of a console address that names a cell.
-fn cell_params(cell: CellRef<'_>) -> String {
+/// The part of a console address that names a cell (a query string, not
+/// yet escaped for HTML).
+pub fn cell_params(cell: CellRef<'_>) -> String {
     match cell {
-        CellRef::Application { row, column } => format!("row={}&amp;column={column}", view::encode(row)),
-        CellRef::Review { block, column } => format!("block={block}&amp;column={column}"),
+        CellRef::Application { row, column } => format!("row={}&column={column}", view::encode(row)),
+        CellRef::Review { block, column } => format!("block={block}&column={column}"),
     }
 }
 
 impl CellLinks for Links<'_> {
     fn cases(&self, cell: CellRef<'_>) -> String {
-        let Links { agency, year, position, .. } = self;
-        let page = match cell {
-            CellRef::Application { .. } => "cells",
-            CellRef::Review { .. } => "review-cases",
+        let Links { whose, year, position, .. } = self;
+        // A group's cell opens its members' numbers in it.
+        let page = match (whose, cell) {
+            (Whose::Group(_), _) => "group-cell",
+            (Whose::Agency(_), CellRef::Application { .. }) => "cells",
+            (Whose::Agency(_), CellRef::Review { .. }) => "review-cases",
         };
-        format!("/console/{page}?agency={agency}&amp;year={year}&amp;{}&amp;as_of={position}", cell_params(cell))
+        let whose = whose.param();
+        escape(&format!("/console/{page}?{whose}&year={year}&{}&as_of={position}", cell_params(cell)))
     }
 
     fn changed(&self, cell: CellRef<'_>) -> Option<Changed> {
         let (section, row, column) = change_key(cell);
         let change = self.changes.iter().find(|c| c.section == section && c.row == row && c.column == column)?;
-        let Links { agency, year, position, head, .. } = self;
+        let Links { whose, year, position, head, .. } = self;
+        let page = if matches!(whose, Whose::Group(_)) { "group-cell" } else { "changes" };
+        let whose = whose.param();
         Some(Changed {
             now: change.after,
-            href: format!(
-                "/console/changes?agency={agency}&amp;year={year}&amp;{}&amp;from={position}&amp;to={head}",
+            href: escape(&format!(
+                "/console/{page}?{whose}&year={year}&{}&from={position}&to={head}",
                 cell_params(cell)
-            ),
+            )),
         })
     }
 }

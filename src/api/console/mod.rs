@@ -15,12 +15,14 @@ pub mod cases;
 pub mod changes;
 pub mod chart;
 pub mod deadlines;
+pub mod group;
 pub mod links;
 pub mod report;
 pub mod report_text;
 pub mod session;
 pub mod tables;
 pub mod view;
+pub mod whose;
 
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse as _, Redirect, Response};
@@ -79,6 +81,7 @@ impl Console {
             .route("/console/review-cases", get(cases::review_cases))
             .route("/console/deadlines", get(deadlines::deadlines))
             .route("/console/changes", get(changes::changes))
+            .route("/console/group-cell", get(group::group_cell))
             .route("/console/admin", get(admin::home))
             .route("/console/admin/tokens", post(admin::create_token))
             .route("/console/admin/tokens/revoke", post(admin::revoke_token))

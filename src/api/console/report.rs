@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::api::console::links::linked_tables;
 use crate::api::console::session::Session;
 use crate::api::console::view::{date, encode};
+use crate::api::console::whose::Whose;
 use crate::api::console::{Console, page, refused, to_sign_in, view};
 use crate::wire::proto;
 use maud::{Markup, PreEscaped, html};
@@ -49,7 +50,7 @@ pub(super) async fn report(
         Ok(a) => a,
         Err(status) => return refused(&session, &status),
     };
-    let tables = linked_tables(&q.agency, &annual.tables.clone().unwrap_or_default(), None);
+    let tables = linked_tables(&Whose::Agency(q.agency.clone()), &annual.tables.clone().unwrap_or_default(), None);
     page(
         StatusCode::OK,
         view::page(&annual.title, Some(&session), report_page(&session, &q.agency, q.year, &annual, tables)),

@@ -13,13 +13,18 @@ use crate::api::console::links::linked_tables;
 use crate::api::console::report::{ReportQuery, annual_report};
 use crate::api::console::session::Session;
 use crate::api::console::view::{date, encode, picker};
+use crate::api::console::whose::Whose;
 use crate::api::console::{Console, number, page, refused, to_sign_in, view};
 use crate::wire::proto;
 use maud::{Markup, PreEscaped, html};
 
 #[derive(Deserialize)]
 pub(super) struct TablesQuery {
+    #[serde(default)]
     agency: String,
+    /// A group's consolidated tables (wins over `agency`).
+    #[serde(default)]
+    group: String,
     year: i32,
     #[serde(default)]
     template: String,
@@ -49,7 +54,12 @@ pub(super) async fn tables(
         0 => number(q.as_of.as_deref()),
         published => published,
     };
-    let scope = || Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(q.agency.clone())) });
+    let whose = if q.group.trim().is_empty() {
+        Whose::Agency(q.agency.trim().to_owned())
+    } else {
+        Whose::Group(q.group.trim().to_owned())
+    };
+    let scope = || Some(whose.scope());
     let mut reports = console.reports(&session);
     // As of a past position: the tables then, and what later corrections
     // changed since (the diff against now).
@@ -85,12 +95,16 @@ pub(super) async fn tables(
         Ok((None, _)) => return refused(&session, &tonic::Status::internal("no report in the answer")),
         Err(status) => return refused(&session, &status),
     };
-    let published = publications(&console, &session, &q.agency, q.year).await;
+    // Publications are an agency's: a group has none of its own.
+    let published = match &whose {
+        Whose::Agency(agency) => publications(&console, &session, agency, q.year).await,
+        Whose::Group(_) => Vec::new(),
+    };
     let changed = changes.as_ref().map(|(head, c)| (*head, c.as_slice()));
-    let tables = linked_tables(&q.agency, &report, changed);
-    let title = format!("{} {} 年度统计表", q.agency, report.year);
+    let tables = linked_tables(&whose, &report, changed);
+    let title = format!("{} {} 年度统计表", whose.name(), report.year);
     let shown = Shown { template: &q.template, published: &published, changes: changed };
-    page(StatusCode::OK, view::page(&title, Some(&session), tables_page(&q.agency, &report, shown, tables)))
+    page(StatusCode::OK, view::page(&title, Some(&session), tables_page(&whose, &report, shown, tables)))
 }
 
 /// How the tables page was asked for.
@@ -104,12 +118,12 @@ struct Shown<'a> {
 }
 
 /// Sections 二, 三 and 四 of a year, every number of 三 and 四 a link.
-fn tables_page(agency: &str, report: &proto::Report, shown: Shown<'_>, tables: String) -> Markup {
+fn tables_page(whose: &Whose, report: &proto::Report, shown: Shown<'_>, tables: String) -> Markup {
     let as_of = if shown.changes.is_some() { report.log_position } else { 0 };
     let publication = shown.published.iter().find(|p| p.position == as_of);
     html! {
-        h1 { (agency) " · " (report.year) " 年度统计表" }
-        (picker(agency, report.year, shown.template, shown.published, as_of))
+        h1 { (whose.name()) " · " (report.year) " 年度统计表" }
+        (picker(whose.names(), report.year, shown.template, shown.published, as_of))
         @if let Some((head, changes)) = shown.changes {
             p.asof role="status" {
                 "以下为日志位置 " (report.log_position) " 时的统计表"
@@ -119,9 +133,13 @@ fn tables_page(agency: &str, report: &proto::Report, shown: Shown<'_>, tables: S
                 @else { "此后的更正改变了 " strong { (changes.len()) } " 个单元格（已标出，点击“现为”查看更正）。" }
             }
         }
-        nav {
-            a href=(format!("/console/report?agency={}&year={}", encode(agency), report.year)) { "年度报告（预览与下载）" }
-            " · " a href=(format!("/console/deadlines?agency={}&year={}", encode(agency), report.year)) { "期限看板" }
+        @if let Whose::Agency(agency) = whose {
+            nav {
+                a href=(format!("/console/report?agency={}&year={}", encode(agency), report.year)) { "年度报告（预览与下载）" }
+                " · " a href=(format!("/console/deadlines?agency={}&year={}", encode(agency), report.year)) { "期限看板" }
+            }
+        } @else {
+            p.meta { "成员机关：" (report.agency_ids.join("、")) "。点击数字查看各成员机关在该单元格中的数字。" }
         }
         p.meta {
             "统计期限：" (report.period) "；日志位置 " (report.log_position) "；日志摘要 " code { (report.log_digest) }

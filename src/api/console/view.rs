@@ -110,7 +110,7 @@ pub fn sign_in(problem: Option<&str>) -> Markup {
 pub fn home() -> Markup {
     html! {
         h1 { "年度报告统计表" }
-        (picker("", 0, "", &[], 0))
+        (picker(("", ""), 0, "", &[], 0))
         h2 { "期限看板" }
         form.pick method="get" action="/console/deadlines" {
             label { "机关（agency id）" input name="agency" required; }
@@ -121,12 +121,21 @@ pub fn home() -> Markup {
     }
 }
 
-pub fn picker(agency: &str, year: i32, template: &str, published: &[proto::Publication], as_of: u64) -> Markup {
+/// The picker of a year's tables: an agency or a group, the year and
+/// template, and as of which position (typed, or a publication by name).
+pub fn picker(
+    (agency, group): (&str, &str),
+    year: i32,
+    template: &str,
+    published: &[proto::Publication],
+    as_of: u64,
+) -> Markup {
     let picked = published.iter().any(|p| p.position == as_of);
     let year = if year == 0 { chrono::Datelike::year(&chrono::Utc::now()) - 1 } else { year };
     html! {
         form.pick method="get" action="/console/tables" {
-            label { "机关（agency id）" input name="agency" value=(agency) required; }
+            label { "机关（agency id）" input name="agency" value=(agency); }
+            label { "或机关组（合并表）" input name="group" value=(group); }
             label { "年度" input name="year" type="number" min="2008" max="2100" value=(year) required; }
             label { "模板" select name="template" {
                 option value="" selected[template.is_empty()] { "按年度" }
