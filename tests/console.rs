@@ -174,6 +174,19 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
     let expected: Vec<String> = behind.applications.iter().map(|a| a.application_id.clone()).collect();
     assert_eq!(ids, expected);
     assert_eq!(ids.len() as i64, new_total);
+    // Each with its deadline standing, as the API gives it.
+    let standings = b.find_all(Locator::Css("table.list tbody tr td:last-child")).await.unwrap();
+    assert_eq!(standings.len(), behind.deadlines.len());
+    for (shown, d) in standings.iter().zip(&behind.deadlines) {
+        let words = match d.standing() {
+            proto::DeadlineStanding::AnsweredOnTime => "按期答复",
+            proto::DeadlineStanding::AnsweredLate => "逾期答复",
+            proto::DeadlineStanding::Overdue => "已超期",
+            other => panic!("a 2024 sample case is {other:?}"),
+        };
+        let text = shown.text().await.unwrap();
+        assert!(text.contains(words), "{text} for {:?}", d.standing());
+    }
     std::fs::write(shots.join("cell.png"), b.screenshot().await.unwrap()).unwrap();
     // One case's history, and how its deadline was computed.
     links[0].click().await.unwrap();
@@ -544,6 +557,21 @@ async fn a_writer_edits_and_publishes_the_report_and_an_admin_administers_in_a_r
     std::fs::write(shots.join("group-cell.png"), b.screenshot().await.unwrap()).unwrap();
     b.goto(&format!("{base}/console/admin")).await.unwrap();
     b.wait().for_element(Locator::Css("h2#tokens")).await.unwrap();
+    // A year's working-day schedule, loaded from the page.
+    b.find(Locator::Css("form[action='/console/admin/calendar'] textarea"))
+        .await
+        .unwrap()
+        .send_keys("[years.2027]\nnotice = \"国办发明电〔2026〕测试\"\nholidays = [[\"2027-01-01\", \"2027-01-01\"]]\nworkdays = []\n")
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/console/admin/calendar'] button")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::XPath("//td[. = '2027']")).await.unwrap();
+    let known = proto::admin_service_client::AdminServiceClient::new(with_token(channel(app.addr).await, Some(&admin)))
+        .get_calendar(proto::GetCalendarRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(known.known_years.contains(&2027));
     b.find(Locator::Css("form[action='/console/admin/verify'] button")).await.unwrap().click().await.unwrap();
     let verdict = b.wait().for_element(Locator::Css("p.passed")).await.unwrap().text().await.unwrap();
     assert!(verdict.contains("一致"), "{verdict}");

@@ -347,6 +347,11 @@ async fn drill_down_lists_the_applications_behind_a_cell() {
             .await
             .unwrap()
             .into_inner();
+        assert_eq!(page.deadlines.len(), page.applications.len(), "a deadline for each");
+        assert!(page.deadlines.iter().all(|d| matches!(
+            d.standing(),
+            proto::DeadlineStanding::AnsweredOnTime | proto::DeadlineStanding::AnsweredLate
+        )));
         ids.extend(page.applications.into_iter().map(|a| a.application_id));
         if page.next_page_token.is_empty() {
             break;

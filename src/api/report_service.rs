@@ -7,8 +7,10 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::access::principal::Principal;
-use crate::api::application::{application_to_proto, review_case_to_proto};
+use crate::api::application::{application_to_proto, deadline_to_proto, review_case_to_proto};
 use crate::api::page;
+use crate::deadline::calendar::CalendarCell;
+use crate::deadline::statutory::{DEFAULT_WITHIN, deadline};
 use crate::domain::codes::ReviewKind;
 use crate::domain::date::CivilDate;
 use crate::domain::ids::{AgencyId, SubjectId};
@@ -31,11 +33,13 @@ pub const MAX_AGENCIES: usize = 1000;
 #[derive(Clone)]
 pub struct ReportService {
     ledger: OpeningLedger,
+    /// For the deadlines of the applications behind a cell.
+    calendar: CalendarCell,
 }
 
 impl ReportService {
-    pub fn new(ledger: OpeningLedger) -> Self {
-        Self { ledger }
+    pub fn new(ledger: OpeningLedger, calendar: CalendarCell) -> Self {
+        Self { ledger, calendar }
     }
 
     fn store(&self) -> Result<Arc<Store>, Rejection> {
@@ -445,6 +449,7 @@ impl ReportServiceApi for ReportService {
         async move {
             caller.may_read_id(&r.agency_id).map_err(refuse)?;
             let store = self.store().map_err(refuse)?;
+            let calendar = self.calendar.current();
             let response = blocking(move || {
                 let mut issues = Vec::new();
                 let agency =
@@ -476,10 +481,21 @@ impl ReportServiceApi for ReportService {
                     Some((last, _)) if more => page::token(&token_cell, &last.subject),
                     _ => String::new(),
                 };
+                let today = CivilDate::today_in_china();
+                let deadlines = found
+                    .iter()
+                    .map(|(_, rec)| match rec.application().filter(|a| a.split_into.is_empty()) {
+                        Some(a) => {
+                            deadline_to_proto(deadline(a, &calendar, today, DEFAULT_WITHIN).map_err(|e| e.to_string()))
+                        }
+                        None => proto::Deadline::default(),
+                    })
+                    .collect();
                 Ok(proto::ListCellApplicationsResponse {
                     applications: found.iter().map(|(s, rec)| application_to_proto(s, rec)).collect(),
                     next_page_token,
                     log_position: position,
+                    deadlines,
                 })
             })
             .await

@@ -125,7 +125,7 @@ impl Server {
             stopped.clone(),
         ));
         let service = LedgerService::new(cell.clone(), self.calendar.clone(), draining.clone());
-        let reports = ReportService::new(cell.clone());
+        let reports = ReportService::new(cell.clone(), self.calendar.clone());
         let deadlines = DeadlineService::new(cell.clone(), self.calendar.clone());
         let admin = AdminService::new(cell.clone(), tokens.clone(), self.calendar.clone());
         tracing::info!(years = %self.calendar.current().known(), "working-day calendar");

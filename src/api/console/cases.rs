@@ -160,9 +160,13 @@ fn cell_page(
         h1 { (agency) " · " (year) " 年 · " (row_label(row)) " · " (column_name) }
         p.meta { "日志位置 " (page.log_position) "；本页 " (page.applications.len()) " 件" }
         table.list {
-            thead { tr { th scope="col" { "申请编号" } th scope="col" { "收到日期" } th scope="col" { "办结日期" } th scope="col" { "申请人" } th scope="col" { "处理结果" } th scope="col" { "状态" } } }
+            thead { tr {
+                th scope="col" { "申请编号" } th scope="col" { "收到日期" } th scope="col" { "办结日期" } th scope="col" { "申请人" }
+                th scope="col" { "处理结果" } th scope="col" { "状态" } th scope="col" { "期限" }
+            } }
             tbody {
-                @for a in &page.applications {
+                @for (i, a) in page.applications.iter().enumerate() {
+                    @let d = page.deadlines.get(i).cloned().unwrap_or_default();
                     tr {
                         td { a href=(application_link(agency, &a.application_id)) { (a.application_id) } }
                         td { (date(a.received_on.as_ref())) }
@@ -170,6 +174,15 @@ fn cell_page(
                         td { (applicant(a)) }
                         td { (outcome(a)) }
                         td { (status(a)) }
+                        td {
+                            @if !d.calendar_error.is_empty() { "日历未覆盖" }
+                            @else {
+                                (standing(d.standing()))
+                                @if matches!(d.standing(), proto::DeadlineStanding::OnTime | proto::DeadlineStanding::DueSoon | proto::DeadlineStanding::Overdue) {
+                                    "（" (remaining(&d)) "）"
+                                }
+                            }
+                        }
                     }
                 }
             }
