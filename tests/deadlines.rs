@@ -180,3 +180,30 @@ async fn an_admin_adds_a_year_to_the_running_service_and_it_survives_a_restart()
     assert_eq!(shown.known_years.last(), Some(&2027));
     assert_eq!(shown.notices.last().map(String::as_str), Some("国办发明电〔2026〕测试"));
 }
+
+#[tokio::test]
+async fn a_third_party_and_another_agency_consulted_at_once_pause_the_clock_once() {
+    let mut app = spawn_app().await;
+    let start = |party: proto::ConsultationParty, on| {
+        event("p1", on, Payload::ConsultationStarted(proto::ConsultationStarted { party: party as i32 }))
+    };
+    let end = |party: proto::ConsultationParty, on| {
+        event("p1", on, Payload::ConsultationEnded(proto::ConsultationEnded { party: party as i32 }))
+    };
+    use proto::ConsultationParty as P;
+    app.ok(vec![
+        person("p1", date(2024, 3, 1)),
+        start(P::ThirdParty, date(2024, 3, 11)),
+        start(P::OtherAgency, date(2024, 3, 13)),
+    ])
+    .await;
+    // Two running: the end must say whose.
+    let which = app.append(vec![end(P::Unspecified, date(2024, 3, 15))]).await.unwrap_err();
+    assert_eq!(which.code(), tonic::Code::FailedPrecondition);
+    assert!(which.message().contains("consultation_ended.party"), "{}", which.message());
+    app.ok(vec![end(P::ThirdParty, date(2024, 3, 15)), end(P::OtherAgency, date(2024, 3, 20))]).await;
+    let got = app.application(AGENCY, "p1").await;
+    let d = got.deadline.unwrap();
+    assert_eq!(d.paused_working_days, 7, "12-15 and 18-20 March, each day once");
+    assert_eq!(d.notes.iter().map(|n| n.code.as_str()).collect::<Vec<_>>(), ["CONSULTATIONS_OVERLAP"]);
+}

@@ -38,7 +38,8 @@ fn payload() -> impl Strategy<Value = Payload> {
         Just(Payload::SupplementRequested),
         Just(Payload::SupplementReceived),
         prop::sample::select(ConsultationParty::ALL).prop_map(|party| Payload::ConsultationStarted { party }),
-        Just(Payload::ConsultationEnded),
+        prop::option::of(prop::sample::select(ConsultationParty::ALL))
+            .prop_map(|party| Payload::ConsultationEnded { party }),
         (1u8..=20).prop_map(|working_days| Payload::DeadlineExtended { working_days }),
         (1i64..10_000).prop_map(|amount_fen| Payload::FeeNoticeIssued { amount_fen }),
         (1i64..10_000).prop_map(|amount_fen| Payload::FeePaid { amount_fen }),
@@ -110,7 +111,10 @@ proptest! {
             prop_assert!(c.started_on >= a.received_on);
             prop_assert!(c.ended_on.is_none_or(|e| e >= c.started_on));
         }
-        prop_assert!(a.consultations.iter().rev().skip(1).all(|c| c.ended_on.is_some()), "one consultation at a time");
+        for party in ConsultationParty::ALL {
+            let running = a.consultations.iter().filter(|c| c.party == *party && c.ended_on.is_none()).count();
+            prop_assert!(running <= 1, "one consultation of each party at a time");
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub fn application_to_proto(stream: &StreamId, record: &SubjectRecord) -> proto:
     }
     out.supplement_requested_on = app.supplement_requested_on.map(CivilDate::to_proto);
     out.supplement_received_on = app.supplement_received_on.map(CivilDate::to_proto);
-    if let Some(c) = app.consultations.last().filter(|c| c.ended_on.is_none()) {
+    if let Some(c) = app.consultations.iter().find(|c| c.ended_on.is_none()) {
         out.open_consultation = c.party.to_proto() as i32;
     }
     out.extension_working_days = app.extension_days.map_or(0, u32::from);
@@ -94,5 +94,11 @@ pub fn deadline_to_proto(d: Result<Deadline, String>) -> proto::Deadline {
         supplement_request_by: Some(d.supplement_request_by.to_proto()),
         supplement_request_late: d.supplement_request_late,
         calendar_error: String::new(),
+        clock_stops: d.clock_stops.map(CivilDate::to_proto),
+        notes: d
+            .notes
+            .into_iter()
+            .map(|n| proto::DeadlineNote { code: n.code.into(), on: Some(n.on.to_proto()), text: n.text })
+            .collect(),
     }
 }

@@ -48,12 +48,17 @@ pub async fn deadlines(
             if !d.calendar_error.is_empty() {
                 println!("{}\treceived {}\tNO DEADLINE: {}", a.application_id, date(&a.received_on), d.calendar_error);
             } else {
+                let left = match d.remaining_working_days {
+                    _ if d.due.is_none() => "no period runs".to_owned(),
+                    n if n < 0 => format!("overdue by {} working days", -n),
+                    0 => "due today".to_owned(),
+                    n => format!("{n} working days left"),
+                };
                 println!(
-                    "{}\treceived {}\tdue {}\t{} working days left\t{}{}{}",
+                    "{}\treceived {}\tdue {}\t{left}\t{}{}{}",
                     a.application_id,
                     date(&a.received_on),
                     date(&d.due),
-                    d.remaining_working_days,
                     d.standing().as_str_name().trim_start_matches("DEADLINE_STANDING_"),
                     if d.paused_working_days > 0 {
                         format!(" (paused {} days)", d.paused_working_days)

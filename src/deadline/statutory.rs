@@ -3,6 +3,22 @@
 //! supplement's receipt after a 补正; time spent consulting a third party or
 //! another agency does not count; one extension of at most 20 working days.
 //! A supplement must be requested within 7 working days of receipt.
+//!
+//! The corners, as the Regulations read:
+//! - A consultation pauses the period from the day after it begins to the
+//!   day it ends (a period never counts its first day, so the day a letter
+//!   goes out still belongs to the period). Consultations that overlap (a
+//!   third party under Art.32 and another agency under Art.34 at once)
+//!   pause for the union of their spans, never twice for the same day.
+//! - A consultation begun after the period has run out pauses nothing: a
+//!   period that has ended cannot be paused. One begun on the due day
+//!   itself does pause (that day is still within the period); the period's
+//!   last day was used, so the answer is due on the day the consultation
+//!   ends.
+//! - While a supplement is awaited no period runs (Art.30): an application
+//!   concluded then (e.g. 6.1, no supplement came) is on time, unless the
+//!   supplement was only requested after the receipt-based period had run
+//!   out.
 
 use crate::deadline::calendar::{Calendar, OutsideCalendar};
 use crate::domain::application::Application;
@@ -48,6 +64,21 @@ pub struct Deadline {
     /// request (if any) came later.
     pub supplement_request_by: CivilDate,
     pub supplement_request_late: bool,
+    /// The day the period stopped for good: the supplement request of an
+    /// application concluded while the supplement was awaited.
+    pub clock_stops: Option<CivilDate>,
+    /// Steps the computation set aside or treated specially, and why.
+    pub notes: Vec<Note>,
+}
+
+/// A step of the history that the deadline did not count as it reads, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// `CONSULTATION_AFTER_EXPIRY`, `CONSULTATIONS_OVERLAP`,
+    /// `CONCLUDED_AWAITING_SUPPLEMENT`.
+    pub code: &'static str,
+    pub on: CivilDate,
+    pub text: String,
 }
 
 /// Computes the deadline of `app` as it stands on `as_of`; `due_soon` is
@@ -66,19 +97,43 @@ pub fn deadline(
     let awaiting = app.supplement_requested_on.is_some() && app.supplement_received_on.is_none();
     let clock_starts = app.supplement_received_on.unwrap_or(app.received_on);
     let extension_days = app.extension_days.map_or(0, u32::from);
+    let mut notes = Vec::new();
+    let mut due = calendar.add_working_days(clock_starts, ANSWER_DAYS + extension_days)?;
+    // Consultations in the order begun; each pauses the part of its span
+    // that no earlier one paused, and only if begun by the due date so far.
+    let mut consultations: Vec<_> = app.consultations.iter().collect();
+    consultations.sort_by_key(|c| c.started_on);
     let mut paused_days = 0;
+    let mut paused_until: Option<CivilDate> = None;
     let mut running = false;
-    for c in &app.consultations {
-        let end = match c.ended_on {
-            Some(end) => end,
-            None => {
-                running = true;
-                until
-            }
-        };
+    for c in consultations {
         let start = c.started_on.max(clock_starts);
-        if end > start {
-            paused_days += calendar.working_days_between(start, end)?;
+        if start > due {
+            notes.push(Note {
+                code: "CONSULTATION_AFTER_EXPIRY",
+                on: c.started_on,
+                text: format!("begun after the period ran out on {due}: a period that has ended cannot be paused"),
+            });
+            continue;
+        }
+        let end = c.ended_on.unwrap_or(until);
+        running |= c.ended_on.is_none() && concluded_on.is_none();
+        let from = match paused_until {
+            Some(covered) if covered > start => {
+                notes.push(Note {
+                    code: "CONSULTATIONS_OVERLAP",
+                    on: c.started_on,
+                    text: format!("runs beside an earlier consultation: the days up to {covered} are paused once"),
+                });
+                covered
+            }
+            _ => start,
+        };
+        if end > from {
+            let days = calendar.working_days_between(from, end)?;
+            paused_days += days;
+            due = calendar.add_working_days(due, days)?;
+            paused_until = Some(end);
         }
     }
     let base = Deadline {
@@ -90,16 +145,34 @@ pub fn deadline(
         standing: Standing::AwaitingSupplement,
         supplement_request_by,
         supplement_request_late,
+        clock_stops: None,
+        notes,
     };
-    if awaiting && concluded_on.is_none() {
-        return Ok(base);
+    if awaiting {
+        let Some(concluded) = concluded_on else { return Ok(base) };
+        // Concluded while the supplement was awaited: the period stopped
+        // at the request and never ran again.
+        let asked = app.supplement_requested_on.expect("awaiting a requested supplement");
+        let standing = if asked <= due { Standing::AnsweredOnTime } else { Standing::AnsweredLate };
+        let mut notes = base.notes;
+        notes.push(Note {
+            code: "CONCLUDED_AWAITING_SUPPLEMENT",
+            on: concluded,
+            text: format!(
+                "concluded while the supplement requested on {asked} was awaited: no period ran after the request"
+            ),
+        });
+        let remaining = signed_working_days(calendar, asked, due)?;
+        return Ok(Deadline {
+            due: Some(due),
+            remaining: Some(remaining),
+            standing,
+            clock_stops: Some(asked),
+            notes,
+            ..base
+        });
     }
-    let due = calendar.add_working_days(clock_starts, ANSWER_DAYS + extension_days + paused_days)?;
-    let remaining = if until <= due {
-        i64::from(calendar.working_days_between(until, due)?)
-    } else {
-        -i64::from(calendar.working_days_between(due, until)?)
-    };
+    let remaining = signed_working_days(calendar, until, due)?;
     let standing = match concluded_on {
         Some(on) if on <= due => Standing::AnsweredOnTime,
         Some(_) => Standing::AnsweredLate,
@@ -109,6 +182,15 @@ pub fn deadline(
         None => Standing::OnTime,
     };
     Ok(Deadline { due: Some(due), remaining: Some(remaining), standing, ..base })
+}
+
+/// Working days from `day` to `due`: positive before it, negative after.
+fn signed_working_days(calendar: &Calendar, day: CivilDate, due: CivilDate) -> Result<i64, OutsideCalendar> {
+    Ok(if day <= due {
+        i64::from(calendar.working_days_between(day, due)?)
+    } else {
+        -i64::from(calendar.working_days_between(due, day)?)
+    })
 }
 
 #[cfg(test)]
@@ -235,5 +317,78 @@ mod tests {
         let late = deadline(&app, &c, d("2024-12-31"), 5).unwrap();
         assert_eq!(late.standing, Standing::AnsweredLate);
         assert_eq!(late.remaining, Some(-1));
+    }
+
+    fn consulted(app: &mut Application, party: ConsultationParty, from: &str, to: Option<&str>) {
+        app.consultations.push(Consultation { party, started_on: d(from), ended_on: to.map(d) });
+    }
+
+    fn concluded(app: &mut Application, on: &str) {
+        app.conclusion = Some(Conclusion { on: d(on), outcome: Outcome::Disclosed, withdrawn: false });
+    }
+
+    #[test]
+    fn a_consultation_begun_after_the_period_ran_out_does_not_pause_it() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-03-01");
+        // Due 29 March; the consultation starts 2 April.
+        consulted(&mut app, ConsultationParty::ThirdParty, "2024-04-02", Some("2024-04-10"));
+        concluded(&mut app, "2024-04-12");
+        let dl = deadline(&app, &c, d("2024-12-31"), 5).unwrap();
+        assert_eq!(dl.due, Some(d("2024-03-29")));
+        assert_eq!(dl.paused_days, 0);
+        assert_eq!(dl.standing, Standing::AnsweredLate);
+        assert_eq!(dl.notes[0].code, "CONSULTATION_AFTER_EXPIRY");
+        // Timeliness counts it late, with every working day it took.
+        let mut t = Timeliness::default();
+        t.count(&app, &c, 2024);
+        assert_eq!((t.on_time, t.late), (0, 1));
+    }
+
+    #[test]
+    fn a_consultation_begun_on_the_due_day_pauses_and_the_answer_is_due_the_day_it_ends() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-03-01");
+        consulted(&mut app, ConsultationParty::OtherAgency, "2024-03-29", Some("2024-04-03"));
+        let dl = deadline(&app, &c, d("2024-04-03"), 5).unwrap();
+        assert_eq!(dl.paused_days, 3, "1, 2 and 3 April");
+        assert_eq!(dl.due, Some(d("2024-04-03")));
+        assert!(dl.notes.is_empty());
+    }
+
+    #[test]
+    fn nothing_is_late_while_a_supplement_is_awaited_unless_it_was_requested_after_the_period_ran_out() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-03-01");
+        app.supplement_requested_on = Some(d("2024-03-05"));
+        // No supplement came; concluded (6.1) in May: no period ran after 5 March.
+        concluded(&mut app, "2024-05-10");
+        let dl = deadline(&app, &c, d("2024-12-31"), 5).unwrap();
+        assert_eq!(dl.standing, Standing::AnsweredOnTime);
+        assert_eq!(dl.clock_stops, Some(d("2024-03-05")));
+        assert_eq!(dl.notes.last().unwrap().code, "CONCLUDED_AWAITING_SUPPLEMENT");
+        let mut t = Timeliness::default();
+        t.count(&app, &c, 2024);
+        assert_eq!((t.on_time, t.late), (1, 0));
+        assert_eq!(t.days, vec![2], "4 and 5 March: the days before the request");
+        // A request after the receipt-based period ran out comes too late.
+        app.supplement_requested_on = Some(d("2024-04-08"));
+        assert_eq!(deadline(&app, &c, d("2024-12-31"), 5).unwrap().standing, Standing::AnsweredLate);
+    }
+
+    #[test]
+    fn parallel_consultations_pause_for_the_union_of_their_spans() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-03-01");
+        consulted(&mut app, ConsultationParty::ThirdParty, "2024-03-11", Some("2024-03-15"));
+        consulted(&mut app, ConsultationParty::OtherAgency, "2024-03-13", Some("2024-03-20"));
+        let dl = deadline(&app, &c, d("2024-03-21"), 5).unwrap();
+        // 12-15 and 18-20 March, each day once.
+        assert_eq!(dl.paused_days, 7);
+        assert_eq!(dl.due, Some(c.add_working_days(d("2024-03-29"), 7).unwrap()));
+        assert_eq!(dl.notes[0].code, "CONSULTATIONS_OVERLAP");
+        // One still running keeps the clock paused.
+        app.consultations[1].ended_on = None;
+        assert_eq!(deadline(&app, &c, d("2024-03-25"), 5).unwrap().standing, Standing::Paused);
     }
 }

@@ -26,7 +26,10 @@ impl Timeliness {
             return;
         }
         let taken = deadline(app, calendar, c.on, 0).and_then(|d| {
-            let days = calendar.working_days_between(d.clock_starts, c.on)?.saturating_sub(d.paused_days);
+            // Up to the answer, or to the supplement request after which
+            // no period ran.
+            let end = d.clock_stops.unwrap_or(c.on);
+            let days = calendar.working_days_between(d.clock_starts, end)?.saturating_sub(d.paused_days);
             Ok((d.standing, days))
         });
         match taken {

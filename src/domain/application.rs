@@ -18,7 +18,9 @@ pub struct Application {
     pub received_on: CivilDate,
     pub supplement_requested_on: Option<CivilDate>,
     pub supplement_received_on: Option<CivilDate>,
-    /// Every consultation, in order; the last may still be running.
+    /// Every consultation, in the order begun; a third party (Art.32) and
+    /// another agency (Art.34) may be consulted at the same time, so more
+    /// than one may be running.
     pub consultations: Vec<Consultation>,
     pub extension_days: Option<u8>,
     pub fee_noticed_fen: Option<i64>,
@@ -88,10 +90,6 @@ impl Application {
     /// then. A split application is never open (its parts are).
     pub fn open_at_end_of(&self, day: CivilDate) -> bool {
         self.split_into.is_empty() && self.received_on <= day && self.conclusion.is_none_or(|c| c.on > day)
-    }
-
-    fn running_consultation(&self) -> Option<&Consultation> {
-        self.consultations.last().filter(|c| c.ended_on.is_none())
     }
 
     /// Applies one handling step dated `on`, or says which rule it breaks.
@@ -170,19 +168,45 @@ impl Application {
                 (Some(_), None) => self.supplement_received_on = Some(on),
             },
             Payload::ConsultationStarted { party } => {
-                if let Some(running) = self.running_consultation() {
+                // Parallel consultations of different parties are allowed;
+                // the same party twice at once is not.
+                if let Some(running) = self.consultations.iter().find(|c| c.ended_on.is_none() && c.party == *party) {
                     return Err(Broken::new(
                         "CONSULTATION_RUNNING",
                         "consultation_started",
-                        format!("a consultation started on {} has not ended", running.started_on),
+                        format!("a consultation of this party started on {} has not ended", running.started_on),
                     ));
                 }
                 self.consultations.push(Consultation { party: *party, started_on: on, ended_on: None });
             }
-            Payload::ConsultationEnded => {
-                let Some(running) = self.consultations.last_mut().filter(|c| c.ended_on.is_none()) else {
-                    return Err(Broken::new("NO_CONSULTATION", "consultation_ended", "no consultation is running"));
+            Payload::ConsultationEnded { party } => {
+                let running: Vec<usize> = (0..self.consultations.len())
+                    .filter(|i| {
+                        let c = &self.consultations[*i];
+                        c.ended_on.is_none() && party.is_none_or(|p| p == c.party)
+                    })
+                    .collect();
+                let index = match running.as_slice() {
+                    [] if party.is_some() => {
+                        return Err(Broken::new(
+                            "NO_CONSULTATION",
+                            "consultation_ended.party",
+                            "no consultation of this party is running",
+                        ));
+                    }
+                    [] => {
+                        return Err(Broken::new("NO_CONSULTATION", "consultation_ended", "no consultation is running"));
+                    }
+                    [one] => *one,
+                    _ => {
+                        return Err(Broken::new(
+                            "CONSULTATION_AMBIGUOUS",
+                            "consultation_ended.party",
+                            "two consultations are running: name the party whose consultation ended",
+                        ));
+                    }
                 };
+                let running = &mut self.consultations[index];
                 if on < running.started_on {
                     return Err(Broken::new(
                         "CONSULTATION_ENDS_BEFORE_START",
@@ -275,5 +299,33 @@ impl Application {
             }
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> CivilDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_third_party_and_another_agency_may_be_consulted_at_once() {
+        let mut app = Application::received(d("2024-03-01"), ApplicantCategory::NaturalPerson, Channel::Online);
+        let third = ConsultationParty::ThirdParty;
+        let other = ConsultationParty::OtherAgency;
+        app.apply(d("2024-03-04"), &Payload::ConsultationStarted { party: third }).unwrap();
+        app.apply(d("2024-03-05"), &Payload::ConsultationStarted { party: other }).unwrap();
+        let twice = app.apply(d("2024-03-06"), &Payload::ConsultationStarted { party: third }).unwrap_err();
+        assert_eq!(twice.rule, "CONSULTATION_RUNNING");
+        let which = app.apply(d("2024-03-07"), &Payload::ConsultationEnded { party: None }).unwrap_err();
+        assert_eq!(which.rule, "CONSULTATION_AMBIGUOUS");
+        app.apply(d("2024-03-07"), &Payload::ConsultationEnded { party: Some(other) }).unwrap();
+        // One left running: it need not be named.
+        app.apply(d("2024-03-08"), &Payload::ConsultationEnded { party: None }).unwrap();
+        assert!(app.consultations.iter().all(|c| c.ended_on.is_some()));
+        let none = app.apply(d("2024-03-09"), &Payload::ConsultationEnded { party: Some(third) }).unwrap_err();
+        assert_eq!(none.rule, "NO_CONSULTATION");
     }
 }

@@ -50,7 +50,10 @@ pub enum Payload {
     ConsultationStarted {
         party: ConsultationParty,
     },
-    ConsultationEnded,
+    /// The consultation of `party` ended (required when two run at once).
+    ConsultationEnded {
+        party: Option<ConsultationParty>,
+    },
     DeadlineExtended {
         working_days: u8,
     },
@@ -148,7 +151,7 @@ impl Payload {
             Self::SupplementRequested => "supplement_requested",
             Self::SupplementReceived => "supplement_received",
             Self::ConsultationStarted { .. } => "consultation_started",
-            Self::ConsultationEnded => "consultation_ended",
+            Self::ConsultationEnded { .. } => "consultation_ended",
             Self::DeadlineExtended { .. } => "deadline_extended",
             Self::FeeNoticeIssued { .. } => "fee_notice_issued",
             Self::FeePaid { .. } => "fee_paid",

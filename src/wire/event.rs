@@ -204,7 +204,12 @@ fn payload_from_proto(wire: &WirePayload, at: &str, ids: Ids) -> Result<Payload,
         W::ConsultationStarted(m) => {
             f.take("party", ConsultationParty::from_proto(m.party)).map(|party| Payload::ConsultationStarted { party })
         }
-        W::ConsultationEnded(_) => Some(Payload::ConsultationEnded),
+        W::ConsultationEnded(m) => match m.party {
+            0 => Some(Payload::ConsultationEnded { party: None }),
+            p => {
+                f.take("party", ConsultationParty::from_proto(p)).map(|p| Payload::ConsultationEnded { party: Some(p) })
+            }
+        },
         W::DeadlineExtended(m) => f
             .take(
                 "working_days",
@@ -373,7 +378,9 @@ fn payload_to_proto(payload: &Payload) -> WirePayload {
         Payload::ConsultationStarted { party } => {
             W::ConsultationStarted(proto::ConsultationStarted { party: party.to_proto() as i32 })
         }
-        Payload::ConsultationEnded => W::ConsultationEnded(proto::ConsultationEnded {}),
+        Payload::ConsultationEnded { party } => {
+            W::ConsultationEnded(proto::ConsultationEnded { party: party.map_or(0, |p| p.to_proto() as i32) })
+        }
         Payload::DeadlineExtended { working_days } => {
             W::DeadlineExtended(proto::DeadlineExtended { working_days: u32::from(*working_days) })
         }
