@@ -138,7 +138,11 @@ async fn a_writer_appends_for_its_own_agencies_only() {
     assert_eq!(status.code(), Code::PermissionDenied);
     // Nor may it read another agency, or the whole log.
     let status = ledger
-        .get_application(proto::GetApplicationRequest { agency_id: "agency-b".into(), application_id: "B-1".into() })
+        .get_application(proto::GetApplicationRequest {
+            agency_id: "agency-b".into(),
+            application_id: "B-1".into(),
+            as_of: None,
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
@@ -149,7 +153,11 @@ async fn a_writer_appends_for_its_own_agencies_only() {
     assert_eq!(status.code(), Code::PermissionDenied);
     // It reads its own.
     ledger
-        .get_application(proto::GetApplicationRequest { agency_id: "agency-a".into(), application_id: "A-1".into() })
+        .get_application(proto::GetApplicationRequest {
+            agency_id: "agency-a".into(),
+            application_id: "A-1".into(),
+            as_of: None,
+        })
         .await
         .expect("own application");
     assert_eq!(s.head().await, 1, "only the permitted event was written");

@@ -54,8 +54,9 @@ async fn overdue_and_due_soon_lists_follow_the_official_calendar() {
 
     let all = list(&app, "2024-03-12", proto::DeadlineFilter::Unspecified).await;
     let ids: Vec<_> = all.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, vec!["before-festival", "march", "waiting"]);
-    let waiting = &all[2].1;
+    // The most urgent first: overdue, then awaiting a supplement, then on time.
+    assert_eq!(ids, vec!["before-festival", "waiting", "march"]);
+    let waiting = &all[1].1;
     assert_eq!(waiting.standing(), proto::DeadlineStanding::AwaitingSupplement);
     assert_eq!(waiting.due, None);
 }

@@ -33,7 +33,11 @@ async fn an_unknown_application_is_not_found() {
     let mut app = spawn_app().await;
     let status = app
         .client
-        .get_application(proto::GetApplicationRequest { agency_id: AGENCY.into(), application_id: "nope".into() })
+        .get_application(proto::GetApplicationRequest {
+            agency_id: AGENCY.into(),
+            application_id: "nope".into(),
+            as_of: None,
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
@@ -190,6 +194,7 @@ async fn list_filters_and_paginates() {
             concluded: None,
             page_size: 5,
             page_token,
+            as_of: None,
         }
     };
     // Every open application, page by page.

@@ -147,7 +147,11 @@ async fn metrics_are_served_over_http() {
     wait_serving(&format!("http://{addr}")).await;
     append_one(channel(addr).await).await.expect("append");
     let _ = LedgerServiceClient::new(channel(addr).await)
-        .get_application(proto::GetApplicationRequest { agency_id: AGENCY.into(), application_id: "nope".into() })
+        .get_application(proto::GetApplicationRequest {
+            agency_id: AGENCY.into(),
+            application_id: "nope".into(),
+            as_of: None,
+        })
         .await;
     // A stream with one good and one refused message: each is measured.
     let (tx, rx) = tokio::sync::mpsc::channel(2);

@@ -14,15 +14,12 @@ use crate::deadline::statutory::{self as deadline, Standing};
 use crate::deadline::timeliness::Timeliness;
 use crate::domain::application::Status as AppStatus;
 use crate::domain::date::CivilDate;
-use crate::domain::ids::{AgencyId, StreamId};
+use crate::domain::ids::{AgencyId, StreamId, SubjectId};
 use crate::domain::rejection::{FieldIssue, Rejection, internal};
 use crate::store::ledger::OpeningLedger;
 use crate::store::ledger::blocking;
 use crate::wire::proto::{self, deadline_service_server::DeadlineService as DeadlineServiceApi};
 use crate::wire::status::refuse;
-
-/// Most subjects one call reads before it returns a short page.
-const MAX_SCAN: usize = 100_000;
 
 #[derive(Clone)]
 pub struct DeadlineService {
@@ -43,6 +40,39 @@ struct Query {
     as_of: CivilDate,
     within: u32,
     filter: i32,
+}
+
+/// Where an application stands in the urgency order of `ListDeadlines`:
+/// overdue first (the longest overdue first), then due soon, paused,
+/// awaiting a supplement (the earliest received first), on time, and those
+/// whose dates fall outside the known calendar last; within a group the
+/// fewest working days left first, then by id. A page token holds the last
+/// rank of its page.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+struct Rank {
+    group: u8,
+    remaining: i64,
+    received_on: CivilDate,
+    id: SubjectId,
+}
+
+impl Rank {
+    fn of(d: &Result<deadline::Deadline, String>, received_on: CivilDate, id: &SubjectId) -> Self {
+        let (group, remaining) = match d {
+            Ok(d) => {
+                let group = match d.standing {
+                    Standing::Overdue => 0,
+                    Standing::DueSoon => 1,
+                    Standing::Paused => 2,
+                    Standing::AwaitingSupplement => 3,
+                    _ => 4,
+                };
+                (group, if d.standing == Standing::AwaitingSupplement { 0 } else { d.remaining.unwrap_or(0) })
+            }
+            Err(_) => (5, 0),
+        };
+        Rank { group, remaining, received_on, id: id.clone() }
+    }
 }
 
 #[tonic::async_trait]
@@ -121,28 +151,30 @@ impl DeadlineServiceApi for DeadlineService {
             let (Some(agency), Some(as_of), true) = (agency, as_of, issues.is_empty()) else {
                 return Err(refuse(Rejection::Invalid(issues)));
             };
-            let within = if r.within_working_days == 0 { DEFAULT_WITHIN } else { r.within_working_days };
+            // Unset: the default window; 0: due today (or overdue).
+            let within = r.within_working_days.unwrap_or(DEFAULT_WITHIN);
             let query = Query { agency, as_of, within, filter: r.filter };
-            let after = page::after(&r.page_token, &query).map_err(refuse)?;
+            let after: Option<Rank> = page::after_key(&r.page_token, &query).map_err(refuse)?;
             let store = self.ledger.store().map_err(refuse)?;
             let calendar = self.calendar.current();
             let response = blocking(move || {
-                let mut entries = Vec::new();
-                let mut last_seen = None;
-                let mut more = false;
-                for (scanned, item) in store.subjects(&query.agency, after.as_ref()).enumerate() {
+                let today = CivilDate::today_in_china();
+                let mut ranked = Vec::new();
+                for item in store.subjects(&query.agency, None) {
                     let (id, record) = item.map_err(internal)?;
-                    if entries.len() == page_size || scanned == MAX_SCAN {
-                        more = true;
-                        break;
-                    }
-                    last_seen = Some(id.clone());
-                    // Open now and already received on the as-of date.
-                    let Some(app) =
-                        record.application().filter(|a| a.status() == AppStatus::Open && a.received_on <= query.as_of)
-                    else {
+                    // Received by the as-of date and not concluded by then.
+                    let Some(now) = record.application() else { continue };
+                    if now.received_on > query.as_of || now.conclusion.is_some_and(|c| c.on <= query.as_of) {
                         continue;
+                    }
+                    // The application as it stood at the end of the as-of
+                    // day, when that day is past: later steps left out.
+                    let record = if query.as_of < today {
+                        store.subject_as_of_day(&record, query.as_of).map_err(internal)?
+                    } else {
+                        record
                     };
+                    let Some(app) = record.application().filter(|a| a.status() == AppStatus::Open) else { continue };
                     let d = deadline::deadline(app, &calendar, query.as_of, query.within).map_err(|e| e.to_string());
                     let wanted = match proto::DeadlineFilter::try_from(query.filter) {
                         Ok(proto::DeadlineFilter::DueSoon) => {
@@ -153,18 +185,30 @@ impl DeadlineServiceApi for DeadlineService {
                     };
                     // A date outside the calendar is listed with its error
                     // under every filter: it must not silently drop out.
-                    if wanted || d.is_err() {
-                        let stream = StreamId { agency: query.agency.clone(), subject: id };
-                        entries.push(proto::ApplicationDeadline {
-                            application: Some(application_to_proto(&stream, &record)),
-                            deadline: Some(deadline_to_proto(d)),
-                        });
+                    if !(wanted || d.is_err()) {
+                        continue;
                     }
+                    let rank = Rank::of(&d, app.received_on, &id);
+                    if after.as_ref().is_some_and(|a| &rank <= a) {
+                        continue;
+                    }
+                    let stream = StreamId { agency: query.agency.clone(), subject: id };
+                    ranked.push((rank, application_to_proto(&stream, &record), d));
                 }
-                let next_page_token = match (more, last_seen) {
-                    (true, Some(after)) => page::token(&query, &after),
+                ranked.sort_by(|a, b| a.0.cmp(&b.0));
+                let more = ranked.len() > page_size;
+                ranked.truncate(page_size);
+                let next_page_token = match ranked.last() {
+                    Some((rank, _, _)) if more => page::key_token(&query, rank),
                     _ => String::new(),
                 };
+                let entries = ranked
+                    .into_iter()
+                    .map(|(_, application, d)| proto::ApplicationDeadline {
+                        application: Some(application),
+                        deadline: Some(deadline_to_proto(d)),
+                    })
+                    .collect();
                 Ok(proto::ListDeadlinesResponse { entries, next_page_token, as_of: Some(query.as_of.to_proto()) })
             })
             .await

@@ -210,6 +210,10 @@ impl LedgerServiceApi for LedgerService {
                 .filter(|r| matches!(r.state, SubjectState::Application(_) | SubjectState::Voided))
                 .ok_or_else(not_found)
                 .map_err(refuse)?;
+            let as_of = match &request.as_of {
+                Some(d) => Some(CivilDate::from_proto(d).map_err(|e| refuse(Rejection::invalid("as_of", e)))?),
+                None => None,
+            };
             // Show only what is durable: wait for the group being committed.
             ledger.wait_durable(record.positions.last().copied().unwrap_or(0)).await.map_err(refuse)?;
             let store = Arc::clone(ledger.store());
@@ -226,11 +230,29 @@ impl LedgerServiceApi for LedgerService {
             })
             .await
             .map_err(refuse)?;
+            let today = CivilDate::today_in_china();
+            // As of a past day: the application then.
+            let record = match as_of {
+                Some(day) if day < today && record.application().is_some() => {
+                    let store = Arc::clone(ledger.store());
+                    let then = blocking(move || store.subject_as_of_day(&record, day).map_err(internal))
+                        .await
+                        .map_err(refuse)?;
+                    if matches!(then.state, SubjectState::Voided) {
+                        return Err(refuse(Rejection::NotFound {
+                            resource: "application",
+                            name: format!("{stream} (not yet received on {day})"),
+                        }));
+                    }
+                    then
+                }
+                _ => record,
+            };
+            let on = as_of.unwrap_or(today);
             let application = application_to_proto(&stream, &record);
             let deadline = record.application().filter(|a| a.split_into.is_empty()).map(|a| {
-                let today = CivilDate::today_in_china();
                 deadline_to_proto(
-                    deadline::deadline(a, &self.calendar.current(), today, DEFAULT_WITHIN).map_err(|e| e.to_string()),
+                    deadline::deadline(a, &self.calendar.current(), on, DEFAULT_WITHIN).map_err(|e| e.to_string()),
                 )
             });
             Ok(Response::new(proto::GetApplicationResponse { application: Some(application), history, deadline }))
@@ -444,6 +466,8 @@ struct Filters {
     status: i32,
     received: DateRange,
     concluded: DateRange,
+    /// Each application as it stood at the end of this day.
+    as_of: Option<CivilDate>,
 }
 
 /// A checked ListApplications request.
@@ -471,10 +495,15 @@ impl ListQuery {
             .map_err(|i| issues.push(i))
             .unwrap_or_default();
         let page_size = page::size(request.page_size).map_err(|i| issues.push(i)).unwrap_or(page::DEFAULT_SIZE);
+        let as_of = request
+            .as_of
+            .as_ref()
+            .map(|d| CivilDate::from_proto(d).map_err(|e| issues.push(FieldIssue::new("as_of", e))).ok())
+            .unwrap_or_default();
         let (Some(agency), true) = (agency, issues.is_empty()) else {
             return Err(Rejection::Invalid(issues));
         };
-        let filters = Filters { agency, status, received, concluded };
+        let filters = Filters { agency, status, received, concluded, as_of };
         let after = page::after(&request.page_token, &filters)?;
         Ok(Self { filters, page_size, after })
     }
@@ -507,6 +536,18 @@ impl ListQuery {
                 more = true;
                 break;
             }
+            // As of a past day: the record then (not yet received: left out).
+            let record = match self.filters.as_of {
+                Some(day) if day < CivilDate::today_in_china() && record.application().is_some() => {
+                    let then = store.subject_as_of_day(&record, day).map_err(internal)?;
+                    if matches!(then.state, SubjectState::Voided) {
+                        last_seen = Some(id);
+                        continue;
+                    }
+                    then
+                }
+                _ => record,
+            };
             if self.matches(&record) {
                 let stream = StreamId { agency: agency.clone(), subject: id.clone() };
                 applications.push(application_to_proto(&stream, &record));

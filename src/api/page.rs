@@ -24,7 +24,7 @@ pub fn size(asked: i32) -> Result<usize, FieldIssue> {
 
 /// The token for the page after `after`, for a request with `query`.
 pub fn token<Q: Serialize>(query: &Q, after: &SubjectId) -> String {
-    URL_SAFE_NO_PAD.encode(postcard::to_stdvec(&(query, after)).expect("a page token always serializes"))
+    key_token(query, after)
 }
 
 /// Where a page starts: `None` for the first page; refused if the token is
@@ -33,10 +33,25 @@ pub fn after<Q: Serialize + DeserializeOwned + PartialEq>(
     token: &str,
     query: &Q,
 ) -> Result<Option<SubjectId>, Rejection> {
+    after_key(token, query)
+}
+
+/// The token for the page after the item whose sort key is `key`, for a
+/// request with `query` (for lists in another order than by id).
+pub fn key_token<Q: Serialize, K: Serialize>(query: &Q, key: &K) -> String {
+    URL_SAFE_NO_PAD.encode(postcard::to_stdvec(&(query, key)).expect("a page token always serializes"))
+}
+
+/// Where a page in key order starts: `None` for the first page; refused
+/// if the token is not ours or belongs to a request with other parameters.
+pub fn after_key<Q: Serialize + DeserializeOwned + PartialEq, K: DeserializeOwned>(
+    token: &str,
+    query: &Q,
+) -> Result<Option<K>, Rejection> {
     if token.is_empty() {
         return Ok(None);
     }
-    let (issued_for, after): (Q, SubjectId) = URL_SAFE_NO_PAD
+    let (issued_for, after): (Q, K) = URL_SAFE_NO_PAD
         .decode(token)
         .ok()
         .and_then(|b| postcard::from_bytes(&b).ok())

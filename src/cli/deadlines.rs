@@ -31,7 +31,7 @@ pub async fn deadlines(
             .list_deadlines(proto::ListDeadlinesRequest {
                 agency_id: agency.into(),
                 as_of: as_of.map(crate::domain::date::CivilDate::to_proto),
-                within_working_days: within,
+                within_working_days: Some(within),
                 filter: filter as i32,
                 page_size: 1000,
                 page_token: token,

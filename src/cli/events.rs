@@ -77,12 +77,19 @@ fn relabel(message: &str, lines: impl Iterator<Item = usize>) -> String {
 }
 
 /// Prints an application's state and history.
-pub async fn show(server: &ServerArg, agency: &str, application: &str, json: bool) -> anyhow::Result<()> {
+pub async fn show(
+    server: &ServerArg,
+    agency: &str,
+    application: &str,
+    as_of: Option<crate::domain::date::CivilDate>,
+    json: bool,
+) -> anyhow::Result<()> {
     let mut client = Remote::connect(server).await?.ledger();
     let response = client
         .get_application(proto::GetApplicationRequest {
             agency_id: agency.to_owned(),
             application_id: application.to_owned(),
+            as_of: as_of.map(crate::domain::date::CivilDate::to_proto),
         })
         .await
         .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?

@@ -186,6 +186,10 @@ pub enum Command {
         agency: String,
         /// The application id.
         application: String,
+        /// The application as it stood at the end of this day (YYYY-MM-DD):
+        /// its later steps left out, corrections as now known.
+        #[arg(long)]
+        as_of: Option<crate::domain::date::CivilDate>,
         /// Print the proto3 JSON of the response instead of text.
         #[arg(long)]
         json: bool,
@@ -371,8 +375,8 @@ impl Cli {
                 crate::api::server::Server::build(config).await?.run_until_stopped().await
             }
             Command::Append { server, file, batch } => events::append(&server, &file, batch.into()).await,
-            Command::Show { server, agency, application, json } => {
-                events::show(&server, &agency, &application, json).await
+            Command::Show { server, agency, application, as_of, json } => {
+                events::show(&server, &agency, &application, as_of, json).await
             }
             Command::Report { server, table, as_of, format, output } => {
                 tables::report(&server, &table, as_of, format, output.as_deref()).await

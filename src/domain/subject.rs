@@ -128,6 +128,26 @@ impl SubjectState {
 /// of a split application, whose stream opens with the parent's split event.
 /// On failure, says which event (index into `events`) breaks which rule.
 pub fn fold(events: &[Event], origin: Option<&SplitOrigin>) -> Result<SubjectState, (usize, Broken)> {
+    fold_until(events, origin, None)
+}
+
+/// The stream as it stood at the end of `day`: folded without the events
+/// dated after it (by their corrected dates), every correction as now
+/// known. A subject not yet received (or a part not yet split off) by then
+/// is `Voided`: it did not count.
+pub fn fold_as_of_day(
+    events: &[Event],
+    origin: Option<&SplitOrigin>,
+    day: CivilDate,
+) -> Result<SubjectState, (usize, Broken)> {
+    fold_until(events, origin, Some(day))
+}
+
+fn fold_until(
+    events: &[Event],
+    origin: Option<&SplitOrigin>,
+    until: Option<CivilDate>,
+) -> Result<SubjectState, (usize, Broken)> {
     let voided: HashSet<EventId> = events
         .iter()
         .filter_map(|e| match &e.payload {
@@ -144,6 +164,12 @@ pub fn fold(events: &[Event], origin: Option<&SplitOrigin>) -> Result<SubjectSta
         }
     }
 
+    let dated = |e: &Event| amendments.get(&e.id).and_then(|a| a.occurred_on).unwrap_or(e.occurred_on);
+    if let (Some(o), Some(day)) = (origin, until)
+        && events.iter().find(|e| e.id == o.split_event).is_some_and(|e| dated(e) > day)
+    {
+        return Ok(SubjectState::Voided);
+    }
     let mut state = match origin {
         Some(o) => {
             let amended = amendments.get(&o.split_event);
@@ -160,6 +186,9 @@ pub fn fold(events: &[Event], origin: Option<&SplitOrigin>) -> Result<SubjectSta
     for (i, e) in events.iter().enumerate() {
         let is_origin = origin.is_some_and(|o| o.split_event == e.id);
         if is_origin || voided.contains(&e.id) || e.payload.correction_target().is_some() {
+            continue;
+        }
+        if until.is_some_and(|day| dated(e) > day) {
             continue;
         }
         let effective = match amendments.get(&e.id) {

@@ -3,8 +3,9 @@
 //! ([`crate::store::bucket`]) and read by id, listed by agency in id order,
 //! or staged by the writer into its group's batch.
 
+use crate::domain::date::CivilDate;
 use crate::domain::ids::{AgencyId, StreamId, SubjectId};
-use crate::domain::subject::SubjectRecord;
+use crate::domain::subject::{SubjectRecord, fold_as_of_day};
 use crate::store::bucket;
 use crate::store::database::Store;
 use crate::store::error::{StoreError, damaged};
@@ -18,6 +19,24 @@ impl Store {
         // One iterator step: sled applies a batch wholly before or after it.
         let Some((_, held)) = self.db.range(prefix..=key).next_back().transpose()? else { return Ok(None) };
         bucket::find(&held, stream.subject.as_str().as_bytes())?.map(decode_record).transpose()
+    }
+
+    /// A subject's record as it stood at the end of `day`: its stream
+    /// refolded without the events dated after it, every correction as now
+    /// known (the positions stay the stream's, as the log holds it now).
+    pub fn subject_as_of_day(&self, record: &SubjectRecord, day: CivilDate) -> Result<SubjectRecord, StoreError> {
+        let events = record
+            .positions
+            .iter()
+            .map(|p| {
+                self.event_at(*p)?
+                    .map(|r| r.event)
+                    .ok_or_else(|| damaged(&format!("position {p} is indexed but missing")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let state = fold_as_of_day(&events, record.origin.as_ref(), day)
+            .map_err(|(i, broken)| damaged(&format!("a stream refolded to {day} breaks at event {i}: {broken:?}")))?;
+        Ok(SubjectRecord { positions: record.positions.clone(), origin: record.origin.clone(), state })
     }
 
     /// An agency's subjects in id order, after `after` if given.

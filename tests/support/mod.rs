@@ -117,7 +117,11 @@ impl TestApp {
 
     pub async fn application(&mut self, agency: &str, id: &str) -> proto::GetApplicationResponse {
         self.client
-            .get_application(proto::GetApplicationRequest { agency_id: agency.into(), application_id: id.into() })
+            .get_application(proto::GetApplicationRequest {
+                agency_id: agency.into(),
+                application_id: id.into(),
+                as_of: None,
+            })
             .await
             .expect("get application")
             .into_inner()

@@ -135,7 +135,11 @@ pub(super) async fn application(
     let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
     let answer = console
         .ledger(&session)
-        .get_application(proto::GetApplicationRequest { agency_id: q.agency.clone(), application_id: q.id.clone() })
+        .get_application(proto::GetApplicationRequest {
+            agency_id: q.agency.clone(),
+            application_id: q.id.clone(),
+            as_of: None,
+        })
         .await;
     match answer {
         Ok(got) => {

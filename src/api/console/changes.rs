@@ -143,6 +143,7 @@ pub(super) async fn changes(
                 .get_application(proto::GetApplicationRequest {
                     agency_id: q.agency.clone(),
                     application_id: m.id.clone(),
+                    as_of: None,
                 })
                 .await;
             if let Ok(got) = got {
