@@ -225,6 +225,47 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
     let expected: Vec<String> = reviews_behind.review_cases.iter().map(|c| c.case_id.clone()).collect();
     assert_eq!(case_ids, expected);
     std::fs::write(shots.join("review-cases.png"), b.screenshot().await.unwrap()).unwrap();
+    // A quarter's tables, as superiors ask for them, and a cell of them.
+    let q3_days = Some(proto::ReportPeriod { first_day: date(2024, 7, 1), last_day: date(2024, 9, 30) });
+    let q3 = reports
+        .get_report(proto::GetReportRequest {
+            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(SAMPLE.into())) }),
+            period: q3_days,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+    b.goto(&format!("{base}/console/tables?agency={SAMPLE}&year=2024&period=2024-Q3")).await.unwrap();
+    let new_row = b.wait().for_element(Locator::Css("tr[data-code=new]")).await.unwrap();
+    let mut shown = Vec::new();
+    for c in new_row.find_all(Locator::Css("td.num")).await.unwrap() {
+        shown.push(c.text().await.unwrap().trim().parse::<i64>().unwrap());
+    }
+    assert_eq!(shown, row(&q3, "new"), "the quarter's 本期新收");
+    let body = b.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(body.contains("2024年7月1日至2024年9月30日") && body.contains("上期结转"), "{body}");
+    let q3_behind = reports
+        .list_cell_applications(proto::ListCellApplicationsRequest {
+            agency_id: SAMPLE.into(),
+            row: "new".into(),
+            column: 6,
+            period: q3_days,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    new_row.find(Locator::Css("td.num:last-child a")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Css("table.list")).await.unwrap();
+    let mut ids = Vec::new();
+    for l in b.find_all(Locator::Css("table.list tbody tr td:first-child a")).await.unwrap() {
+        ids.push(l.text().await.unwrap());
+    }
+    assert_eq!(ids, q3_behind.applications.iter().map(|a| a.application_id.clone()).collect::<Vec<_>>());
+    std::fs::write(shots.join("quarter.png"), b.screenshot().await.unwrap()).unwrap();
     // The deadlines board: the open applications by urgency, as the API
     // lists them, and the year's timeliness drawn as SVG.
     let mut deadlines =

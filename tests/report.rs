@@ -554,3 +554,79 @@ async fn groups_are_listed_in_id_order_a_page_at_a_time() {
         reports.list_groups(proto::ListGroupsRequest { page_token: "nonsense".into(), ..Default::default() }).await;
     assert_eq!(bad.unwrap_err().code(), tonic::Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn a_quarter_counts_what_was_received_concluded_and_carried_in_its_days() {
+    let mut app = spawn_app().await;
+    app.ok(vec![
+        person("q2-open", date(2024, 5, 6)),
+        concluded("q2-open", date(2024, 8, 1), proto::Outcome::Disclosed),
+        person("q3-done", date(2024, 7, 10)),
+        concluded("q3-done", date(2024, 7, 20), proto::Outcome::PartlyDisclosed),
+        person("q3-open", date(2024, 9, 2)),
+        concluded("q3-open", date(2024, 10, 8), proto::Outcome::Disclosed),
+        person("q4", date(2024, 11, 1)),
+    ])
+    .await;
+    let mut reports = app.reports().await;
+    let ask = |first, last, year: i32| proto::GetReportRequest {
+        scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(AGENCY.into())) }),
+        year,
+        period: Some(proto::ReportPeriod { first_day: first, last_day: last }),
+        ..Default::default()
+    };
+    let q3 =
+        reports.get_report(ask(date(2024, 7, 1), date(2024, 9, 30), 0)).await.unwrap().into_inner().report.unwrap();
+    assert!(q3.checks_passed, "{:?}", q3.checks);
+    assert_eq!(q3.period, "2024年7月1日至2024年9月30日");
+    assert_eq!(q3.year, 2024);
+    assert_eq!(row(&q3, "new")[6], 2, "q3-done and q3-open");
+    assert_eq!(row(&q3, "carried_in")[6], 1, "q2-open");
+    assert_eq!(row(&q3, "1")[6], 1, "q2-open, concluded in August");
+    assert_eq!(row(&q3, "2")[6], 1, "q3-done");
+    assert_eq!(row(&q3, "carried_out")[6], 1, "q3-open");
+    let labels: Vec<&str> = q3.application_rows.iter().map(|r| r.label.as_str()).collect();
+    assert!(labels.contains(&"二、上期结转政府信息公开申请数量"), "{labels:?}");
+    assert!(labels.contains(&"四、结转下期继续办理"), "{labels:?}");
+    // The next quarter carries in what this one carried out.
+    let q4 = reports.get_report(ask(date(2024, 10, 1), date(2024, 12, 31), 2024)).await.unwrap().into_inner();
+    assert_eq!(row(q4.report.as_ref().unwrap(), "carried_in"), row(&q3, "carried_out"));
+    // Bad periods name their field and change nothing.
+    let backwards = reports.get_report(ask(date(2024, 9, 30), date(2024, 7, 1), 0)).await.unwrap_err();
+    assert_eq!(backwards.code(), tonic::Code::InvalidArgument);
+    assert!(backwards.message().contains("period.last_day"), "{}", backwards.message());
+    let other_year = reports.get_report(ask(date(2024, 7, 1), date(2024, 9, 30), 2023)).await.unwrap_err();
+    assert!(other_year.message().contains("year"), "{}", other_year.message());
+    let missing = reports.get_report(ask(None, date(2024, 9, 30), 0)).await.unwrap_err();
+    assert!(missing.message().contains("period.first_day"), "{}", missing.message());
+    // The cases behind a cell of the quarter, and what changed in it.
+    let q3_days = Some(proto::ReportPeriod { first_day: date(2024, 7, 1), last_day: date(2024, 9, 30) });
+    let behind = reports
+        .list_cell_applications(proto::ListCellApplicationsRequest {
+            agency_id: AGENCY.into(),
+            row: "carried_in".into(),
+            column: 6,
+            period: q3_days,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(behind.applications.iter().map(|a| a.application_id.as_str()).collect::<Vec<_>>(), ["q2-open"]);
+    let before = q3.log_position;
+    app.ok(vec![concluded("q4", date(2024, 11, 20), proto::Outcome::Disclosed)]).await;
+    let diff = reports
+        .diff_report(proto::DiffReportRequest {
+            scope: Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(AGENCY.into())) }),
+            from_position: before,
+            period: q3_days,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(diff.changes.is_empty(), "a November conclusion changes nothing in Q3: {:?}", diff.changes);
+    // The CLI names the period the same way.
+    let period: disclosure_ledger::report::period::Period = "2024-Q3".parse().unwrap();
+    assert_eq!(period.label(), q3.period);
+}

@@ -11,6 +11,7 @@ use disclosure_ledger::domain::date::CivilDate;
 use disclosure_ledger::domain::event::{Amendment, Event, Payload};
 use disclosure_ledger::domain::ids::{AgencyId, EventId, SubjectId};
 use disclosure_ledger::report::derivation::{self, ReportQuery};
+use disclosure_ledger::report::period::Period;
 use disclosure_ledger::report::tables::ReviewDating;
 use disclosure_ledger::report::template::Template;
 use disclosure_ledger::store::ledger::Ledger;
@@ -294,7 +295,14 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
     for year in 2018..=2026 {
         for template in [Template::V2019, Template::V2021] {
             for dating in [ReviewDating::FiledInYear, ReviewDating::DecidedInYear] {
-                let q = |agencies: Vec<AgencyId>| ReportQuery { agencies, year, template, dating, as_of: None };
+                let q = |agencies: Vec<AgencyId>| ReportQuery {
+                    agencies,
+                    year,
+                    period: Period::year(year),
+                    template,
+                    dating,
+                    as_of: None,
+                };
                 let mut sum: Option<disclosure_ledger::report::tables::Report> = None;
                 for agency in &agencies {
                     let fast = derivation::report(store, &q(vec![agency.clone()])).unwrap();
@@ -331,6 +339,11 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
             }
         }
     }
+    for agency in &agencies {
+        for year in 2019..=2025 {
+            check_quarters(store, agency, year)?;
+        }
+    }
     let v = derivation::verify(store).unwrap();
     prop_assert!(v.differences.is_empty(), "{:?}", v.differences);
     let r = disclosure_ledger::report::recount::recount(store).unwrap();
@@ -338,6 +351,61 @@ fn check_everything(batches: Vec<Vec<Event>>) -> Result<(), TestCaseError> {
     prop_assert_eq!(r.events, v.position);
     prop_assert!(accepted > 0 || v.events == 0);
     ledger.close();
+    Ok(())
+}
+
+/// The quarters of a year chain (each 结转下期 is the next 上期结转), their
+/// 新收 and outcome rows sum to the year's cell by cell, Q1 carries in what
+/// the year carries in and Q4 carries out what the year carries out; every
+/// quarter's checks hold; a month is counted the same way.
+fn check_quarters(
+    store: &disclosure_ledger::store::database::Store,
+    agency: &AgencyId,
+    year: i32,
+) -> Result<(), TestCaseError> {
+    use disclosure_ledger::report::template::Row;
+    let q = |period: Period| ReportQuery {
+        agencies: vec![agency.clone()],
+        year: period.report_year(),
+        period,
+        template: Template::V2021,
+        dating: ReviewDating::FiledInYear,
+        as_of: None,
+    };
+    let whole = derivation::report(store, &q(Period::year(year))).unwrap();
+    let quarters: Vec<_> =
+        (1..=4).map(|n| derivation::report(store, &q(format!("{year}-Q{n}").parse().unwrap())).unwrap()).collect();
+    let row = |r: &disclosure_ledger::report::tables::Report, row: Row| *r.applications.row(row).unwrap();
+    for (i, quarter) in quarters.iter().enumerate() {
+        prop_assert!(quarter.passed(), "{agency} {year} Q{}: {:?}", i + 1, quarter.checks);
+        if let Some(next) = quarters.get(i + 1) {
+            prop_assert_eq!(row(quarter, Row::CarriedOut), row(next, Row::CarriedIn), "Q{} chains", i + 1);
+        }
+    }
+    prop_assert_eq!(row(&quarters[0], Row::CarriedIn), row(&whole, Row::CarriedIn));
+    prop_assert_eq!(row(&quarters[3], Row::CarriedOut), row(&whole, Row::CarriedOut));
+    for (w, rows) in whole.applications.rows.iter().enumerate() {
+        if matches!(rows.spec.row, Row::CarriedIn | Row::CarriedOut) {
+            continue;
+        }
+        let mut sum = [0i64; 7];
+        for quarter in &quarters {
+            quarter.applications.rows[w].values.iter().zip(sum.iter_mut()).for_each(|(v, s)| *s += v);
+        }
+        prop_assert_eq!(sum, rows.values, "{} {} row {:?}: the quarters sum to the year", agency, year, rows.spec.row);
+    }
+    let mut reviews = [[0i64; 5]; 3];
+    for quarter in &quarters {
+        for (a, b) in reviews.iter_mut().zip(&quarter.reviews.blocks) {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+    }
+    // Filed in the quarter, with the result at its end: the filings sum.
+    for (k, block) in whole.reviews.blocks.iter().enumerate() {
+        prop_assert_eq!(reviews[k][4], block[4], "review block {}: filings sum to the year's", k);
+    }
+    let march = derivation::report(store, &q(format!("{year}-03").parse().unwrap())).unwrap();
+    prop_assert!(march.passed(), "{:?}", march.checks);
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use crate::domain::date::CivilDate;
 use crate::domain::ids::{AgencyId, SubjectId};
 use crate::domain::rejection::{FieldIssue, Rejection, internal};
 use crate::report::derivation::{self, Cell, CellPage, DeriveError, ReportQuery, ReviewCell};
+use crate::report::period::Period;
 use crate::report::proactive_table::Value as ProactiveValue;
 use crate::report::tables::{Report, ReviewDating};
 use crate::report::template::{RESULTS_BLOCK, REVIEW_BLOCKS, ReviewColumn, Row, Template};
@@ -137,16 +138,45 @@ fn agencies(store: &Store, scope: Option<&proto::ReportScope>) -> Result<Vec<Age
     Ok(list)
 }
 
+/// The period a request asks for: the year, or the days it names.
+fn period(y: i32, asked: Option<&proto::ReportPeriod>) -> Result<(i32, Period), Rejection> {
+    let Some(asked) = asked else {
+        let y = year(y).map_err(|i| Rejection::Invalid(vec![i]))?;
+        return Ok((y, Period::year(y)));
+    };
+    let mut issues = Vec::new();
+    let mut day = |d: Option<&proto::google::r#type::Date>, field: &str| match d {
+        None => {
+            issues.push(FieldIssue::new(field, "is required"));
+            None
+        }
+        Some(d) => CivilDate::from_proto(d).map_err(|e| issues.push(FieldIssue::new(field, e))).ok(),
+    };
+    let first = day(asked.first_day.as_ref(), "period.first_day");
+    let last = day(asked.last_day.as_ref(), "period.last_day");
+    let (Some(first), Some(last)) = (first, last) else { return Err(Rejection::Invalid(issues)) };
+    let period = Period::new(first, last)
+        .ok_or_else(|| Rejection::invalid("period.last_day", format!("{last} is before the first day {first}")))?;
+    let report_year = year(period.report_year())
+        .map_err(|i| Rejection::invalid("period.last_day", format!("{}: {}", period.last, i.reason)))?;
+    if first < crate::domain::date::EARLIEST {
+        return Err(Rejection::invalid("period.first_day", format!("{first} is before the Regulations (2008-05-01)")));
+    }
+    if y != 0 && y != report_year {
+        return Err(Rejection::invalid("year", format!("is {y}, but the period ends in {report_year}")));
+    }
+    Ok((report_year, period))
+}
+
 /// The checked parts of a report request.
 fn query(
     store: &Store,
     scope: Option<&proto::ReportScope>,
-    y: i32,
+    (y, period): (i32, Period),
     t: i32,
     d: i32,
     as_of: u64,
 ) -> Result<ReportQuery, Rejection> {
-    let y = year(y).map_err(|i| Rejection::Invalid(vec![i]))?;
     let mut issues = Vec::new();
     let template = template(t, y).map_err(|i| issues.push(i)).ok();
     let dating = dating(d).map_err(|i| issues.push(i)).ok();
@@ -154,6 +184,7 @@ fn query(
     Ok(ReportQuery {
         agencies: agencies(store, scope)?,
         year: y,
+        period,
         template,
         dating,
         as_of: (as_of > 0).then_some(as_of),
@@ -178,8 +209,18 @@ fn digest_at(ledger: &Ledger, position: u64) -> Result<Digest, Rejection> {
     })
 }
 
+/// A row label for a period other than a year: 本期 for 本年, 上期 for
+/// 上年, 下期 for 下年度.
+fn period_label(label: &'static str, whole_year: bool) -> String {
+    if whole_year {
+        return label.into();
+    }
+    label.replace("本年度", "本期").replace("本年", "本期").replace("上年", "上期").replace("下年度", "下期")
+}
+
 pub fn report_to_proto(r: &Report, log_digest: Digest) -> proto::Report {
     let kinds = ReviewKind::ALL;
+    let whole_year = r.period.whole_year().is_some();
     proto::Report {
         agency_ids: r.agencies.iter().map(ToString::to_string).collect(),
         year: r.year,
@@ -193,16 +234,24 @@ pub fn report_to_proto(r: &Report, log_digest: Digest) -> proto::Report {
         } as i32,
         log_position: r.position,
         log_digest: log_digest.hex(),
-        period: format!("{y}年1月1日至{y}年12月31日", y = r.year),
+        period: r.period.label(),
+        period_days: Some(proto::ReportPeriod {
+            first_day: Some(r.period.first.to_proto()),
+            last_day: Some(r.period.last.to_proto()),
+        }),
         application_rows: r
             .applications
             .rows
             .iter()
             .map(|row| proto::ApplicationRow {
                 code: row.spec.row.code().into(),
-                label: row.spec.label.into(),
+                label: period_label(row.spec.label, whole_year),
                 group_label: row.spec.group.unwrap_or_default().into(),
-                block_label: if row.spec.in_results_block() { RESULTS_BLOCK.into() } else { String::new() },
+                block_label: if row.spec.in_results_block() {
+                    period_label(RESULTS_BLOCK, whole_year)
+                } else {
+                    String::new()
+                },
                 values: row.values.to_vec(),
             })
             .collect(),
@@ -315,7 +364,8 @@ impl ReportServiceApi for ReportService {
             let ledger = self.ledger.get().map_err(refuse)?;
             let (report, digest) = blocking(move || {
                 let store = ledger.store();
-                let q = query(store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.as_of_position)?;
+                let asked = period(r.year, r.period.as_ref())?;
+                let q = query(store, r.scope.as_ref(), asked, r.template, r.review_dating, r.as_of_position)?;
                 let report = derivation::report(store, &q).map_err(|e| derive_error(e, "as_of_position"))?;
                 let digest = digest_at(&ledger, report.position)?;
                 Ok((report, digest))
@@ -349,7 +399,8 @@ impl ReportServiceApi for ReportService {
                 let agency = AgencyId::parse(&r.agency_id).map_err(|e| Rejection::invalid("agency_id", e))?;
                 let scope =
                     proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(r.agency_id.clone())) };
-                let q = query(store, Some(&scope), r.year, r.template, r.review_dating, r.as_of_position)?;
+                let q =
+                    query(store, Some(&scope), period(r.year, None)?, r.template, r.review_dating, r.as_of_position)?;
                 let annual = crate::report::annual_report::assemble(store, &agency, &q)
                     .map_err(|e| derive_error(e, "as_of_position"))?;
                 let digest = digest_at(&ledger, annual.tables.position)?;
@@ -420,7 +471,8 @@ impl ReportServiceApi for ReportService {
                 if r.from_position == 0 {
                     return Err(Rejection::invalid("from_position", "is required (a log position from 1)"));
                 }
-                let q = query(store, r.scope.as_ref(), r.year, r.template, r.review_dating, r.to_position)?;
+                let asked = period(r.year, r.period.as_ref())?;
+                let q = query(store, r.scope.as_ref(), asked, r.template, r.review_dating, r.to_position)?;
                 let to = derivation::report(store, &q).map_err(|e| derive_error(e, "to_position"))?;
                 let from_q = ReportQuery { as_of: Some(r.from_position), ..q };
                 let from = derivation::report(store, &from_q).map_err(|e| derive_error(e, "from_position"))?;
@@ -454,7 +506,12 @@ impl ReportServiceApi for ReportService {
                 let mut issues = Vec::new();
                 let agency =
                     AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
-                let y = year(r.year).map_err(|i| issues.push(i)).ok();
+                let asked = period(r.year, r.period.as_ref())
+                    .map_err(|e| match e {
+                        Rejection::Invalid(more) => issues.extend(more),
+                        other => issues.push(FieldIssue::new("period", other.to_string())),
+                    })
+                    .ok();
                 let row = Row::from_code(&r.row)
                     .ok_or_else(|| {
                         issues.push(FieldIssue::new("row", format!("{:?} is not a row code of section 三", r.row)))
@@ -467,13 +524,14 @@ impl ReportServiceApi for ReportService {
                     ));
                 }
                 let page_size = page::size(r.page_size).map_err(|i| issues.push(i)).unwrap_or(0);
-                let (Some(agency), Some(y), Some(row), true) = (agency, y, row, issues.is_empty()) else {
+                let (Some(agency), Some((y, period)), Some(row), true) = (agency, asked, row, issues.is_empty()) else {
                     return Err(Rejection::Invalid(issues));
                 };
-                let token_cell = (r.agency_id.clone(), y, r.row.clone(), r.column, r.as_of_position);
+                let days = (period.first.to_string(), period.last.to_string());
+                let token_cell = (r.agency_id.clone(), y, r.row.clone(), r.column, r.as_of_position, days);
                 let after = page::after(&r.page_token, &token_cell)?;
                 let as_of = (r.as_of_position > 0).then_some(r.as_of_position);
-                let cell = Cell { agency, year: y, row, column: r.column as usize };
+                let cell = Cell { agency, period, row, column: r.column as usize };
                 let CellPage { position, subjects: found, more } =
                     derivation::cell_applications(&store, &cell, as_of, after.as_ref(), page_size)
                         .map_err(|e| derive_error(e, "as_of_position"))?;
@@ -520,20 +578,26 @@ impl ReportServiceApi for ReportService {
                 let mut issues = Vec::new();
                 let agency =
                     AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
-                let y = year(r.year).map_err(|i| issues.push(i)).ok();
+                let asked = period(r.year, r.period.as_ref())
+                    .map_err(|e| match e {
+                        Rejection::Invalid(more) => issues.extend(more),
+                        other => issues.push(FieldIssue::new("period", other.to_string())),
+                    })
+                    .ok();
                 let kind = ReviewKind::from_proto(r.kind).map_err(|e| issues.push(FieldIssue::new("kind", e))).ok();
                 let column = review_column(r.column).map_err(|i| issues.push(i)).ok();
                 let dating = dating(r.review_dating).map_err(|i| issues.push(i)).ok();
                 let page_size = page::size(r.page_size).map_err(|i| issues.push(i)).unwrap_or(0);
-                let (Some(agency), Some(year), Some(kind), Some(column), Some(dating), true) =
-                    (agency, y, kind, column, dating, issues.is_empty())
+                let (Some(agency), Some((year, period)), Some(kind), Some(column), Some(dating), true) =
+                    (agency, asked, kind, column, dating, issues.is_empty())
                 else {
                     return Err(Rejection::Invalid(issues));
                 };
-                let token_cell = (r.agency_id.clone(), year, r.kind, r.column, r.review_dating, r.as_of_position);
+                let days = (period.first.to_string(), period.last.to_string());
+                let token_cell = (r.agency_id.clone(), year, r.kind, r.column, r.review_dating, r.as_of_position, days);
                 let after = page::after(&r.page_token, &token_cell)?;
                 let as_of = (r.as_of_position > 0).then_some(r.as_of_position);
-                let cell = ReviewCell { agency, year, kind, column, dating };
+                let cell = ReviewCell { agency, period, kind, column, dating };
                 let CellPage { position, subjects: found, more } =
                     derivation::cell_review_cases(&store, &cell, as_of, after.as_ref(), page_size)
                         .map_err(|e| derive_error(e, "as_of_position"))?;

@@ -140,8 +140,12 @@ pub struct TableArgs {
     #[arg(long)]
     pub group: Option<String>,
     /// The report year.
-    #[arg(long)]
-    pub year: i32,
+    #[arg(long, required_unless_present = "period")]
+    pub year: Option<i32>,
+    /// Another period than a year (`report`, `diff`): 2025-H1, 2025-Q3,
+    /// 2025-07 or 2025-03-01..2025-05-31.
+    #[arg(long, conflicts_with = "year")]
+    pub period: Option<crate::report::period::Period>,
     /// Template version; default: the one in force for the year.
     #[arg(long, value_parser = ["2019", "2021"])]
     pub template: Option<String>,

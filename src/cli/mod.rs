@@ -278,8 +278,11 @@ pub enum Command {
         server: ServerArg,
         #[arg(long)]
         agency: String,
-        #[arg(long)]
-        year: i32,
+        #[arg(long, required_unless_present = "period")]
+        year: Option<i32>,
+        /// Another period than a year: 2025-H1, 2025-Q3, 2025-07 or a range.
+        #[arg(long, conflicts_with = "year")]
+        period: Option<crate::report::period::Period>,
         /// Row code: new, carried_in, 1, 2, 3.1 … 6.3 (6 in 2019), total, carried_out.
         #[arg(long)]
         row: String,
@@ -389,8 +392,8 @@ impl Cli {
                 tables::report_text(&server, &agency, year, section, &file).await
             }
             Command::Diff { server, table, from, to } => tables::diff(&server, &table, from, to).await,
-            Command::Cell { server, agency, year, row, column, as_of } => {
-                tables::cell(&server, &agency, year, &row, column, as_of).await
+            Command::Cell { server, agency, year, period, row, column, as_of } => {
+                tables::cell(&server, &agency, (year, period), &row, column, as_of).await
             }
             Command::Verify { server, deep } => tables::verify(&server, deep).await,
             Command::Timeliness { server, agency, year } => deadlines::timeliness(&server, &agency, year).await,

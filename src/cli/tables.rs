@@ -29,6 +29,11 @@ fn template(t: &TableArgs) -> i32 {
     }
 }
 
+/// The period asked for, if not a year.
+fn period(t: &TableArgs) -> Option<proto::ReportPeriod> {
+    t.period.map(|p| proto::ReportPeriod { first_day: Some(p.first.to_proto()), last_day: Some(p.last.to_proto()) })
+}
+
 fn dating(t: &TableArgs) -> i32 {
     match t.review_dating {
         ReviewDatingArg::Filed => proto::ReviewDating::FiledInYear as i32,
@@ -48,10 +53,11 @@ pub async fn report(
         .await?
         .get_report(proto::GetReportRequest {
             scope: Some(scope(t)),
-            year: t.year,
+            year: t.year.unwrap_or(0),
             template: template(t),
             as_of_position: as_of.unwrap_or(0),
             review_dating: dating(t),
+            period: period(t),
         })
         .await
         .map_err(status)?
@@ -77,8 +83,9 @@ pub async fn diff(server: &ServerArg, t: &TableArgs, from: u64, to: Option<u64>)
     let d = reports(server)
         .await?
         .diff_report(proto::DiffReportRequest {
+            period: period(t),
             scope: Some(scope(t)),
-            year: t.year,
+            year: t.year.unwrap_or(0),
             template: template(t),
             review_dating: dating(t),
             from_position: from,
@@ -99,7 +106,7 @@ pub async fn diff(server: &ServerArg, t: &TableArgs, from: u64, to: Option<u64>)
 pub async fn cell(
     server: &ServerArg,
     agency: &str,
-    year: i32,
+    (year, period): (Option<i32>, Option<crate::report::period::Period>),
     row: &str,
     column: i32,
     as_of: Option<u64>,
@@ -110,8 +117,12 @@ pub async fn cell(
     loop {
         let page = client
             .list_cell_applications(proto::ListCellApplicationsRequest {
+                period: period.map(|p| proto::ReportPeriod {
+                    first_day: Some(p.first.to_proto()),
+                    last_day: Some(p.last.to_proto()),
+                }),
                 agency_id: agency.into(),
-                year,
+                year: year.unwrap_or(0),
                 row: row.into(),
                 column,
                 as_of_position: as_of.unwrap_or(0),

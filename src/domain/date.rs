@@ -40,6 +40,21 @@ impl CivilDate {
         self.0.month()
     }
 
+    /// The day of the month, 1 to 31.
+    pub fn day(self) -> u32 {
+        self.0.day()
+    }
+
+    /// The day before.
+    pub fn pred(self) -> Self {
+        Self(self.0 - Duration::days(1))
+    }
+
+    /// From a chrono date.
+    pub fn from_naive(d: NaiveDate) -> Self {
+        Self(d)
+    }
+
     /// The next day.
     pub fn succ(self) -> Self {
         Self(self.0 + Duration::days(1))

@@ -12,6 +12,7 @@ use crate::domain::ids::{AgencyId, StreamId, SubjectId};
 use crate::domain::subject::fold;
 use crate::domain::subject::{SubjectRecord, SubjectState};
 use crate::domain::tally::{Contribution, YearTally};
+use crate::report::period::Period;
 use crate::report::replay::{Replay, Replayed};
 use crate::report::tables::{Report, ReviewDating, YearCells};
 use crate::report::template::{ReviewColumn, Row, Template};
@@ -24,6 +25,9 @@ use crate::store::error::StoreError;
 pub struct ReportQuery {
     pub agencies: Vec<AgencyId>,
     pub year: i32,
+    /// The days counted: the year's, or a half, quarter, month or range
+    /// (`year` is then its last day's).
+    pub period: Period,
     pub template: Template,
     pub dating: ReviewDating,
     /// `None`: now.
@@ -41,6 +45,22 @@ pub enum DeriveError {
 
 /// The report for a query.
 pub fn report(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
+    // A period other than a year is counted from a replay of the log (the
+    // tallies are kept by year).
+    if q.period.whole_year().is_none() {
+        let asked = match q.as_of {
+            Some(p) => p,
+            None => {
+                let _consistent = store.consistent();
+                store.last_position()?
+            }
+        };
+        let replay = replay_as_of(store, asked, &q.agencies)?;
+        let agencies: HashSet<AgencyId> = q.agencies.iter().cloned().collect();
+        let cells = replay.cells_in(&agencies, &q.period, q.dating);
+        let previous = replay.cells_in(&agencies, &q.period.previous(), q.dating);
+        return Ok(Report::for_period(q.agencies.clone(), q.period, q.template, q.dating, asked, &cells, &previous));
+    }
     let (position, cells, previous) = match q.as_of {
         None => {
             let _consistent = store.consistent();
@@ -88,28 +108,28 @@ fn replay_as_of(store: &Store, asked: u64, agencies: &[AgencyId]) -> Result<Repl
     Ok(Replay::run(store, asked, Some(&wanted))?)
 }
 
-/// Whether an application counts in a cell of section 三 for `year`.
-pub fn in_cell(state: &SubjectState, year: i32, row: Row, column: usize) -> bool {
+/// Whether an application counts in a cell of section 三 for a period.
+pub fn in_cell(state: &SubjectState, period: &Period, row: Row, column: usize) -> bool {
     let SubjectState::Application(a) = state else { return false };
     if column < 6 && a.applicant.column() != column {
         return false;
     }
     let mut one = YearCells::default();
-    one.count(state, year, ReviewDating::default());
+    one.count_in(state, period, ReviewDating::default());
     match row {
         Row::New => one.new.iter().sum::<i64>() > 0,
         Row::CarriedIn => one.carried_in.iter().sum::<i64>() > 0,
         Row::CarriedOut => one.carried_out.iter().sum::<i64>() > 0,
-        row => a.conclusion.is_some_and(|c| c.on.year() == year && row.holds(c.outcome)) && a.split_into.is_empty(),
+        row => a.conclusion.is_some_and(|c| period.contains(c.on) && row.holds(c.outcome)) && a.split_into.is_empty(),
     }
 }
 
-/// A cell of section 三: an agency's row and column for a year (column 6
+/// A cell of section 三: an agency's row and column for a period (column 6
 /// is 总计).
 #[derive(Clone, Debug)]
 pub struct Cell {
     pub agency: AgencyId,
-    pub year: i32,
+    pub period: Period,
     pub row: Row,
     pub column: usize,
 }
@@ -131,12 +151,12 @@ pub fn cell_applications(
     after: Option<&SubjectId>,
     page_size: usize,
 ) -> Result<CellPage, DeriveError> {
-    let Cell { agency, year, row, column } = cell.clone();
-    cell_subjects(store, &agency, as_of, after, page_size, |s| in_cell(s, year, row, column))
+    let Cell { agency, period, row, column } = cell.clone();
+    cell_subjects(store, &agency, as_of, after, page_size, |s| in_cell(s, &period, row, column))
 }
 
-/// Whether a review case counts in a cell of section 四 for `year`:
-/// its kind's block, and the result it had on 31 December (or pending),
+/// Whether a review case counts in a cell of section 四 for a period: its
+/// kind's block, and the result it had at the period's end (or pending),
 /// dated as `dating` dates cases.
 pub fn in_review_cell(state: &SubjectState, cell: &ReviewCell) -> bool {
     let SubjectState::ReviewCase(c) = state else { return false };
@@ -144,7 +164,7 @@ pub fn in_review_cell(state: &SubjectState, cell: &ReviewCell) -> bool {
         return false;
     }
     let mut one = YearCells::default();
-    one.count(state, cell.year, cell.dating);
+    one.count_in(state, &cell.period, cell.dating);
     let counted = &one.reviews[cell.kind as usize];
     match cell.column {
         ReviewColumn::Total => counted.iter().sum::<i64>() > 0,
@@ -153,11 +173,11 @@ pub fn in_review_cell(state: &SubjectState, cell: &ReviewCell) -> bool {
 }
 
 /// A cell of section 四: an agency's review kind and result column for a
-/// year, as cases are dated.
+/// period, as cases are dated.
 #[derive(Clone, Debug)]
 pub struct ReviewCell {
     pub agency: AgencyId,
-    pub year: i32,
+    pub period: Period,
     pub kind: ReviewKind,
     pub column: ReviewColumn,
     pub dating: ReviewDating,

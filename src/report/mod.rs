@@ -2,6 +2,7 @@
 //! May use the domain, the wire form and storage.
 //!
 //! - [`template`]: the rows and labels of each version of the tables;
+//! - [`period`]: the year, half, quarter, month or range a table counts;
 //! - [`tables`]: the tables of sections 三 and 四, the carried-over counts,
 //!   and their checks;
 //! - [`proactive_table`]: section 二;
@@ -14,6 +15,7 @@
 
 pub mod annual_report;
 pub mod derivation;
+pub mod period;
 pub mod proactive_table;
 pub mod publication;
 pub mod recount;

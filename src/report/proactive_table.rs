@@ -72,9 +72,14 @@ impl ProactiveCells {
     /// Counts one subject straight from its facts (the reference the
     /// tallies are checked against).
     pub fn count(&mut self, state: &SubjectState, year: i32) {
-        let jan1 = CivilDate::from_ymd(year, 1, 1).expect("valid");
-        let dec31 = CivilDate::from_ymd(year, 12, 31).expect("valid");
-        let in_year = |d: CivilDate| d.year() == year;
+        self.count_in(state, &crate::report::period::Period::year(year));
+    }
+
+    /// Counts one subject into a period's cells: flows in the period,
+    /// stocks at its start and end.
+    pub fn count_in(&mut self, state: &SubjectState, period: &crate::report::period::Period) {
+        let (jan1, dec31) = (period.first, period.last);
+        let in_year = |d: CivilDate| period.contains(d);
         match state {
             SubjectState::Document(d) => {
                 let k = d.kind as usize;

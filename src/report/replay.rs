@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use crate::domain::event::{Event, Payload, Recorded};
 use crate::domain::ids::{AgencyId, StreamId};
 use crate::domain::subject::{SplitOrigin, SubjectState, fold};
+use crate::report::period::Period;
 use crate::report::tables::{ReviewDating, YearCells};
 use crate::store::database::Store;
 use crate::store::error::StoreError;
@@ -102,10 +103,15 @@ impl Replay {
     /// The cells of `year` for the given agencies, counted subject by
     /// subject.
     pub fn cells(&self, agencies: &HashSet<AgencyId>, year: i32, dating: ReviewDating) -> YearCells {
+        self.cells_in(agencies, &Period::year(year), dating)
+    }
+
+    /// The cells of any period for the given agencies.
+    pub fn cells_in(&self, agencies: &HashSet<AgencyId>, period: &Period, dating: ReviewDating) -> YearCells {
         let mut cells = YearCells::default();
         for (stream, record) in &self.subjects {
             if agencies.contains(&stream.agency) {
-                cells.count(&record.state, year, dating);
+                cells.count_in(&record.state, period, dating);
             }
         }
         cells

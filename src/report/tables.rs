@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use crate::domain::codes::Outcome;
-use crate::domain::date::CivilDate;
 use crate::domain::ids::AgencyId;
 use crate::domain::subject::SubjectState;
 use crate::domain::tally::YearTally;
+use crate::report::period::Period;
 use crate::report::proactive_table::{Block, ProactiveCells, blocks};
 use crate::report::template::{Row, RowSpec, Template};
 
@@ -86,36 +86,43 @@ impl YearCells {
     /// Counts one subject into the cells of `year`, deciding each row from
     /// its own dates (the reference the tallies are checked against).
     pub fn count(&mut self, state: &SubjectState, year: i32, dating: ReviewDating) {
-        self.proactive.count(state, year);
-        let jan1 = CivilDate::from_ymd(year, 1, 1).expect("valid");
-        let dec31 = CivilDate::from_ymd(year, 12, 31).expect("valid");
+        self.count_in(state, &Period::year(year), dating);
+    }
+
+    /// Counts one subject into the cells of a period: received in it (新收),
+    /// received before it and open at its start (结转), concluded in it,
+    /// open at its end; review cases filed (or decided) in it, with their
+    /// result at its end.
+    pub fn count_in(&mut self, state: &SubjectState, period: &Period, dating: ReviewDating) {
+        self.proactive.count_in(state, period);
+        let (first, last) = (period.first, period.last);
         match state {
             SubjectState::Application(a) if a.split_into.is_empty() => {
                 let col = a.applicant.column();
-                if a.received_on.year() == year {
+                if period.contains(a.received_on) {
                     self.new[col] += 1;
                 }
-                if a.received_on < jan1 && a.conclusion.is_none_or(|c| c.on >= jan1) {
+                if a.received_on < first && a.conclusion.is_none_or(|c| c.on >= first) {
                     self.carried_in[col] += 1;
                 }
-                if let Some(c) = a.conclusion.filter(|c| c.on.year() == year) {
+                if let Some(c) = a.conclusion.filter(|c| period.contains(c.on)) {
                     self.outcomes[c.outcome.index()][col] += 1;
                 }
-                if a.open_at_end_of(dec31) {
+                if a.open_at_end_of(last) {
                     self.carried_out[col] += 1;
                 }
             }
             SubjectState::ReviewCase(c) => {
                 let k = c.kind as usize;
                 match dating {
-                    ReviewDating::FiledInYear if c.filed_on.year() == year => match c.result_at_end_of(dec31) {
+                    ReviewDating::FiledInYear if period.contains(c.filed_on) => match c.result_at_end_of(last) {
                         Some(r) => self.reviews[k][r as usize] += 1,
                         None => self.reviews[k][3] += 1,
                     },
                     ReviewDating::FiledInYear => {}
                     ReviewDating::DecidedInYear => match c.decision {
-                        Some((on, r)) if on.year() == year => self.reviews[k][r as usize] += 1,
-                        _ if c.filed_on <= dec31 && c.result_at_end_of(dec31).is_none() => self.reviews[k][3] += 1,
+                        Some((on, r)) if period.contains(on) => self.reviews[k][r as usize] += 1,
+                        _ if c.filed_on <= last && c.result_at_end_of(last).is_none() => self.reviews[k][3] += 1,
                         _ => {}
                     },
                 }
@@ -243,11 +250,13 @@ pub struct Check {
     pub detail: String,
 }
 
-/// A year's tables.
+/// A period's tables (a year's, for the annual report).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     pub agencies: Vec<AgencyId>,
+    /// The year the tables belong to: the period's last day's.
     pub year: i32,
+    pub period: Period,
     pub dating: ReviewDating,
     /// The log position the tables reflect.
     pub position: u64,
@@ -270,12 +279,27 @@ impl Report {
         cells: &YearCells,
         previous: &YearCells,
     ) -> Self {
+        Self::for_period(agencies, Period::year(year), template, dating, position, cells, previous)
+    }
+
+    /// The tables of any period; `previous` is the cells of the period
+    /// before it, for the carried-over check.
+    pub fn for_period(
+        agencies: Vec<AgencyId>,
+        period: Period,
+        template: Template,
+        dating: ReviewDating,
+        position: u64,
+        cells: &YearCells,
+        previous: &YearCells,
+    ) -> Self {
+        let year = period.report_year();
         let applications = ApplicationTable::build(cells, template);
         let reviews = ReviewTable::build(cells);
         let mut checks = checks(&applications, &reviews, cells, previous);
         checks.push(check("proactive_totals_not_negative", cells.proactive.negative_totals()));
         let proactive = blocks(&cells.proactive, template);
-        Self { agencies, year, dating, position, applications, reviews, proactive, checks }
+        Self { agencies, year, period, dating, position, applications, reviews, proactive, checks }
     }
 
     pub fn passed(&self) -> bool {

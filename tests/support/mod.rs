@@ -223,6 +223,7 @@ impl TestApp {
                 template: template as i32,
                 as_of_position: as_of,
                 review_dating: dating as i32,
+                period: None,
             })
             .await
             .expect("report")

@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
 use crate::api::console::view::{applicant, application_link, date, event_name, outcome, row_label, status};
-use crate::api::console::{Console, number, page, refused, to_sign_in, view};
+use crate::api::console::{Console, number, page, period_of, refused, to_sign_in, view};
 use crate::wire::proto;
 use maud::{Markup, html};
 
@@ -23,14 +23,22 @@ pub(super) struct CellQuery {
     as_of: Option<String>,
     #[serde(default)]
     page_token: String,
+    /// Another period than the year (as the tables were asked for).
+    #[serde(default)]
+    period: String,
 }
 
 pub(super) async fn cells(State(console): State<Console>, headers: HeaderMap, Query(q): Query<CellQuery>) -> Response {
     let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
     let as_of = number(q.as_of.as_deref());
+    let period = match period_of(&q.period) {
+        Ok(p) => p,
+        Err(status) => return refused(&session, &status),
+    };
     let answer = console
         .reports(&session)
         .list_cell_applications(proto::ListCellApplicationsRequest {
+            period,
             agency_id: q.agency.clone(),
             year: q.year,
             row: q.row.clone(),
@@ -46,19 +54,24 @@ pub(super) async fn cells(State(console): State<Console>, headers: HeaderMap, Qu
     };
     let next = (!list.next_page_token.is_empty()).then(|| {
         format!(
-            "/console/cells?agency={}&year={}&row={}&column={}&as_of={}&page_token={}",
+            "/console/cells?agency={}&year={}&row={}&column={}&as_of={}&page_token={}&period={}",
             view::encode(&q.agency),
             q.year,
             view::encode(&q.row),
             q.column,
             list.log_position,
-            view::encode(&list.next_page_token)
+            view::encode(&list.next_page_token),
+            view::encode(&q.period)
         )
     });
     let title = format!("{} {} {}", q.agency, q.year, q.row);
     page(
         StatusCode::OK,
-        view::page(&title, Some(&session), cell_page(&q.agency, q.year, &q.row, q.column, &list, next)),
+        view::page(
+            &title,
+            Some(&session),
+            cell_page(&q.agency, (q.year, q.period.trim()), &q.row, q.column, &list, next),
+        ),
     )
 }
 
@@ -74,6 +87,9 @@ pub(super) struct ReviewCellQuery {
     as_of: Option<String>,
     #[serde(default)]
     page_token: String,
+    /// Another period than the year (as the tables were asked for).
+    #[serde(default)]
+    period: String,
 }
 
 pub(super) async fn review_cases(
@@ -83,12 +99,17 @@ pub(super) async fn review_cases(
 ) -> Response {
     let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
     let as_of = number(q.as_of.as_deref());
+    let period = match period_of(&q.period) {
+        Ok(p) => p,
+        Err(status) => return refused(&session, &status),
+    };
     // Out-of-range indices become numbers the API refuses by field name.
     let kind = i32::try_from(q.block).map_or(-1, |b| b + 1);
     let column = i32::try_from(q.column).map_or(-1, |c| c + 1);
     let answer = console
         .reports(&session)
         .list_cell_review_cases(proto::ListCellReviewCasesRequest {
+            period,
             agency_id: q.agency.clone(),
             year: q.year,
             kind,
@@ -105,13 +126,14 @@ pub(super) async fn review_cases(
     };
     let next = (!list.next_page_token.is_empty()).then(|| {
         format!(
-            "/console/review-cases?agency={}&year={}&block={}&column={}&as_of={}&page_token={}",
+            "/console/review-cases?agency={}&year={}&block={}&column={}&as_of={}&page_token={}&period={}",
             view::encode(&q.agency),
             q.year,
             q.block,
             q.column,
             list.log_position,
-            view::encode(&list.next_page_token)
+            view::encode(&list.next_page_token),
+            view::encode(&q.period)
         )
     });
     let title = format!("{} {} 行政复议、行政诉讼", q.agency, q.year);
@@ -153,7 +175,7 @@ pub(super) async fn application(
 /// The applications counted in one cell.
 fn cell_page(
     agency: &str,
-    year: i32,
+    (year, period): (i32, &str),
     row: &str,
     column: i32,
     page: &proto::ListCellApplicationsResponse,
@@ -161,7 +183,12 @@ fn cell_page(
 ) -> Markup {
     let column_name = crate::report::template::COLUMNS.get(column as usize).copied().unwrap_or("总计");
     html! {
-        h1 { (agency) " · " (year) " 年 · " (row_label(row)) " · " (column_name) }
+        @if period.is_empty() {
+            h1 { (agency) " · " (year) " 年 · " (row_label(row)) " · " (column_name) }
+        } @else {
+            // A period's rows say 本期, 上期 and 下期.
+            h1 { (agency) " · " (period) " · " (row_label(row).replace("本年", "本期").replace("上年", "上期").replace("下年度", "下期")) " · " (column_name) }
+        }
         p.meta { "日志位置 " (page.log_position) "；本页 " (page.applications.len()) " 件" }
         table.list {
             thead { tr {

@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::api::console::session::Session;
-use crate::api::console::{Console, page, refused, to_sign_in, view};
+use crate::api::console::{Console, page, period_of, refused, to_sign_in, view};
 use crate::wire::proto;
 
 /// Most cases of one side of a cell the page compares.
@@ -33,6 +33,9 @@ pub(super) struct ChangesQuery {
     column: usize,
     from: u64,
     to: u64,
+    /// Another period than the year (as the tables were asked for).
+    #[serde(default)]
+    period: String,
 }
 
 async fn applications_in(
@@ -48,6 +51,7 @@ async fn applications_in(
         let page = console
             .reports(session)
             .list_cell_applications(proto::ListCellApplicationsRequest {
+                period: period_of(&q.period)?,
                 agency_id: q.agency.clone(),
                 year: q.year,
                 row: row.to_owned(),
@@ -79,6 +83,7 @@ async fn review_cases_in(
         let page = console
             .reports(session)
             .list_cell_review_cases(proto::ListCellReviewCasesRequest {
+                period: period_of(&q.period)?,
                 agency_id: q.agency.clone(),
                 year: q.year,
                 kind: i32::try_from(block).map_or(-1, |b| b + 1),
@@ -200,6 +205,6 @@ fn changes_page(q: &ChangesQuery, before: usize, after: usize, moved: &[Moved]) 
                 }
             }
         }
-        p { a href=(format!("/console/tables?agency={}&year={}&as_of={}", view::encode(&q.agency), q.year, q.from)) { "返回统计表" } }
+        p { a href=(format!("/console/tables?agency={}&year={}&as_of={}&period={}", view::encode(&q.agency), q.year, q.from, view::encode(&q.period))) { "返回统计表" } }
     }
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::api::console::links::cell_params;
 use crate::api::console::session::Session;
 use crate::api::console::view::{encode, row_label};
-use crate::api::console::{Console, page, refused, to_sign_in, view};
+use crate::api::console::{Console, page, period_of, refused, to_sign_in, view};
 use crate::report::render::CellRef;
 use crate::wire::proto;
 
@@ -37,6 +37,9 @@ pub(super) struct GroupCellQuery {
     from: Option<u64>,
     #[serde(default)]
     to: Option<u64>,
+    /// Another period than the year (as the tables were asked for).
+    #[serde(default)]
+    period: String,
 }
 
 /// A cell's number in a report.
@@ -59,13 +62,20 @@ async fn member_report(
     console: &Console,
     session: &Session,
     agency: &str,
-    year: i32,
+    (year, period): (i32, &str),
     at: u64,
 ) -> Result<proto::Report, tonic::Status> {
     let scope = proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(agency.to_owned())) };
+    let period = period_of(period)?;
     console
         .reports(session)
-        .get_report(proto::GetReportRequest { scope: Some(scope), year, as_of_position: at, ..Default::default() })
+        .get_report(proto::GetReportRequest {
+            scope: Some(scope),
+            year,
+            as_of_position: at,
+            period,
+            ..Default::default()
+        })
         .await?
         .into_inner()
         .report
@@ -99,12 +109,12 @@ pub(super) async fn group_cell(
     let at = q.from.or(q.as_of).unwrap_or(0);
     let mut members = Vec::new();
     for agency in &group.agency_ids {
-        let value = match member_report(&console, &session, agency, q.year, at).await {
+        let value = match member_report(&console, &session, agency, (q.year, &q.period), at).await {
             Ok(r) => value_of(&r, cell),
             Err(status) => return refused(&session, &status),
         };
         let later = match q.to {
-            Some(to) => match member_report(&console, &session, agency, q.year, to).await {
+            Some(to) => match member_report(&console, &session, agency, (q.year, &q.period), to).await {
                 Ok(r) => Some(value_of(&r, cell)),
                 Err(status) => return refused(&session, &status),
             },
@@ -126,10 +136,22 @@ fn members_page(q: &GroupCellQuery, cell: CellRef<'_>, at: u64, members: &[Membe
     };
     let cases = |agency: &str| {
         let page = if matches!(cell, CellRef::Application { .. }) { "cells" } else { "review-cases" };
-        format!("/console/{page}?agency={}&year={}&{}&as_of={at}", encode(agency), q.year, cell_params(cell))
+        format!(
+            "/console/{page}?agency={}&year={}&{}&as_of={at}&period={}",
+            encode(agency),
+            q.year,
+            cell_params(cell),
+            encode(&q.period)
+        )
     };
     let changes = |agency: &str, to: u64| {
-        format!("/console/changes?agency={}&year={}&{}&from={at}&to={to}", encode(agency), q.year, cell_params(cell))
+        format!(
+            "/console/changes?agency={}&year={}&{}&from={at}&to={to}&period={}",
+            encode(agency),
+            q.year,
+            cell_params(cell),
+            encode(&q.period)
+        )
     };
     let total: i64 = members.iter().map(|m| m.value).sum();
     html! {
@@ -158,6 +180,6 @@ fn members_page(q: &GroupCellQuery, cell: CellRef<'_>, at: u64, members: &[Membe
                 @if q.to.is_some() { td.num { (members.iter().filter_map(|m| m.later).sum::<i64>()) } }
             } }
         }
-        p { a href=(format!("/console/tables?group={}&year={}&as_of={at}", encode(&q.group), q.year)) { "返回合并表" } }
+        p { a href=(format!("/console/tables?group={}&year={}&as_of={at}&period={}", encode(&q.group), q.year, encode(&q.period))) { "返回合并表" } }
     }
 }

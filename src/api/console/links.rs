@@ -15,6 +15,7 @@ use crate::wire::proto;
 pub fn linked_tables(whose: &Whose, report: &proto::Report, changes: Option<(u64, &[proto::CellChange])>) -> String {
     let links = Links {
         whose,
+        period: period_param(report),
         year: report.year,
         position: report.log_position,
         head: changes.map_or(0, |(head, _)| head),
@@ -26,11 +27,29 @@ pub fn linked_tables(whose: &Whose, report: &proto::Report, changes: Option<(u64
 /// Where the numbers of an agency's or a group's tables lead.
 struct Links<'a> {
     whose: &'a Whose,
+    /// `&period=…` when the tables are not a whole year's, else empty.
+    period: String,
     year: i32,
     position: u64,
     /// The position the changes were found at.
     head: u64,
     changes: &'a [proto::CellChange],
+}
+
+/// The query parameter that carries a report's period to the pages its
+/// numbers lead to: empty for a whole year.
+pub fn period_param(report: &proto::Report) -> String {
+    let days = report.period_days.as_ref();
+    let day = |d: Option<&proto::google::r#type::Date>| {
+        d.and_then(|d| crate::domain::date::CivilDate::from_ymd(d.year, d.month as u32, d.day as u32))
+    };
+    match (day(days.and_then(|p| p.first_day.as_ref())), day(days.and_then(|p| p.last_day.as_ref()))) {
+        (Some(first), Some(last)) => match crate::report::period::Period::new(first, last) {
+            Some(p) if p.whole_year().is_none() => format!("&period={}", view::encode(&p.to_string())),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    }
 }
 
 /// A cell's section, row and column as a [`proto::CellChange`] names them.
@@ -57,7 +76,7 @@ pub fn cell_params(cell: CellRef<'_>) -> String {
 
 impl CellLinks for Links<'_> {
     fn cases(&self, cell: CellRef<'_>) -> String {
-        let Links { whose, year, position, .. } = self;
+        let Links { whose, year, position, period, .. } = self;
         // A group's cell opens its members' numbers in it.
         let page = match (whose, cell) {
             (Whose::Group(_), _) => "group-cell",
@@ -65,19 +84,19 @@ impl CellLinks for Links<'_> {
             (Whose::Agency(_), CellRef::Review { .. }) => "review-cases",
         };
         let whose = whose.param();
-        escape(&format!("/console/{page}?{whose}&year={year}&{}&as_of={position}", cell_params(cell)))
+        escape(&format!("/console/{page}?{whose}&year={year}&{}&as_of={position}{period}", cell_params(cell)))
     }
 
     fn changed(&self, cell: CellRef<'_>) -> Option<Changed> {
         let (section, row, column) = change_key(cell);
         let change = self.changes.iter().find(|c| c.section == section && c.row == row && c.column == column)?;
-        let Links { whose, year, position, head, .. } = self;
+        let Links { whose, year, position, head, period, .. } = self;
         let page = if matches!(whose, Whose::Group(_)) { "group-cell" } else { "changes" };
         let whose = whose.param();
         Some(Changed {
             now: change.after,
             href: escape(&format!(
-                "/console/{page}?{whose}&year={year}&{}&from={position}&to={head}",
+                "/console/{page}?{whose}&year={year}&{}&from={position}&to={head}{period}",
                 cell_params(cell)
             )),
         })

@@ -33,7 +33,7 @@ use tonic::service::interceptor::InterceptedService;
 use crate::access::token::OpeningTokens;
 use crate::api::console::session::{Session, Sessions, set_cookie};
 use crate::wire::proto::{
-    admin_service_client::AdminServiceClient, deadline_service_client::DeadlineServiceClient,
+    self, admin_service_client::AdminServiceClient, deadline_service_client::DeadlineServiceClient,
     ledger_service_client::LedgerServiceClient, report_service_client::ReportServiceClient,
 };
 
@@ -241,6 +241,18 @@ async fn sign_out(
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The period a page was asked for (`2024-Q3`, `2024-07`, a range; empty:
+/// the year), as the API takes it.
+fn period_of(asked: &str) -> Result<Option<proto::ReportPeriod>, tonic::Status> {
+    let asked = asked.trim();
+    if asked.is_empty() {
+        return Ok(None);
+    }
+    let p: crate::report::period::Period =
+        asked.parse().map_err(|e: String| tonic::Status::invalid_argument(format!("period: {e}")))?;
+    Ok(Some(proto::ReportPeriod { first_day: Some(p.first.to_proto()), last_day: Some(p.last.to_proto()) }))
 }
 
 /// An optional number from a form field (empty: none).

@@ -14,7 +14,7 @@ use crate::api::console::report::{ReportQuery, annual_report};
 use crate::api::console::session::Session;
 use crate::api::console::view::{date, encode, picker};
 use crate::api::console::whose::Whose;
-use crate::api::console::{Console, number, page, refused, to_sign_in, view};
+use crate::api::console::{Console, number, page, period_of, refused, to_sign_in, view};
 use crate::wire::proto;
 use maud::{Markup, PreEscaped, html};
 
@@ -34,6 +34,9 @@ pub(super) struct TablesQuery {
     /// A publication's position, picked by its name (wins over `as_of`).
     #[serde(default)]
     published: Option<String>,
+    /// Another period than the year: 2024-Q3, 2024-H1, 2024-07, a range.
+    #[serde(default)]
+    period: String,
 }
 
 /// The times an agency's report for a year was published (none if the
@@ -59,6 +62,10 @@ pub(super) async fn tables(
     } else {
         Whose::Group(q.group.trim().to_owned())
     };
+    let period = match period_of(&q.period) {
+        Ok(p) => p,
+        Err(status) => return refused(&session, &status),
+    };
     let scope = || Some(whose.scope());
     let mut reports = console.reports(&session);
     // As of a past position: the tables then, and what later corrections
@@ -66,6 +73,7 @@ pub(super) async fn tables(
     let answer = if as_of > 0 {
         reports
             .diff_report(proto::DiffReportRequest {
+                period,
                 scope: scope(),
                 year: q.year,
                 template: template as i32,
@@ -86,6 +94,7 @@ pub(super) async fn tables(
                 template: template as i32,
                 as_of_position: 0,
                 review_dating: 0,
+                period,
             })
             .await
             .map(|r| (r.into_inner().report, None))
@@ -103,13 +112,15 @@ pub(super) async fn tables(
     let changed = changes.as_ref().map(|(head, c)| (*head, c.as_slice()));
     let tables = linked_tables(&whose, &report, changed);
     let title = format!("{} {} 年度统计表", whose.name(), report.year);
-    let shown = Shown { template: &q.template, published: &published, changes: changed };
+    let shown = Shown { template: &q.template, period: q.period.trim(), published: &published, changes: changed };
     page(StatusCode::OK, view::page(&title, Some(&session), tables_page(&whose, &report, shown, tables)))
 }
 
 /// How the tables page was asked for.
 struct Shown<'a> {
     pub template: &'a str,
+    /// The period asked for, as typed (empty: the year).
+    pub period: &'a str,
     /// The report's publications, to pick one by name.
     pub published: &'a [proto::Publication],
     /// As of a past position: the head compared with, and the cells that
@@ -123,7 +134,7 @@ fn tables_page(whose: &Whose, report: &proto::Report, shown: Shown<'_>, tables: 
     let publication = shown.published.iter().find(|p| p.position == as_of);
     html! {
         h1 { (whose.name()) " · " (report.year) " 年度统计表" }
-        (picker(whose.names(), report.year, shown.template, shown.published, as_of))
+        (picker(whose.names(), report.year, (shown.template, shown.period), shown.published, as_of))
         @if let Some((head, changes)) = shown.changes {
             p.asof role="status" {
                 "以下为日志位置 " (report.log_position) " 时的统计表"

@@ -110,7 +110,7 @@ pub fn sign_in(problem: Option<&str>) -> Markup {
 pub fn home() -> Markup {
     html! {
         h1 { "年度报告统计表" }
-        (picker(("", ""), 0, "", &[], 0))
+        (picker(("", ""), 0, ("", ""), &[], 0))
         h2 { "期限看板" }
         form.pick method="get" action="/console/deadlines" {
             label { "机关（agency id）" input name="agency" required; }
@@ -126,7 +126,7 @@ pub fn home() -> Markup {
 pub fn picker(
     (agency, group): (&str, &str),
     year: i32,
-    template: &str,
+    (template, period): (&str, &str),
     published: &[proto::Publication],
     as_of: u64,
 ) -> Markup {
@@ -137,6 +137,7 @@ pub fn picker(
             label { "机关（agency id）" input name="agency" value=(agency); }
             label { "或机关组（合并表）" input name="group" value=(group); }
             label { "年度" input name="year" type="number" min="2008" max="2100" value=(year) required; }
+            label { "或期间（如 2024-Q3、2024-H1、2024-07）" input name="period" value=(period) size="12"; }
             label { "模板" select name="template" {
                 option value="" selected[template.is_empty()] { "按年度" }
                 option value="TEMPLATE_2019" selected[template == "TEMPLATE_2019"] { "2019 版" }
