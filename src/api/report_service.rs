@@ -168,6 +168,16 @@ fn period(y: i32, asked: Option<&proto::ReportPeriod>) -> Result<(i32, Period), 
     Ok((report_year, period))
 }
 
+/// The period a request asks for, or its issues added to `issues`.
+fn period_into(y: i32, asked: Option<&proto::ReportPeriod>, issues: &mut Vec<FieldIssue>) -> Option<(i32, Period)> {
+    period(y, asked)
+        .map_err(|e| match e {
+            Rejection::Invalid(more) => issues.extend(more),
+            other => issues.push(FieldIssue::new("period", other.to_string())),
+        })
+        .ok()
+}
+
 /// The checked parts of a report request.
 fn query(
     store: &Store,
@@ -506,12 +516,7 @@ impl ReportServiceApi for ReportService {
                 let mut issues = Vec::new();
                 let agency =
                     AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
-                let asked = period(r.year, r.period.as_ref())
-                    .map_err(|e| match e {
-                        Rejection::Invalid(more) => issues.extend(more),
-                        other => issues.push(FieldIssue::new("period", other.to_string())),
-                    })
-                    .ok();
+                let asked = period_into(r.year, r.period.as_ref(), &mut issues);
                 let row = Row::from_code(&r.row)
                     .ok_or_else(|| {
                         issues.push(FieldIssue::new("row", format!("{:?} is not a row code of section 三", r.row)))
@@ -578,12 +583,7 @@ impl ReportServiceApi for ReportService {
                 let mut issues = Vec::new();
                 let agency =
                     AgencyId::parse(&r.agency_id).map_err(|e| issues.push(FieldIssue::new("agency_id", e))).ok();
-                let asked = period(r.year, r.period.as_ref())
-                    .map_err(|e| match e {
-                        Rejection::Invalid(more) => issues.extend(more),
-                        other => issues.push(FieldIssue::new("period", other.to_string())),
-                    })
-                    .ok();
+                let asked = period_into(r.year, r.period.as_ref(), &mut issues);
                 let kind = ReviewKind::from_proto(r.kind).map_err(|e| issues.push(FieldIssue::new("kind", e))).ok();
                 let column = review_column(r.column).map_err(|i| issues.push(i)).ok();
                 let dating = dating(r.review_dating).map_err(|i| issues.push(i)).ok();
