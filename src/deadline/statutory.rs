@@ -15,6 +15,10 @@
 //!   itself does pause (that day is still within the period); the period's
 //!   last day was used, so the answer is due on the day the consultation
 //!   ends.
+//! - An extension counts only if granted by the due date (Art.33: approved
+//!   while the period runs); a later one does not cure the delay. A
+//!   supplement received starts a new period, and an extension granted for
+//!   the old one does not carry into it.
 //! - While a supplement is awaited no period runs (Art.30): an application
 //!   concluded then (e.g. 6.1, no supplement came) is on time, unless the
 //!   supplement was only requested after the receipt-based period had run
@@ -75,7 +79,8 @@ pub struct Deadline {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {
     /// `CONSULTATION_AFTER_EXPIRY`, `CONSULTATIONS_OVERLAP`,
-    /// `CONCLUDED_AWAITING_SUPPLEMENT`.
+    /// `CONCLUDED_AWAITING_SUPPLEMENT`, `EXTENSION_AFTER_EXPIRY`,
+    /// `EXTENSION_BEFORE_RESTART`.
     pub code: &'static str,
     pub on: CivilDate,
     pub text: String,
@@ -96,17 +101,46 @@ pub fn deadline(
     let until = concluded_on.unwrap_or(as_of);
     let awaiting = app.supplement_requested_on.is_some() && app.supplement_received_on.is_none();
     let clock_starts = app.supplement_received_on.unwrap_or(app.received_on);
-    let extension_days = app.extension_days.map_or(0, u32::from);
     let mut notes = Vec::new();
-    let mut due = calendar.add_working_days(clock_starts, ANSWER_DAYS + extension_days)?;
+    let mut due = calendar.add_working_days(clock_starts, ANSWER_DAYS)?;
+    // The extension, when granted (a store written before the day was kept
+    // has none: its extension counts as granted in time).
+    let granted = app.extension_days.map(|days| (app.extended_on.unwrap_or(clock_starts), u32::from(days)));
+    let mut extension_days = 0;
+    let mut extend = |due: &mut CivilDate, notes: &mut Vec<Note>| -> Result<(), OutsideCalendar> {
+        let Some((on, days)) = granted else { return Ok(()) };
+        if app.extended_on.is_some_and(|on| on < clock_starts) {
+            notes.push(Note {
+                code: "EXTENSION_BEFORE_RESTART",
+                on,
+                text: "granted for the period before the supplement arrived: the new period is a new one".into(),
+            });
+        } else if on > *due {
+            notes.push(Note {
+                code: "EXTENSION_AFTER_EXPIRY",
+                on,
+                text: format!("granted after the period ran out on {due}: a delay is not cured afterwards (Art.33)"),
+            });
+        } else {
+            extension_days = days;
+            *due = calendar.add_working_days(*due, days)?;
+        }
+        Ok(())
+    };
     // Consultations in the order begun; each pauses the part of its span
     // that no earlier one paused, and only if begun by the due date so far.
+    // The extension is weighed in its place among them.
     let mut consultations: Vec<_> = app.consultations.iter().collect();
     consultations.sort_by_key(|c| c.started_on);
     let mut paused_days = 0;
     let mut paused_until: Option<CivilDate> = None;
     let mut running = false;
+    let mut extension_weighed = false;
     for c in consultations {
+        if !extension_weighed && granted.is_some_and(|(on, _)| on <= c.started_on) {
+            extend(&mut due, &mut notes)?;
+            extension_weighed = true;
+        }
         let start = c.started_on.max(clock_starts);
         if start > due {
             notes.push(Note {
@@ -135,6 +169,9 @@ pub fn deadline(
             due = calendar.add_working_days(due, days)?;
             paused_until = Some(end);
         }
+    }
+    if !extension_weighed {
+        extend(&mut due, &mut notes)?;
     }
     let base = Deadline {
         clock_starts,
@@ -390,5 +427,58 @@ mod tests {
         // One still running keeps the clock paused.
         app.consultations[1].ended_on = None;
         assert_eq!(deadline(&app, &c, d("2024-03-25"), 5).unwrap().standing, Standing::Paused);
+    }
+
+    fn extended(app: &mut Application, on: &str, days: u8) {
+        app.extension_days = Some(days);
+        app.extended_on = Some(d(on));
+    }
+
+    #[test]
+    fn an_extension_granted_after_the_period_ran_out_does_not_extend_it() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-03-01");
+        // Due 29 March; extended on 2 April.
+        extended(&mut app, "2024-04-02", 10);
+        concluded(&mut app, "2024-04-05");
+        let dl = deadline(&app, &c, d("2024-12-31"), 5).unwrap();
+        assert_eq!(dl.due, Some(d("2024-03-29")));
+        assert_eq!(dl.extension_days, 0);
+        assert_eq!(dl.standing, Standing::AnsweredLate);
+        assert_eq!(dl.notes[0].code, "EXTENSION_AFTER_EXPIRY");
+        let mut t = Timeliness::default();
+        t.count(&app, &c, 2024);
+        assert_eq!((t.on_time, t.late), (0, 1));
+        // Granted on the due day itself, it is in time.
+        extended(&mut app, "2024-03-29", 10);
+        let dl = deadline(&app, &c, d("2024-12-31"), 5).unwrap();
+        assert_eq!(dl.due, Some(c.add_working_days(d("2024-03-29"), 10).unwrap()));
+        assert_eq!(dl.standing, Standing::AnsweredOnTime);
+    }
+
+    #[test]
+    fn an_extension_granted_before_a_supplement_arrived_does_not_carry_into_the_new_period() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-03-01");
+        extended(&mut app, "2024-03-04", 20);
+        app.supplement_requested_on = Some(d("2024-03-05"));
+        app.supplement_received_on = Some(d("2024-03-11"));
+        let dl = deadline(&app, &c, d("2024-03-12"), 5).unwrap();
+        assert_eq!(dl.clock_starts, d("2024-03-11"));
+        assert_eq!(dl.due, Some(c.add_working_days(d("2024-03-11"), 20).unwrap()));
+        assert_eq!(dl.extension_days, 0);
+        assert_eq!(dl.notes[0].code, "EXTENSION_BEFORE_RESTART");
+    }
+
+    #[test]
+    fn an_extension_granted_during_a_consultation_counts_the_pause_first() {
+        let c = Calendar::builtin();
+        let mut app = received("2024-03-01");
+        // Paused 12-15 March (4 days): due 7 April (Qingming); extended on 3 April: in time.
+        consulted(&mut app, ConsultationParty::ThirdParty, "2024-03-11", Some("2024-03-15"));
+        extended(&mut app, "2024-04-03", 5);
+        let dl = deadline(&app, &c, d("2024-04-03"), 5).unwrap();
+        assert_eq!(dl.extension_days, 5);
+        assert_eq!(dl.due, Some(c.add_working_days(d("2024-04-07"), 5).unwrap()));
     }
 }

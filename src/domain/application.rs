@@ -30,6 +30,10 @@ pub struct Application {
     pub split_into: Vec<SubjectId>,
     /// Set on a part of a split application.
     pub split_from: Option<SubjectId>,
+    /// The day of the extension (Art.33 has it approved while the period
+    /// runs, so the deadline checks it against the due date). Last in the
+    /// struct: the stored layout before it is read by `store::layout`.
+    pub extended_on: Option<CivilDate>,
 }
 
 /// A pause of the answer clock while someone else is consulted.
@@ -68,6 +72,7 @@ impl Application {
             supplement_received_on: None,
             consultations: Vec::new(),
             extension_days: None,
+            extended_on: None,
             fee_noticed_fen: None,
             fee_paid_fen: None,
             conclusion: None,
@@ -227,6 +232,7 @@ impl Application {
                     ));
                 }
                 self.extension_days = Some(*working_days);
+                self.extended_on = Some(on);
             }
             Payload::FeeNoticeIssued { amount_fen } => {
                 if self.fee_noticed_fen.is_some() {

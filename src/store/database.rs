@@ -72,6 +72,7 @@ impl Store {
         });
         let store = Self { db, data_file, commit_lock: RwLock::new(()), fail_sync_after };
         store.move_subjects_into_buckets()?;
+        store.upgrade_layout()?;
         Ok(store)
     }
 

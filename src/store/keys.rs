@@ -15,6 +15,15 @@ pub const TOKENS: u8 = b'K';
 pub const CALENDARS: u8 = b'C';
 /// Log positions lost to damage and salvaged around, by the first.
 pub const LOST: u8 = b'X';
+/// Layout changes the store's records have been rewritten for, by name.
+pub const LAYOUT: u8 = b'V';
+
+/// The key that says the records are in the layout `name` introduced.
+pub fn layout(name: &str) -> Vec<u8> {
+    let mut k = vec![LAYOUT];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
 
 /// The key of the log chunk that starts at `position`.
 pub fn log(position: u64) -> [u8; 9] {

@@ -11,6 +11,8 @@
 //!   holds in their place so that no position is ever reused;
 //! - [`writer`]: validation against the stored state and the group commit;
 //! - [`ledger`]: the store and its writer together, as the services use them;
+//! - [`layout`]: the stored layouts of earlier versions, read once and
+//!   rewritten at open;
 //! - [`error`]: what can go wrong.
 //!
 //! The sled tree holds, by key prefix:
@@ -31,6 +33,8 @@
 //! |        |                              | `StoredToken`: a salted hash)   |
 //! | `X`    | first position (u64 BE)      | positions lost to damage and    |
 //! |        |                              | salvaged around (`LostRange`)   |
+//! | `V`    | a layout change's name       | present once the store's records|
+//! |        |                              | are in that layout ([`layout`]) |
 //!
 //! Stores written before buckets kept one `S` key per subject (agency `\0`
 //! subject → record); [`database::Store::open`] moves them into buckets once.
@@ -59,6 +63,7 @@ pub mod error;
 pub mod idempotency;
 pub mod journal;
 pub mod keys;
+pub mod layout;
 pub mod ledger;
 pub mod loss;
 pub mod proof;
