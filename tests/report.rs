@@ -630,3 +630,47 @@ async fn a_quarter_counts_what_was_received_concluded_and_carried_in_its_days() 
     let period: disclosure_ledger::report::period::Period = "2024-Q3".parse().unwrap();
     assert_eq!(period.label(), q3.period);
 }
+
+#[tokio::test]
+async fn a_corrected_receipt_date_of_a_split_application_moves_every_part_in_every_year() {
+    let mut app = spawn_app().await;
+    let receipt = person("a1", date(2024, 1, 3));
+    let receipt_id = receipt.event_id.clone();
+    app.ok(vec![
+        receipt,
+        event(
+            "a1",
+            date(2024, 1, 5),
+            Payload::ApplicationSplit(proto::ApplicationSplit { part_subject_ids: vec!["a1-1".into(), "a1-2".into()] }),
+        ),
+        concluded("a1-1", date(2024, 1, 20), proto::Outcome::Disclosed),
+    ])
+    .await;
+    let before = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(row(&before, "new")[6], 2);
+    let position_before = before.log_position;
+    // It was received on 28 December 2023: sent on the original's subject,
+    // as an amendment of its receipt date.
+    app.ok(vec![amended("a1", date(2024, 1, 10), &receipt_id, |a| a.occurred_on = date(2023, 12, 28))]).await;
+    let y2023 = app.report(AGENCY, 2023, 0).await;
+    let y2024 = app.report(AGENCY, 2024, 0).await;
+    assert_eq!(row(&y2023, "new")[6], 2, "both parts are new in 2023");
+    assert_eq!(row(&y2023, "carried_out")[6], 2);
+    assert_eq!(row(&y2024, "new")[6], 0);
+    assert_eq!(row(&y2024, "carried_in")[6], 2);
+    assert_eq!(row(&y2024, "1")[6], 1);
+    let part = app.application(AGENCY, "a1-2").await;
+    assert_eq!(part.application.unwrap().received_on, date(2023, 12, 28));
+    // As of before the correction, the tables stood as they were.
+    assert_eq!(row(&app.report(AGENCY, 2024, position_before).await, "new")[6], 2);
+    // The tallies still equal a recount and a replay of the log.
+    let v = app.reports().await.verify_tallies(proto::VerifyTalliesRequest { deep: true }).await.unwrap().into_inner();
+    assert!(v.consistent, "{:?}", v.differences);
+    // Only the date: the applicant of a split application is corrected on its parts.
+    let applicant = amended("a1", date(2024, 1, 10), &receipt_id, |a| {
+        a.applicant_category = proto::ApplicantCategory::CommercialEnterprise as i32
+    });
+    let refused = app.append(vec![applicant]).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(refused.message().contains("split event"), "{}", refused.message());
+}

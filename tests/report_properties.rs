@@ -41,6 +41,9 @@ enum Step {
     AmendConclusionDate(u32),
     VoidConclusion,
     Split(u8),
+    /// Move the receipt this many days earlier (also of a split application:
+    /// its parts move with it).
+    AmendReceiptDate(u32),
     Decide(ReviewResult),
 }
 
@@ -64,6 +67,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0u32..30).prop_map(Step::AmendConclusionDate),
         1 => Just(Step::VoidConclusion),
         1 => (2u8..4).prop_map(Step::Split),
+        1 => (1u32..60).prop_map(Step::AmendReceiptDate),
         1 => prop::sample::select(ReviewResult::ALL).prop_map(Step::Decide),
     ]
 }
@@ -163,6 +167,11 @@ fn events(n: usize, s: &Script) -> Vec<Event> {
                 Some(c) => Payload::EventVoided { target: c, reason: "entered in error".into() },
                 None => continue,
             },
+            Step::AmendReceiptDate(back) if s.review.is_none() => Payload::EventAmended(Amendment {
+                occurred_on: Some(day(s.start.saturating_sub(*back))),
+                ..amend(receipt)
+            }),
+            Step::AmendReceiptDate(_) => continue,
             Step::Split(parts) => Payload::ApplicationSplit {
                 parts: (0..*parts).map(|p| SubjectId::parse(&format!("s{n}-part{i}-{p}")).unwrap()).collect(),
             },

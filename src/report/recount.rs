@@ -234,8 +234,17 @@ impl<'s> Fold<'s> {
             What::Correction => {
                 let (agency, subject) = (f.agency, f.subject);
                 let a = self.agency(agency.clone())?;
-                let compact = self.refold(&agency, &subject, f.position)?;
-                self.subjects.insert(key, (a, compact));
+                let state = self.refold(&agency, &subject, f.position, None)?;
+                self.subjects.insert(key, (a, Compact::of(&state)));
+                // A split application's receipt date moves its parts too.
+                if let SubjectState::Application(parent) = &state
+                    && !parent.split_into.is_empty()
+                {
+                    for part in &parent.split_into {
+                        let part_state = self.refold(&agency, part.as_str(), f.position, Some(parent.received_on))?;
+                        self.subjects.insert(self.key(&agency, part.as_str()), (a, Compact::of(&part_state)));
+                    }
+                }
             }
             What::Split(parts) => {
                 let Some((a, Compact::App { received, col, concluded, .. })) = self.subjects.get(&key).copied() else {
@@ -284,8 +293,15 @@ impl<'s> Fold<'s> {
     }
 
     /// The subject as of `position`, folded from its stored stream with the
-    /// full rules (corrections are rare).
-    fn refold(&self, agency: &str, subject: &str, position: u64) -> Result<Compact, StoreError> {
+    /// full rules (corrections are rare); for a part, with its parent's
+    /// receipt date as of then.
+    fn refold(
+        &self,
+        agency: &str,
+        subject: &str,
+        position: u64,
+        received_on: Option<CivilDate>,
+    ) -> Result<SubjectState, StoreError> {
         let stream = StreamId {
             agency: AgencyId::stored(agency).map_err(|e| damaged(position, e))?,
             subject: SubjectId::stored(subject).map_err(|e| damaged(position, e))?,
@@ -298,9 +314,11 @@ impl<'s> Fold<'s> {
             .take_while(|p| **p <= position)
             .map(|p| self.store.event_at(*p)?.map(|r| r.event).ok_or_else(|| damaged(*p, "missing")))
             .collect::<Result<Vec<_>, _>>()?;
-        let state =
-            fold(&events, record.origin.as_ref()).map_err(|(i, b)| damaged(position, format!("event {i}: {b}")))?;
-        Ok(Compact::of(&state))
+        let mut origin = record.origin.clone();
+        if let (Some(o), Some(on)) = (origin.as_mut(), received_on) {
+            o.received_on = on;
+        }
+        fold(&events, origin.as_ref()).map_err(|(i, b)| damaged(position, format!("event {i}: {b}")))
     }
 }
 

@@ -68,6 +68,15 @@ impl Replay {
                     .collect::<Result<Vec<Event>, _>>()?;
                 record.state = fold(&events, record.origin.as_deref()).map_err(|(_, b)| broken(b.to_string()))?;
                 record.revision += 1;
+                // A split application's receipt date moves its parts too.
+                if let SubjectState::Application(parent) = &record.state
+                    && !parent.split_into.is_empty()
+                {
+                    for part in &parent.split_into {
+                        let key = StreamId { agency: e.agency.clone(), subject: part.clone() };
+                        self.move_part(&key, parent.received_on, recorded.position, store)?;
+                    }
+                }
                 record
             }
             (Some(mut record), _) => {
@@ -97,6 +106,30 @@ impl Replay {
         }
         self.subjects.insert(stream, record);
         self.events += 1;
+        Ok(())
+    }
+
+    /// A part whose parent's receipt date was corrected at `position`,
+    /// folded again from its stream as it stood then with the new date.
+    fn move_part(
+        &mut self,
+        part: &StreamId,
+        received_on: crate::domain::date::CivilDate,
+        position: u64,
+        store: &Store,
+    ) -> Result<(), StoreError> {
+        let broken = |what: String| StoreError::Damaged(format!("position {position}: {what}"));
+        let Some(replayed) = self.subjects.get_mut(part) else { return Ok(()) };
+        let Some(origin) = replayed.origin.as_mut().filter(|o| o.received_on != received_on) else { return Ok(()) };
+        origin.received_on = received_on;
+        let stored = store.subject(part)?.ok_or_else(|| broken(format!("{part} has no record")))?;
+        let events = stored
+            .positions
+            .iter()
+            .take_while(|p| **p <= position)
+            .map(|p| store.event_at(*p)?.map(|r| r.event).ok_or_else(|| broken(format!("position {p} missing"))))
+            .collect::<Result<Vec<Event>, _>>()?;
+        replayed.state = fold(&events, replayed.origin.as_deref()).map_err(|(_, b)| broken(b.to_string()))?;
         Ok(())
     }
 

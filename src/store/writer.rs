@@ -526,12 +526,53 @@ impl Scratch<'_, '_> {
         if let Payload::ApplicationSplit { parts } = &e.payload {
             self.create_parts(i, &e, parts, &record, position)?;
         }
+        if matches!(e.payload, Payload::EventAmended(_))
+            && let Some(parent) = record.application().filter(|a| !a.split_into.is_empty())
+        {
+            self.move_parts(i, parent.received_on, &parent.split_into.clone(), &e.agency)?;
+        }
         let revision = record.revision();
         self.ids.insert(e.id, position);
         self.events.push(Recorded { position, revision, recorded_at: recorded_at.unwrap_or(self.group.now), event: e });
         self.put_subject(stream, old, record)?;
         self.next += 1;
         Ok(Appended { position, revision, duplicate: false })
+    }
+
+    /// After the receipt date of a split application was corrected: every
+    /// part was received on the new date too, so each is folded again from
+    /// its own stream with it (and moves in every year it touches).
+    fn move_parts(
+        &mut self,
+        i: usize,
+        received_on: crate::domain::date::CivilDate,
+        parts: &[crate::domain::ids::SubjectId],
+        agency: &crate::domain::ids::AgencyId,
+    ) -> Result<(), Rejection> {
+        for part in parts {
+            let stream = StreamId { agency: agency.clone(), subject: part.clone() };
+            let Some(mut record) = self.subject(&stream)? else { continue };
+            let Some(origin) = record.origin.as_mut().filter(|o| o.received_on != received_on) else { continue };
+            origin.received_on = received_on;
+            let old = Contribution::of(&record.state);
+            let mut events = Vec::with_capacity(record.positions.len());
+            for p in &record.positions {
+                events.push(self.event_at(*p)?.event);
+            }
+            record.state = fold(&events, record.origin.as_ref()).map_err(|(j, b)| {
+                Rejection::state(
+                    "CORRECTION_BREAKS_HISTORY",
+                    format!("events[{i}].event_amended.occurred_on"),
+                    format!(
+                        "received then, part {part}'s event {} ({}) would break a rule: {b}",
+                        events[j].id,
+                        events[j].payload.kind()
+                    ),
+                )
+            })?;
+            self.put_subject(stream, old, record)?;
+        }
+        Ok(())
     }
 
     /// Each part of a split starts as an application with the parent's
@@ -585,19 +626,31 @@ impl Scratch<'_, '_> {
         let record = record
             .filter(|r| r.positions.contains(&target_position))
             .ok_or_else(|| refuse("TARGET_IN_OTHER_SUBJECT", format!("event {target_id} belongs to another subject; a correction must be sent on the target's own subject")))?;
-        if let Some(app) = record.application()
-            && !app.split_into.is_empty()
-        {
-            return Err(refuse(
-                "APPLICATION_SPLIT",
-                "the application was split; its events are final, correct its parts instead".into(),
-            ));
-        }
         let mut stream = Vec::with_capacity(record.positions.len() + 1);
         for p in &record.positions {
             stream.push(self.event_at(*p)?.event);
         }
         let target = self.event_at(target_position)?.event;
+        // A split application's events are final, but for its receipt
+        // date: every part was received then too, and moves with it.
+        if let Some(app) = record.application()
+            && !app.split_into.is_empty()
+        {
+            let receipt_date_only = matches!(
+                (&e.payload, &target.payload),
+                (Payload::EventAmended(a), Payload::ApplicationReceived { .. })
+                    if a.occurred_on.is_some() && a.applicant.is_none() && a.channel.is_none()
+            );
+            if !receipt_date_only {
+                return Err(refuse(
+                    "APPLICATION_SPLIT",
+                    "the application was split: only its receipt date can still be corrected here (its parts move \
+                     with it); correct a part's applicant or channel by amending the split event on the part's own \
+                     subject, and its other facts on the part"
+                        .into(),
+                ));
+            }
+        }
         let is_origin = record.origin.as_ref().is_some_and(|o| o.split_event == target_id);
         check_correction(&e.payload, &target, is_origin, &stream)
             .map_err(|b| Rejection::state(b.rule, format!("events[{i}].{}", b.field), b.description))?;
