@@ -494,6 +494,10 @@ async fn a_writer_edits_and_publishes_the_report_and_an_admin_administers_in_a_r
     b.wait().for_element(Locator::XPath("//h2[contains(., '移出')]")).await.unwrap();
     let moved = b.find(Locator::Css("section.moved")).await.unwrap().text().await.unwrap();
     assert!(moved.contains("依申请〔2024〕1号") && moved.contains("更正 event_amended"), "{moved}");
+    assert!(
+        moved.contains("entered wrongly") && moved.contains("partly_disclosed"),
+        "the reason and the fact: {moved}"
+    );
     std::fs::write(shots.join("changes.png"), b.screenshot().await.unwrap()).unwrap();
     // A writer is not an admin: the API's refusal.
     b.goto(&format!("{base}/console/admin")).await.unwrap();

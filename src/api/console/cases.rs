@@ -8,7 +8,9 @@ use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use crate::api::console::view::{applicant, application_link, date, event_name, outcome, row_label, status};
+use crate::api::console::view::{
+    applicant, application_link, correction, date, event_name, outcome, row_label, status,
+};
 use crate::api::console::{Console, number, page, period_of, refused, to_sign_in, view};
 use crate::wire::proto;
 use maud::{Markup, html};
@@ -291,7 +293,11 @@ fn application_page(agency: &str, got: &proto::GetApplicationResponse) -> Markup
                     tr {
                         td { (r.position) }
                         td { (date(e.occurred_on.as_ref())) }
-                        td { (event_name(&e)) }
+                        td {
+                            (event_name(&e))
+                            @let corrects = correction(&e);
+                            @if !corrects.is_empty() { br; span.meta { (corrects) } }
+                        }
                         td { (e.actor) }
                         td { (r.recorded_at.as_ref().map(|t| chrono::DateTime::from_timestamp(t.seconds, 0).map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default()).unwrap_or_default()) }
                         td.meta { (e.event_id) }

@@ -188,7 +188,7 @@ fn changes_page(q: &ChangesQuery, before: usize, after: usize, moved: &[Moved]) 
                 }
                 @if !m.later.is_empty() {
                     table.list {
-                        thead { tr { th scope="col" { "日志位置" } th scope="col" { "事件" } th scope="col" { "日期" } th scope="col" { "经办人" } th scope="col" { "事件编号" } } }
+                        thead { tr { th scope="col" { "日志位置" } th scope="col" { "事件" } th scope="col" { "日期" } th scope="col" { "经办人" } th scope="col" { "更正内容" } th scope="col" { "事件编号" } } }
                         tbody {
                             @for r in &m.later {
                                 @let e = r.event.clone().unwrap_or_default();
@@ -197,6 +197,7 @@ fn changes_page(q: &ChangesQuery, before: usize, after: usize, moved: &[Moved]) 
                                     td { (view::event_name(&e)) }
                                     td { (view::date(e.occurred_on.as_ref())) }
                                     td { (e.actor) }
+                                    td { (view::correction(&e)) }
                                     td.meta { (e.event_id) }
                                 }
                             }

@@ -7,8 +7,19 @@
 //! every page obeys the token's scope as the API does and shows the API's
 //! own refusals. Every page is sent with a strict Content-Security-Policy
 //! (no script at all, styles only from `/console/style.css`), no caching,
-//! and no referrer; every state-changing form carries the session's CSRF
-//! token and must come from the console's own origin.
+//! and a referrer for its own origin only; every state-changing form
+//! carries the session's CSRF token and must come from the console's own
+//! origin.
+//!
+//! One file per page: [`tables`] (a year's or a period's tables, as of a
+//! position or a publication, with what changed), [`cases`] (the cases
+//! behind a number, and one application), [`changes`] (what moved a cell),
+//! [`group`] (a group's cell, member by member), [`deadlines`] (the board),
+//! [`report`] (the finished report and its downloads), [`report_text`] (the
+//! agency's text, and publishing), [`admin`] (tokens, groups, calendar,
+//! verify, backup). Beside them: [`links`] (where the numbers lead),
+//! [`whose`] (an agency or a group), [`chart`] (the SVG charts), [`view`]
+//! (the layout and the shared pieces), [`session`] (sign-in and CSRF).
 
 pub mod admin;
 pub mod cases;

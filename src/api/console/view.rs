@@ -169,6 +169,48 @@ pub fn refusal(status: &tonic::Status) -> Markup {
     }
 }
 
+/// What a correction says: its reason, its target, and each fact it
+/// corrects (empty for any other event).
+pub fn correction(e: &proto::Event) -> String {
+    use proto::event::Payload as P;
+    match &e.payload {
+        Some(P::EventAmended(a)) => {
+            let mut facts = Vec::new();
+            if let Some(d) = &a.occurred_on {
+                facts.push(format!("日期改为 {}", date(Some(d))));
+            }
+            let named = |n: Option<&str>, prefix: &str| n.map(|n| n.trim_start_matches(prefix).to_lowercase());
+            if let Some(n) = named(
+                proto::ApplicantCategory::try_from(a.applicant_category)
+                    .ok()
+                    .filter(|c| *c as i32 != 0)
+                    .map(|c| c.as_str_name()),
+                "APPLICANT_CATEGORY_",
+            ) {
+                facts.push(format!("申请人类别改为 {n}"));
+            }
+            if let Some(n) = named(
+                proto::Channel::try_from(a.channel).ok().filter(|c| *c as i32 != 0).map(|c| c.as_str_name()),
+                "CHANNEL_",
+            ) {
+                facts.push(format!("渠道改为 {n}"));
+            }
+            if let Some(n) = named(
+                proto::Outcome::try_from(a.outcome).ok().filter(|c| *c as i32 != 0).map(|c| c.as_str_name()),
+                "OUTCOME_",
+            ) {
+                facts.push(format!("结果改为 {n}"));
+            }
+            if a.review_kind != 0 || a.review_result != 0 {
+                facts.push("复议、诉讼的类别或结果已更正".to_owned());
+            }
+            format!("更正事件 {}：{}（{}）", a.target_event_id, a.reason, facts.join("，"))
+        }
+        Some(P::EventVoided(v)) => format!("作废事件 {}：{}", v.target_event_id, v.reason),
+        _ => String::new(),
+    }
+}
+
 /// An event's kind in words, with the protos' name beside it.
 pub fn event_name(e: &proto::Event) -> Markup {
     let kind = crate::wire::event::kind(e);
