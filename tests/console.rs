@@ -309,6 +309,38 @@ async fn a_reader_follows_the_numbers_to_the_cases_in_a_real_browser() {
     std::fs::write(shots.join("deadlines.png"), b.screenshot().await.unwrap()).unwrap();
     std::fs::write(shots.join("timeliness-by-month.png"), charts[0].screenshot().await.unwrap()).unwrap();
     std::fs::write(shots.join("working-days.png"), charts[1].screenshot().await.unwrap()).unwrap();
+    // The board as of a past day: the applications open that evening, as the API lists them.
+    let then = deadlines
+        .list_deadlines(proto::ListDeadlinesRequest {
+            agency_id: SAMPLE.into(),
+            as_of: date(2024, 6, 3),
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    b.goto(&format!("{base}/console/deadlines?agency={SAMPLE}&as_of=2024-06-03")).await.unwrap();
+    b.wait().for_element(Locator::Css("table.counts")).await.unwrap();
+    let mut listed_then = Vec::new();
+    for a in b.find_all(Locator::XPath("//table[contains(@class,'list')]//tbody/tr/td[1]/a")).await.unwrap() {
+        listed_then.push(a.text().await.unwrap());
+    }
+    let mut expected: Vec<String> =
+        then.iter().map(|e| e.application.as_ref().unwrap().application_id.clone()).collect();
+    listed_then.sort();
+    expected.sort();
+    assert_eq!(listed_then, expected, "open on the evening of 3 June 2024");
+    // One application as it stood that day.
+    let first = &expected[0];
+    b.goto(&format!("{base}/console/application?agency={SAMPLE}&id={}&as_of=2024-06-03", urlencode(first)))
+        .await
+        .unwrap();
+    let body = b.wait().for_element(Locator::Css("p.asof")).await.unwrap().text().await.unwrap();
+    assert!(body.contains("2024-06-03"), "{body}");
+    let status = b.find(Locator::XPath("//tr[th='状态']/td")).await.unwrap().text().await.unwrap();
+    assert_eq!(status, "办理中", "open on 3 June 2024");
     // The finished report: previewed as the API assembles it, and downloaded.
     let annual = reports
         .get_annual_report(proto::GetAnnualReportRequest { agency_id: SAMPLE.into(), year: 2024, ..Default::default() })

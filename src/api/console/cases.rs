@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::api::console::view::{
     applicant, application_link, correction, date, event_name, outcome, row_label, status,
 };
-use crate::api::console::{Console, number, page, period_of, refused, to_sign_in, view};
+use crate::api::console::{Console, day_of, number, page, period_of, refused, to_sign_in, view};
 use crate::wire::proto;
 use maud::{Markup, html};
 
@@ -149,6 +149,10 @@ pub(super) async fn review_cases(
 pub(super) struct ApplicationQuery {
     agency: String,
     id: String,
+    /// The application as it stood at the end of this day (YYYY-MM-DD;
+    /// empty: now).
+    #[serde(default)]
+    as_of: String,
 }
 
 pub(super) async fn application(
@@ -157,18 +161,22 @@ pub(super) async fn application(
     Query(q): Query<ApplicationQuery>,
 ) -> Response {
     let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
+    let as_of = match day_of(&q.as_of) {
+        Ok(d) => d,
+        Err(status) => return refused(&session, &status),
+    };
     let answer = console
         .ledger(&session)
         .get_application(proto::GetApplicationRequest {
             agency_id: q.agency.clone(),
             application_id: q.id.clone(),
-            as_of: None,
+            as_of,
         })
         .await;
     match answer {
         Ok(got) => {
             let got = got.into_inner();
-            page(StatusCode::OK, view::page(&q.id, Some(&session), application_page(&q.agency, &got)))
+            page(StatusCode::OK, view::page(&q.id, Some(&session), application_page(&q.agency, &q.as_of, &got)))
         }
         Err(status) => refused(&session, &status),
     }
@@ -272,10 +280,19 @@ fn review_result(result: i32) -> &'static str {
 }
 
 /// One application: its state and its full history.
-fn application_page(agency: &str, got: &proto::GetApplicationResponse) -> Markup {
+fn application_page(agency: &str, as_of: &str, got: &proto::GetApplicationResponse) -> Markup {
     let a = got.application.clone().unwrap_or_default();
     html! {
         h1 { (agency) " · " (a.application_id) }
+        form.pick method="get" action="/console/application" {
+            input type="hidden" name="agency" value=(agency);
+            input type="hidden" name="id" value=(a.application_id);
+            label { "截至日期（空：现在）" input name="as_of" type="date" value=(as_of.trim()); }
+            button type="submit" { "查看当日状态" }
+        }
+        @if !as_of.trim().is_empty() {
+            p.asof role="status" { (as_of.trim()) " 当日结束时的状态与期限（此后日期的事件不计，更正按现在所知）；历史为全部事件。" }
+        }
         table.list {
             tr { th scope="row" { "状态" } td { (status(&a)) } }
             tr { th scope="row" { "申请人" } td { (applicant(&a)) } }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::api::console::cases::remaining;
 use crate::api::console::view::{applicant, application_link, date};
-use crate::api::console::{Console, page, refused, to_sign_in, view};
+use crate::api::console::{Console, day_of, page, refused, to_sign_in, view};
 use crate::wire::proto;
 use maud::{Markup, html};
 
@@ -19,6 +19,10 @@ pub(super) struct DeadlinesQuery {
     /// The year whose answers the charts show (default: this year).
     #[serde(default)]
     year: Option<i32>,
+    /// The board as it stood at the end of this day (YYYY-MM-DD; empty:
+    /// today in China Standard Time).
+    #[serde(default)]
+    as_of: String,
 }
 
 /// The most open applications the board lists; past it, it says so.
@@ -32,6 +36,10 @@ pub(super) async fn deadlines(
     Query(q): Query<DeadlinesQuery>,
 ) -> Response {
     let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
+    let day = match day_of(&q.as_of) {
+        Ok(d) => d,
+        Err(status) => return refused(&session, &status),
+    };
     let mut client = console.deadlines(&session);
     let mut entries = Vec::new();
     let mut page_token = String::new();
@@ -40,6 +48,7 @@ pub(super) async fn deadlines(
         let answer = client
             .list_deadlines(proto::ListDeadlinesRequest {
                 agency_id: q.agency.clone(),
+                as_of: day,
                 page_size: 1000,
                 page_token: page_token.clone(),
                 ..Default::default()
@@ -103,6 +112,11 @@ fn board_page(mut board: Board<'_>) -> Markup {
     let t = board.timeliness;
     html! {
         h1 { (board.agency) " · 期限看板" }
+        form.pick method="get" action="/console/deadlines" {
+            input type="hidden" name="agency" value=(board.agency);
+            label { "截至日期（空：今天）" input name="as_of" type="date" value=(date(board.as_of)); }
+            button type="submit" { "查看" }
+        }
         p.meta {
             "截至 " (date(board.as_of)) "（中国标准时间）；办理中的申请 " (board.entries.len()) " 件"
             @if board.truncated { "（仅列出前 " (board.entries.len()) " 件）" }

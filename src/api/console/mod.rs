@@ -266,6 +266,17 @@ fn period_of(asked: &str) -> Result<Option<proto::ReportPeriod>, tonic::Status> 
     Ok(Some(proto::ReportPeriod { first_day: Some(p.first.to_proto()), last_day: Some(p.last.to_proto()) }))
 }
 
+/// A day from a form field (YYYY-MM-DD; empty: none), as the API takes it.
+fn day_of(asked: &str) -> Result<Option<proto::google::r#type::Date>, tonic::Status> {
+    let asked = asked.trim();
+    if asked.is_empty() {
+        return Ok(None);
+    }
+    let day: crate::domain::date::CivilDate =
+        asked.parse().map_err(|e: String| tonic::Status::invalid_argument(format!("as_of: {e}")))?;
+    Ok(Some(day.to_proto()))
+}
+
 /// An optional number from a form field (empty: none).
 fn number(s: Option<&str>) -> u64 {
     s.and_then(|s| s.trim().parse().ok()).unwrap_or(0)
