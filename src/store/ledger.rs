@@ -45,11 +45,20 @@ impl Ledger {
                 dir.display()
             ))
         };
+        // sled releases a closed instance's file lock from its own threads,
+        // a moment after the drop (this process's previous instance, or the
+        // proving one below): wait for it, up to 10 s.
         let open = || {
-            open_store(dir, cache_capacity).map_err(|e| match e {
-                StoreError::Damaged(why) => refuse(&why),
-                e => e,
-            })
+            let released = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                match open_store(dir, cache_capacity) {
+                    Err(e) if crate::store::database::lock_busy(&e) && std::time::Instant::now() < released => {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    Err(StoreError::Damaged(why)) => return Err(refuse(&why)),
+                    opened => return opened,
+                }
+            }
         };
         std::fs::create_dir_all(dir)?;
         // The proof reads the whole log, and sled keeps what it reads; so it
@@ -63,17 +72,7 @@ impl Ledger {
             let chain = proof::prove(&proving, &records, None).map_err(|damage| refuse(&damage))?;
             (journal, records, chain)
         };
-        // sled releases the first instance's file lock from its own threads,
-        // a moment after the drop: wait for it.
-        let released = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let store = loop {
-            match open() {
-                Err(e) if crate::store::database::lock_busy(&e) && std::time::Instant::now() < released => {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                opened => break Arc::new(opened?),
-            }
-        };
+        let store = Arc::new(open()?);
         let (last, digest) = chain.head();
         if records.is_empty() && last > 0 {
             tracing::warn!(
