@@ -11,11 +11,11 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use disclosure_ledger::domain::codes::{ApplicantCategory, Channel, Outcome};
-use disclosure_ledger::domain::date::CivilDate;
+use disclosure_ledger::domain::date::{CivilDate, Month};
 use disclosure_ledger::domain::event::{Event, Payload, Recorded};
 use disclosure_ledger::domain::ids::{AgencyId, EventId, SubjectId};
 use disclosure_ledger::domain::subject::{SubjectState, fold};
-use disclosure_ledger::domain::tally::{Contribution, YearTally};
+use disclosure_ledger::domain::tally::{Contribution, MonthTally};
 use disclosure_ledger::report::tables::{Report, ReviewDating, YearCells};
 use disclosure_ledger::report::template::Template;
 use disclosure_ledger::wire::proto;
@@ -70,34 +70,38 @@ fn benches(c: &mut Criterion) {
     let after = fold(&events, None).unwrap();
     c.bench_function("tally: move one application's contribution", |b| {
         b.iter(|| {
-            let mut tally = YearTally::default();
+            let mut tally = MonthTally::default();
             let (old, new) = (Contribution::of(black_box(&before)), Contribution::of(black_box(&after)));
-            for year in new.years() {
-                old.apply(year, &mut tally, -1);
-                new.apply(year, &mut tally, 1);
+            for month in new.months() {
+                old.apply(month, &mut tally, -1);
+                new.apply(month, &mut tally, 1);
             }
             tally
         })
     });
 
-    // Six years of tallies of a large agency.
+    // Six years of month tallies of a large agency.
     let mut tallies = BTreeMap::new();
     for (i, year) in (2019..=2024).enumerate() {
-        let mut t = YearTally::default();
-        for c in 0..6 {
-            t.new[c] = 30_000 + i as i64 * 100 + c as i64;
-            for leaf in 0..21 {
-                t.outcomes[leaf][c] = 1_000 + leaf as i64;
+        for month in 1..=12 {
+            let mut t = MonthTally::default();
+            for c in 0..6 {
+                t.new[c] = 2_500 + i as i64 * 10 + c as i64;
+                for leaf in 0..21 {
+                    t.outcomes[leaf][c] = 80 + leaf as i64;
+                }
             }
+            tallies.insert(Month::new(year, month).unwrap(), t);
         }
-        tallies.insert(year, t);
     }
     let agency = vec![AgencyId::parse("agency-00").unwrap()];
+    let m = |year, month| Month::new(year, month).unwrap();
     c.bench_function("report: derive a year's tables and checks from tallies", |b| {
         b.iter(|| {
-            let cells = YearCells::from_tallies(black_box(&tallies), 2023, ReviewDating::FiledInYear);
-            let previous = YearCells::from_tallies(&tallies, 2022, ReviewDating::FiledInYear);
-            Report::new(agency.clone(), 2023, Template::V2021, ReviewDating::FiledInYear, 1, &cells, &previous)
+            let dating = ReviewDating::FiledInYear;
+            let cells = YearCells::from_tallies(black_box(&tallies), m(2023, 1), m(2023, 12), dating).unwrap();
+            let previous = YearCells::from_tallies(&tallies, m(2022, 1), m(2022, 12), dating).unwrap();
+            Report::new(agency.clone(), 2023, Template::V2021, dating, 1, &cells, &previous)
         })
     });
     let state: SubjectState = after;

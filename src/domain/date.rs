@@ -88,6 +88,43 @@ impl CivilDate {
     }
 }
 
+/// A calendar month: the unit the tallies are kept in, so that a month,
+/// quarter, half-year or year reads a few tallies instead of the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    /// 1 to 12.
+    pub month: u8,
+}
+
+impl Month {
+    /// The month a day is in.
+    pub fn of(day: CivilDate) -> Self {
+        Self { year: day.year(), month: day.month() as u8 }
+    }
+
+    /// A month from its parts, if `month` is 1 to 12.
+    pub fn new(year: i32, month: u8) -> Option<Self> {
+        (1..=12).contains(&month).then_some(Self { year, month })
+    }
+
+    /// Months since the start of year 0: differences are month counts.
+    pub fn index(self) -> i64 {
+        i64::from(self.year) * 12 + i64::from(self.month) - 1
+    }
+
+    /// How many months `later` is after this one (negative if before).
+    pub fn until(self, later: Month) -> i64 {
+        later.index() - self.index()
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{:02}", self.year, self.month)
+    }
+}
+
 impl fmt::Display for CivilDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0.format("%Y-%m-%d"))

@@ -1,17 +1,19 @@
-//! Deriving a report from the store: now, from the maintained tallies (one
-//! short scan per agency), or as of an earlier log position, by replaying
-//! the log. Also drill-down to the applications behind a cell, and the
+//! Deriving a report from the store: now and for whole months (a month,
+//! quarter, half-year or year), from the maintained month tallies (one
+//! short scan per agency); for any other range of days, or as of an
+//! earlier log position, by replaying the log. Also drill-down to the applications behind a cell, and the
 //! verification that the tallies equal a full replay.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use crate::domain::codes::ReviewKind;
+use crate::domain::date::Month;
 use crate::domain::event::Recorded;
 use crate::domain::ids::{AgencyId, StreamId, SubjectId};
 use crate::domain::subject::fold;
 use crate::domain::subject::{SubjectRecord, SubjectState};
-use crate::domain::tally::{Contribution, YearTally};
+use crate::domain::tally::{Contribution, MonthTally};
 use crate::report::period::Period;
 use crate::report::replay::{Replay, Replayed};
 use crate::report::tables::{Report, ReviewDating, YearCells};
@@ -45,42 +47,53 @@ pub enum DeriveError {
 
 /// The report for a query.
 pub fn report(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
-    // A period other than a year is counted from a replay of the log (the
-    // tallies are kept by year).
-    if q.period.whole_year().is_none() {
-        let asked = match q.as_of {
-            Some(p) => p,
-            None => {
-                let _consistent = store.consistent();
-                store.last_position()?
+    let previous = q.period.previous();
+    // Now, for whole months, from the month tallies; any other period or
+    // an earlier position, from a replay of the log.
+    let months = q.period.whole_months().zip(previous.whole_months());
+    if let (None, Some(((first, last), (before_first, before_last)))) = (q.as_of, months) {
+        let _consistent = store.consistent();
+        let position = store.last_position()?;
+        let mut cells = YearCells::default();
+        let mut before = YearCells::default();
+        let mut counted = true;
+        for agency in &q.agencies {
+            let tallies = store.tallies(agency)?;
+            match (
+                YearCells::from_tallies(&tallies, first, last, q.dating),
+                YearCells::from_tallies(&tallies, before_first, before_last, q.dating),
+            ) {
+                (Some(c), Some(b)) => {
+                    cells.add(&c);
+                    before.add(&b);
+                }
+                _ => counted = false,
             }
-        };
-        let replay = replay_as_of(store, asked, &q.agencies)?;
-        let agencies: HashSet<AgencyId> = q.agencies.iter().cloned().collect();
-        let cells = replay.cells_in(&agencies, &q.period, q.dating);
-        let previous = replay.cells_in(&agencies, &q.period.previous(), q.dating);
-        return Ok(Report::for_period(q.agencies.clone(), q.period, q.template, q.dating, asked, &cells, &previous));
+        }
+        if counted {
+            return Ok(Report::for_period(
+                q.agencies.clone(),
+                q.period,
+                q.template,
+                q.dating,
+                position,
+                &cells,
+                &before,
+            ));
+        }
     }
-    let (position, cells, previous) = match q.as_of {
+    let asked = match q.as_of {
+        Some(p) => p,
         None => {
             let _consistent = store.consistent();
-            let position = store.last_position()?;
-            let mut cells = YearCells::default();
-            let mut previous = YearCells::default();
-            for agency in &q.agencies {
-                let tallies = store.tallies(agency)?;
-                cells.add(&YearCells::from_tallies(&tallies, q.year, q.dating));
-                previous.add(&YearCells::from_tallies(&tallies, q.year - 1, q.dating));
-            }
-            (position, cells, previous)
-        }
-        Some(asked) => {
-            let replay = replay_as_of(store, asked, &q.agencies)?;
-            let agencies: HashSet<AgencyId> = q.agencies.iter().cloned().collect();
-            (asked, replay.cells(&agencies, q.year, q.dating), replay.cells(&agencies, q.year - 1, q.dating))
+            store.last_position()?
         }
     };
-    Ok(Report::new(q.agencies.clone(), q.year, q.template, q.dating, position, &cells, &previous))
+    let replay = replay_as_of(store, asked, &q.agencies)?;
+    let agencies: HashSet<AgencyId> = q.agencies.iter().cloned().collect();
+    let cells = replay.cells_in(&agencies, &q.period, q.dating);
+    let before = replay.cells_in(&agencies, &previous, q.dating);
+    Ok(Report::for_period(q.agencies.clone(), q.period, q.template, q.dating, asked, &cells, &before))
 }
 
 /// The same report counted subject by subject from a replay of the whole
@@ -317,7 +330,7 @@ pub fn verify(store: &Store) -> Result<Verification, StoreError> {
     let mut reader = ChunkReader::new(store);
     let mut owned = vec![false; head as usize + 1];
     let mut differences = Vec::new();
-    let mut rebuilt: BTreeMap<(AgencyId, i32), YearTally> = BTreeMap::new();
+    let mut rebuilt: BTreeMap<(AgencyId, Month), MonthTally> = BTreeMap::new();
     let (mut subjects, mut events) = (0u64, 0u64);
     for item in store.all_subjects() {
         let (stream, record) = item?;
@@ -357,8 +370,8 @@ pub fn verify(store: &Store) -> Result<Verification, StoreError> {
             differences.push(format!("subject {stream}: maintained {:?}, replayed {:?}", record.state, state));
         }
         let c = Contribution::of(&state);
-        for year in c.years() {
-            c.apply(year, rebuilt.entry((stream.agency.clone(), year)).or_default(), 1);
+        for month in c.months() {
+            c.apply(month, rebuilt.entry((stream.agency.clone(), month)).or_default(), 1);
         }
     }
     let losses = store.losses()?;

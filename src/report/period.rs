@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::domain::date::CivilDate;
+use crate::domain::date::{CivilDate, Month};
 
 /// A closed range of days, `first` to `last`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,6 +41,14 @@ impl Period {
         Self::new(ymd(year, from, 1)?, month_end(year, to)?)
     }
 
+    /// The whole months it is, first and last, if it starts on a 1st and
+    /// ends on a month's last day.
+    pub fn whole_months(&self) -> Option<(Month, Month)> {
+        let (first, last) = (Month::of(self.first), Month::of(self.last));
+        let aligned = self.first.day() == 1 && Some(self.last) == month_end(last.year, u32::from(last.month));
+        aligned.then_some((first, last))
+    }
+
     /// The whole year it is, if it is one.
     pub fn whole_year(&self) -> Option<i32> {
         (*self == Self::year(self.first.year())).then(|| self.first.year())
@@ -56,24 +64,22 @@ impl Period {
         self.first <= day && day <= self.last
     }
 
-    /// The period just before, for the carried-over check: the previous
-    /// year, half, quarter or month when this is one, else the range of as
-    /// many days ending the day before. (Only its end matters: what was
-    /// open then is what this period carries in.)
+    /// The period just before, for the carried-over check: as many whole
+    /// months ending the month before when this is whole months (the
+    /// previous year, half, quarter or month), else the range of as many
+    /// days ending the day before. (Only its end matters: what was open
+    /// then is what this period carries in.)
     pub fn previous(&self) -> Self {
-        let (y, m1, m2) = (self.first.year(), self.first.month(), self.last.month());
-        let aligned = self.first == ymd(y, m1, 1).expect("valid")
-            && Some(self.last) == month_end(y, m2)
-            && self.last.year() == y
-            && [1, 3, 6, 12].contains(&(m2 - m1 + 1))
-            && (m1 - 1) % (m2 - m1 + 1) == 0;
-        if aligned {
-            let len = m2 - m1 + 1;
-            return if m1 == 1 {
-                Self::months(y - 1, 13 - len, 12).expect("valid")
-            } else {
-                Self::months(y, m1 - len, m1 - 1).expect("valid")
+        if let Some((first, last)) = self.whole_months() {
+            let len = first.until(last) + 1;
+            let month = |index: i64| {
+                let (year, m) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+                (i32::try_from(year).expect("a year of a date"), m as u32)
             };
+            let (y1, m1) = month(first.index() - len);
+            let (y2, m2) = month(first.index() - 1);
+            let start = ymd(y1, m1, 1).expect("valid");
+            return Self { first: start, last: month_end(y2, m2).expect("valid") };
         }
         let days = (self.last.naive() - self.first.naive()).num_days();
         let last = self.first.pred();
@@ -170,5 +176,8 @@ mod tests {
         assert_eq!(p("2025-01").previous(), p("2024-12"));
         assert_eq!(p("2025").previous(), p("2024"));
         assert_eq!(p("2025-03-10..2025-03-19").previous(), p("2025-02-28..2025-03-09"));
+        assert_eq!(p("2025-02-01..2025-04-30").previous(), p("2024-11-01..2025-01-31"));
+        assert_eq!(p("2024-11-01..2025-01-31").whole_months().map(|(a, b)| a.until(b)), Some(2));
+        assert_eq!(p("2025-03-10..2025-03-19").whole_months(), None);
     }
 }

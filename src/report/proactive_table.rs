@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 
 use crate::domain::date::CivilDate;
+use crate::domain::date::Month;
 use crate::domain::proactive::Record;
 use crate::domain::subject::SubjectState;
-use crate::domain::tally::YearTally;
+use crate::domain::tally::MonthTally;
 use crate::report::template::Template;
 
 /// The counted cells of section 二 for one year.
@@ -40,30 +41,31 @@ fn add<const N: usize>(a: &mut [i64; N], b: &[i64; N]) {
 }
 
 impl ProactiveCells {
-    /// From an agency's tallies of every year.
-    pub fn from_tallies(tallies: &BTreeMap<i32, YearTally>, year: i32) -> Self {
+    /// From an agency's month tallies, for the whole months `first` to
+    /// `last`: flows in them, stocks at their start and end.
+    pub fn from_tallies(tallies: &BTreeMap<Month, MonthTally>, first: Month, last: Month) -> Self {
         let mut cells = Self::default();
-        for (y, t) in tallies.range(..=year) {
+        for (m, t) in tallies.range(..=last) {
             let p = &t.proactive;
             for k in 0..2 {
                 cells.in_force[k] += p.issued[k] - p.repealed[k];
                 cells.published_total[k] += p.published[k];
             }
             for k in 0..5 {
-                if *y < year {
+                if *m < first {
                     cells.items_last_year[k] += p.added[k] - p.removed[k];
                 } else {
-                    cells.items_change[k] = p.added[k] - p.removed[k];
+                    cells.items_change[k] += p.added[k] - p.removed[k];
                 }
             }
-            if *y == year {
-                cells.issued = p.issued;
-                cells.published = p.published;
-                cells.repealed = p.repealed;
-                cells.decisions = p.decisions;
-                cells.fees_fen = p.fees_fen;
-                cells.procurements = p.procurements;
-                cells.procurement_fen = p.procurement_fen;
+            if *m >= first {
+                add(&mut cells.issued, &p.issued);
+                add(&mut cells.published, &p.published);
+                add(&mut cells.repealed, &p.repealed);
+                add(&mut cells.decisions, &p.decisions);
+                cells.fees_fen += p.fees_fen;
+                cells.procurements += p.procurements;
+                cells.procurement_fen += p.procurement_fen;
             }
         }
         cells

@@ -20,11 +20,11 @@ use prost::Message as _;
 use crate::domain::codes::{
     ApplicantCategory, CatalogueKind, DecisionKind, DocumentKind, Outcome, ReviewKind, ReviewResult,
 };
-use crate::domain::date::CivilDate;
+use crate::domain::date::{CivilDate, Month};
 use crate::domain::ids::{AgencyId, StreamId, SubjectId};
 use crate::domain::proactive::Record;
 use crate::domain::subject::{SubjectState, fold};
-use crate::domain::tally::{Contribution, Proactive, YearTally};
+use crate::domain::tally::{Contribution, MonthTally, Proactive};
 use crate::report::derivation::Verification;
 use crate::store::chunk;
 use crate::store::database::Store;
@@ -94,42 +94,27 @@ impl Compact {
     /// What it adds to the tallies (as `Contribution::of` counts the full
     /// state).
     fn contribution(&self) -> Contribution {
-        let year = CivilDate::year;
+        let month = Month::of;
         match *self {
             Self::App { split: true, .. } | Self::Nothing => Contribution::default(),
-            Self::App { received, col, concluded, .. } => Contribution {
-                received: Some((year(received), usize::from(col))),
-                concluded: concluded.map(|(on, o)| (year(on), o, usize::from(col))),
-                ..Contribution::default()
-            },
-            Self::Review { filed, kind, decided } => Contribution {
-                filed: Some((year(filed), kind)),
-                decided: decided.map(|(on, r)| (year(on), kind, r, year(on) == year(filed))),
-                ..Contribution::default()
-            },
+            Self::App { received, col, concluded, .. } => {
+                Contribution::application(received, usize::from(col), concluded)
+            }
+            Self::Review { filed, kind, decided } => Contribution::review(filed, kind, decided),
             Self::Doc { kind, issued, published, repealed } => Contribution {
                 proactive: Some(Proactive::Document {
                     kind,
-                    issued: year(issued),
-                    published: published.map(year),
-                    repealed: repealed.map(year),
+                    issued: month(issued),
+                    published: published.map(month),
+                    repealed: repealed.map(month),
                 }),
                 ..Contribution::default()
             },
             Self::Item { kind, added, removed } => Contribution {
-                proactive: Some(Proactive::Item { kind, added: year(added), removed: removed.map(year) }),
+                proactive: Some(Proactive::Item { kind, added: month(added), removed: removed.map(month) }),
                 ..Contribution::default()
             },
-            Self::Record(r) => Contribution {
-                proactive: Some(match r {
-                    Record::Decisions { kind, count, on } => Proactive::Decisions { kind, count, year: year(on) },
-                    Record::Fees { amount_fen, on } => Proactive::Fees { fen: amount_fen, year: year(on) },
-                    Record::Procurement { amount_fen, on } => {
-                        Proactive::Procurement { fen: amount_fen, year: year(on) }
-                    }
-                }),
-                ..Contribution::default()
-            },
+            Self::Record(r) => Contribution { proactive: Some(Proactive::of_record(&r)), ..Contribution::default() },
         }
     }
 }
@@ -325,7 +310,7 @@ impl<'s> Fold<'s> {
 /// How many subjects the tallies count (applications received, review
 /// cases filed, documents issued, catalogue items added, records): an
 /// estimate of the map's size, short only of voided subjects and texts.
-fn subjects_counted(tallies: &BTreeMap<(AgencyId, i32), YearTally>) -> usize {
+fn subjects_counted(tallies: &BTreeMap<(AgencyId, Month), MonthTally>) -> usize {
     let n: i64 = tallies
         .values()
         .map(|t| {
@@ -391,11 +376,11 @@ pub fn recount(store: &Store) -> Result<Verification, StoreError> {
         .iter()
         .map(|(name, i)| AgencyId::stored(name).map(|a| (*i, a)).map_err(StoreError::Damaged))
         .collect::<Result<_, _>>()?;
-    let mut rebuilt: BTreeMap<(AgencyId, i32), YearTally> = BTreeMap::new();
+    let mut rebuilt: BTreeMap<(AgencyId, Month), MonthTally> = BTreeMap::new();
     for (a, compact) in fold.subjects.values() {
         let c = compact.contribution();
-        for year in c.years() {
-            c.apply(year, rebuilt.entry((names[a].clone(), year)).or_default(), 1);
+        for month in c.months() {
+            c.apply(month, rebuilt.entry((names[a].clone(), month)).or_default(), 1);
         }
     }
     rebuilt.retain(|_, t| !t.is_zero());

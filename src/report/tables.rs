@@ -2,15 +2,17 @@
 //! (proactive disclosure), section 三 (applications) and section 四
 //! (review and litigation), with the checks
 //! every table must pass. The numbers come either from the maintained
-//! tallies (fast) or from counting replayed subjects one by one (the
-//! reference); both must agree.
+//! month tallies (fast, for whole months) or from counting replayed
+//! subjects one by one (the reference, and any range of days); both must
+//! agree.
 
 use std::collections::BTreeMap;
 
 use crate::domain::codes::Outcome;
+use crate::domain::date::Month;
 use crate::domain::ids::AgencyId;
 use crate::domain::subject::SubjectState;
-use crate::domain::tally::YearTally;
+use crate::domain::tally::{MAX_SPAN_MONTHS, MonthTally};
 use crate::report::period::Period;
 use crate::report::proactive_table::{Block, ProactiveCells, blocks};
 use crate::report::template::{Row, RowSpec, Template};
@@ -42,45 +44,70 @@ pub struct YearCells {
 }
 
 impl YearCells {
-    /// From the tallies of every year of an agency: new and outcomes are
-    /// the year's; what is carried is what was received and not concluded
-    /// in all earlier years (a conclusion never precedes its receipt).
-    pub fn from_tallies(tallies: &BTreeMap<i32, YearTally>, year: i32, dating: ReviewDating) -> Self {
-        let mut cells = Self { proactive: ProactiveCells::from_tallies(tallies, year), ..Self::default() };
-        let zero = YearTally::default();
-        let this = tallies.get(&year).unwrap_or(&zero);
-        cells.new = this.new;
-        cells.outcomes = this.outcomes;
-        for (y, t) in tallies.range(..year) {
-            debug_assert!(*y < year);
+    /// From the month tallies of an agency, for the whole months `first`
+    /// to `last`; `None` past [`MAX_SPAN_MONTHS`] (section 四's results at
+    /// the period's end are kept for no longer), which replay counts. New
+    /// and outcomes are the months'; what is carried in is what was received
+    /// and not concluded in all earlier months (a conclusion never precedes
+    /// its receipt).
+    pub fn from_tallies(
+        tallies: &BTreeMap<Month, MonthTally>,
+        first: Month,
+        last: Month,
+        dating: ReviewDating,
+    ) -> Option<Self> {
+        let span = usize::try_from(first.until(last)).ok()?;
+        if span >= MAX_SPAN_MONTHS {
+            return None;
+        }
+        let mut cells = Self { proactive: ProactiveCells::from_tallies(tallies, first, last), ..Self::default() };
+        let concluded = |t: &MonthTally, c: usize| t.outcomes.iter().map(|o| o[c]).sum::<i64>();
+        for t in tallies.range(..first).map(|(_, t)| t) {
             for c in 0..6 {
-                cells.carried_in[c] += t.new[c] - t.outcomes.iter().map(|o| o[c]).sum::<i64>();
+                cells.carried_in[c] += t.new[c] - concluded(t, c);
+            }
+        }
+        let (mut filed, mut decided) = ([0i64; 3], [[0i64; 3]; 3]);
+        for (month, t) in tallies.range(first..=last) {
+            for c in 0..6 {
+                cells.new[c] += t.new[c];
+                for (sum, o) in cells.outcomes.iter_mut().zip(&t.outcomes) {
+                    sum[c] += o[c];
+                }
+            }
+            // Filed this month and decided by the period's last month.
+            let within = usize::try_from(month.until(last)).expect("in the range");
+            for k in 0..3 {
+                filed[k] += t.filed[k];
+                for (r, (sum, after)) in decided[k].iter_mut().zip(&t.decided_after[k]).enumerate() {
+                    *sum += t.decided[k][r];
+                    if dating == ReviewDating::FiledInYear {
+                        cells.reviews[k][r] += after[..=within].iter().sum::<i64>();
+                    }
+                }
             }
         }
         for c in 0..6 {
-            cells.carried_out[c] = cells.carried_in[c] + this.new[c] - this.outcomes.iter().map(|o| o[c]).sum::<i64>();
+            cells.carried_out[c] =
+                cells.carried_in[c] + cells.new[c] - cells.outcomes.iter().map(|o| o[c]).sum::<i64>();
         }
         for k in 0..3 {
             match dating {
                 ReviewDating::FiledInYear => {
-                    for r in 0..3 {
-                        cells.reviews[k][r] = this.decided_same_year[k][r];
-                    }
-                    cells.reviews[k][3] = this.filed[k] - this.decided_same_year[k].iter().sum::<i64>();
+                    cells.reviews[k][3] = filed[k] - cells.reviews[k][..3].iter().sum::<i64>();
                 }
                 ReviewDating::DecidedInYear => {
-                    for r in 0..3 {
-                        cells.reviews[k][r] = this.decided[k][r];
-                    }
+                    cells.reviews[k][..3].copy_from_slice(&decided[k]);
+                    // Filed by the period's end and not decided by then.
                     let (filed, decided): (i64, i64) = tallies
-                        .range(..=year)
+                        .range(..=last)
                         .map(|(_, t)| (t.filed[k], t.decided[k].iter().sum::<i64>()))
                         .fold((0, 0), |(a, b), (f, d)| (a + f, b + d));
                     cells.reviews[k][3] = filed - decided;
                 }
             }
         }
-        cells
+        Some(cells)
     }
 
     /// Counts one subject into the cells of `year`, deciding each row from
@@ -383,6 +410,7 @@ fn checks(table: &ApplicationTable, reviews: &ReviewTable, cells: &YearCells, pr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::date::CivilDate;
 
     #[test]
     fn tables_of_different_templates_cannot_be_summed() {
@@ -404,5 +432,73 @@ mod tests {
         assert!(!report.passed());
         let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).map(|c| c.name).collect();
         assert_eq!(failed, vec!["balance", "carried_in_equals_previous_carried_out"]);
+    }
+
+    /// Every run of up to twelve whole months from 2023 to 2026, counted
+    /// from month tallies, equals the count subject by subject: review
+    /// cases filed in every month of 2024 and decided 0 to 14 months later
+    /// (or never), applications received then and concluded as late, and
+    /// section 二's documents, catalogue items and fees.
+    #[test]
+    fn month_tallies_count_every_whole_month_period_as_the_subjects_do() {
+        use crate::domain::application::{Application, Conclusion};
+        use crate::domain::codes::{ApplicantCategory, CatalogueKind, Channel, DocumentKind, ReviewKind, ReviewResult};
+        use crate::domain::proactive::{CatalogueItem, Document, Record};
+        use crate::domain::review::ReviewCase;
+        use crate::domain::tally::Contribution;
+        let day = |m: i64, d: u32| {
+            let (y, m) = (2024 + m.div_euclid(12) as i32, m.rem_euclid(12) as u32 + 1);
+            CivilDate::from_ymd(y, m, d).unwrap()
+        };
+        let mut states = Vec::new();
+        for filed in 0..12i64 {
+            for later in (0..15).map(Some).chain([None]) {
+                let on = day(filed, 10);
+                let mut case = ReviewCase::filed(on, ReviewKind::ALL[(filed % 3) as usize], None);
+                case.decision = later.map(|l| (day(filed + l, 20), ReviewResult::ALL[(l % 3) as usize]));
+                states.push(SubjectState::ReviewCase(case));
+                let mut app = Application::received(on, ApplicantCategory::ALL[(filed % 6) as usize], Channel::Online);
+                app.conclusion = later.map(|l| Conclusion {
+                    on: day(filed + l, 20),
+                    outcome: Outcome::ALL[l as usize],
+                    withdrawn: false,
+                });
+                states.push(SubjectState::Application(app));
+                let removed = later.map(|l| day(filed + l, 20));
+                states.push(SubjectState::CatalogueItem(CatalogueItem {
+                    kind: CatalogueKind::ALL[(filed % 5) as usize],
+                    added_on: on,
+                    removed_on: removed,
+                }));
+                states.push(SubjectState::Document(Document {
+                    kind: DocumentKind::ALL[(filed % 2) as usize],
+                    issued_on: on,
+                    published_on: later.map(|l| day(filed + l / 2, 25)),
+                    repealed_on: removed,
+                }));
+                states.push(SubjectState::Record(Record::Fees { amount_fen: 100 + filed, on }));
+            }
+        }
+        let mut tallies: BTreeMap<Month, MonthTally> = BTreeMap::new();
+        for state in &states {
+            let c = Contribution::of(state);
+            for m in c.months() {
+                c.apply(m, tallies.entry(m).or_default(), 1);
+            }
+        }
+        for start in -12..36i64 {
+            for len in 1..=12i64 {
+                let period = Period::new(day(start, 1), day(start + len, 1).pred()).unwrap();
+                let (first, last) = period.whole_months().unwrap();
+                for dating in [ReviewDating::FiledInYear, ReviewDating::DecidedInYear] {
+                    let mut counted = YearCells::default();
+                    states.iter().for_each(|s| counted.count_in(s, &period, dating));
+                    let from_tallies = YearCells::from_tallies(&tallies, first, last, dating);
+                    assert_eq!(from_tallies.as_ref(), Some(&counted), "{period} {dating:?}");
+                }
+            }
+        }
+        let (first, last) = Period::new(day(0, 1), day(12, 31)).unwrap().whole_months().unwrap();
+        assert_eq!(YearCells::from_tallies(&tallies, first, last, ReviewDating::default()), None, "13 months: replay");
     }
 }

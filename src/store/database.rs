@@ -9,9 +9,10 @@ use std::sync::{RwLock, RwLockReadGuard};
 
 use std::collections::BTreeMap;
 
+use crate::domain::date::Month;
 use crate::domain::event::Recorded;
 use crate::domain::ids::{AgencyId, EventId};
-use crate::domain::tally::YearTally;
+use crate::domain::tally::MonthTally;
 use crate::store::bucket;
 use crate::store::chunk::{self, DecodedChunk};
 use crate::store::error::{StoreError, damaged};
@@ -35,7 +36,7 @@ pub struct Store {
     data_file: File,
     /// Held for writing from a group's apply until it is durable, and for
     /// reading by whoever must see several keys as of one durable position
-    /// (a year's tallies): sled's scans are not snapshots.
+    /// (an agency's tallies): sled's scans are not snapshots.
     commit_lock: RwLock<()>,
     /// Fault injection for the tests: the sync of the commit after this
     /// many fails (`DISCLOSURE_TEST_FAIL_SYNC_AFTER`), as a disk's would.
@@ -173,36 +174,36 @@ impl Store {
         })
     }
 
-    /// One year's tally of an agency.
-    pub fn tally(&self, agency: &AgencyId, year: i32) -> Result<YearTally, StoreError> {
-        match self.db.get(keys::tally(agency, year))? {
-            Some(v) => YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}"))),
-            None => Ok(YearTally::default()),
+    /// One month's tally of an agency.
+    pub fn tally(&self, agency: &AgencyId, month: Month) -> Result<MonthTally, StoreError> {
+        match self.db.get(keys::tally(agency, month))? {
+            Some(v) => MonthTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}"))),
+            None => Ok(MonthTally::default()),
         }
     }
 
-    /// Every year's tally of an agency.
-    pub fn tallies(&self, agency: &AgencyId) -> Result<BTreeMap<i32, YearTally>, StoreError> {
+    /// Every month's tally of an agency.
+    pub fn tallies(&self, agency: &AgencyId) -> Result<BTreeMap<Month, MonthTally>, StoreError> {
         let prefix = keys::tally_prefix(agency);
         let mut out = BTreeMap::new();
         for item in self.db.scan_prefix(&prefix) {
             let (k, v) = item?;
-            let year = u16::from_be_bytes(k[prefix.len()..].try_into().map_err(|_| damaged("tally key"))?);
-            out.insert(i32::from(year), YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
+            let month = keys::tally_month(&k[prefix.len()..]).ok_or_else(|| damaged("tally key"))?;
+            out.insert(month, MonthTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
         }
         Ok(out)
     }
 
     /// Every agency's tallies (for verification).
-    pub fn all_tallies(&self) -> Result<BTreeMap<(AgencyId, i32), YearTally>, StoreError> {
+    pub fn all_tallies(&self) -> Result<BTreeMap<(AgencyId, Month), MonthTally>, StoreError> {
         let mut out = BTreeMap::new();
         for item in self.db.scan_prefix([keys::TALLIES]) {
             let (k, v) = item?;
             let sep = k.iter().position(|b| *b == 0).ok_or_else(|| damaged("tally key"))?;
             let agency = std::str::from_utf8(&k[1..sep]).map_err(|_| damaged("tally key"))?;
             let agency = AgencyId::stored(agency).map_err(|e| damaged(&e))?;
-            let year = u16::from_be_bytes(k[sep + 1..].try_into().map_err(|_| damaged("tally key"))?);
-            out.insert((agency, i32::from(year)), YearTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
+            let month = keys::tally_month(&k[sep + 1..]).ok_or_else(|| damaged("tally key"))?;
+            out.insert((agency, month), MonthTally::decode(&v).map_err(|e| damaged(&format!("tally: {e}")))?);
         }
         Ok(out)
     }
@@ -379,6 +380,6 @@ fn log_position(key: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(key.get(1..9).and_then(|k| k.try_into().ok()).ok_or_else(|| damaged("log key"))?))
 }
 
-pub fn encode_tally(tally: &YearTally) -> Vec<u8> {
+pub fn encode_tally(tally: &MonthTally) -> Vec<u8> {
     postcard::to_stdvec(tally).expect("a tally always serializes")
 }

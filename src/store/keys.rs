@@ -2,6 +2,7 @@
 //! holds (the table is in [`crate::store`]), then its parts, big-endian
 //! where they sort by number.
 
+use crate::domain::date::Month;
 use crate::domain::ids::{AgencyId, StreamId};
 
 pub const LOG: u8 = b'L';
@@ -68,10 +69,19 @@ pub fn tally_prefix(agency: &AgencyId) -> Vec<u8> {
     agency_prefix(TALLIES, agency)
 }
 
-pub fn tally(agency: &AgencyId, year: i32) -> Vec<u8> {
+/// The key of an agency's tally of a month: the year (u16 BE), then the
+/// month (1-12).
+pub fn tally(agency: &AgencyId, month: Month) -> Vec<u8> {
     let mut k = tally_prefix(agency);
-    k.extend_from_slice(&(year.clamp(0, i32::from(u16::MAX)) as u16).to_be_bytes());
+    k.extend_from_slice(&(month.year.clamp(0, i32::from(u16::MAX)) as u16).to_be_bytes());
+    k.push(month.month);
     k
+}
+
+/// The month of a tally key's suffix (after the agency's separator).
+pub fn tally_month(suffix: &[u8]) -> Option<Month> {
+    let [y0, y1, m] = suffix.try_into().ok()?;
+    Month::new(i32::from(u16::from_be_bytes([y0, y1])), m)
 }
 
 pub fn group(id: &str) -> Vec<u8> {

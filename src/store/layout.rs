@@ -8,7 +8,11 @@
 //! crash midway leaves some buckets rewritten and the mark unset: the next
 //! open rewrites the rest (a record already in the new layout is left).
 //!
-//! - `extension-date` (this version): an application keeps the day of its
+//! - `month-tallies` (this version): the tallies are kept per month, not
+//!   per year (`T` agency `\0` year month), so that a quarter's tables
+//!   read three tallies. The year tallies are dropped and the month ones
+//!   counted again from the subject records, in one atomic batch.
+//! - `extension-date`: an application keeps the day of its
 //!   extension (`Application::extended_on`), which the deadline needs
 //!   (Art.33: an extension granted after the period ran out does not
 //!   extend it). A record without it is refolded from its own stream, so
@@ -24,13 +28,15 @@ use crate::domain::proactive::{CatalogueItem, Document, Record};
 use crate::domain::report_text::ReportTexts;
 use crate::domain::review::ReviewCase;
 use crate::domain::subject::{SplitOrigin, SubjectRecord, SubjectState, fold};
+use crate::domain::tally::{Contribution, MonthTally};
 use crate::store::bucket;
 use crate::store::database::Store;
 use crate::store::error::{StoreError, damaged};
 use crate::store::keys;
 
-/// The name of the current layout change.
+/// The names of the layout changes, in order.
 const EXTENSION_DATE: &str = "extension-date";
+const MONTH_TALLIES: &str = "month-tallies";
 
 /// An application as stored before `extended_on`.
 #[derive(Deserialize)]
@@ -69,9 +75,46 @@ struct RecordBeforeExtensionDate {
 }
 
 impl Store {
-    /// Rewrites the records stored before the current layout (see the
+    /// Rewrites what was stored before the current layout (see the
     /// module's text); a store marked as done is not scanned.
     pub(crate) fn upgrade_layout(&self) -> Result<(), StoreError> {
+        self.add_extension_dates()?;
+        self.count_tallies_by_month()
+    }
+
+    /// Drops the year tallies and counts month ones from the subjects (their
+    /// records are in the current layout by now).
+    fn count_tallies_by_month(&self) -> Result<(), StoreError> {
+        if self.db.contains_key(keys::layout(MONTH_TALLIES))? {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for key in self.db.scan_prefix([keys::TALLIES]).keys() {
+            batch.remove(key?);
+        }
+        let mut tallies: std::collections::BTreeMap<_, MonthTally> = std::collections::BTreeMap::new();
+        for item in self.all_subjects() {
+            let (stream, record) = item?;
+            let c = Contribution::of(&record.state);
+            for month in c.months() {
+                c.apply(month, tallies.entry((stream.agency.clone(), month)).or_default(), 1);
+            }
+        }
+        tallies.retain(|_, t| !t.is_zero());
+        for ((agency, month), tally) in &tallies {
+            batch.insert(keys::tally(agency, *month), crate::store::database::encode_tally(tally));
+        }
+        batch.insert(keys::layout(MONTH_TALLIES), &[1u8][..]);
+        self.db.apply_batch(batch)?;
+        self.sync()?;
+        if !tallies.is_empty() {
+            tracing::info!(tallies = tallies.len(), "tallies counted again by month");
+        }
+        Ok(())
+    }
+
+    /// Adds the day of each extension to the application records.
+    fn add_extension_dates(&self) -> Result<(), StoreError> {
         if self.db.contains_key(keys::layout(EXTENSION_DATE))? {
             return Ok(());
         }
@@ -210,5 +253,44 @@ mod tests {
         assert_eq!(app.extension_days, Some(10));
         assert_eq!(record.positions, vec![1, 2]);
         assert!(ledger.db.contains_key(keys::layout(EXTENSION_DATE)).unwrap());
+    }
+
+    #[test]
+    fn year_tallies_are_dropped_and_counted_again_by_month_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let agency = AgencyId::parse("a").unwrap();
+        let received =
+            Payload::ApplicationReceived { applicant: ApplicantCategory::NaturalPerson, channel: Channel::Online };
+        let concluded = Payload::ApplicationConcluded { outcome: crate::domain::codes::Outcome::ALL[0] };
+        {
+            let ledger = Ledger::open(dir.path(), 8 << 20).unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let events = vec![event(1, "2024-03-01", received), event(2, "2024-05-20", concluded)];
+            rt.block_on(ledger.append(AppendBatch::new(events, vec![]))).unwrap();
+            // Put the store back as the version before wrote it: one tally
+            // for the year under a two-byte key, and no mark.
+            let store = ledger.store();
+            for key in store.db.scan_prefix([keys::TALLIES]).keys() {
+                store.db.remove(key.unwrap()).unwrap();
+            }
+            store.db.insert(year_key_of(&agency), vec![0u8; 40]).unwrap();
+            store.db.remove(keys::layout(MONTH_TALLIES)).unwrap();
+            store.sync().unwrap();
+            ledger.close();
+        }
+        let store = crate::store::ledger::open_store(dir.path(), 8 << 20).unwrap();
+        assert!(store.db.get(year_key_of(&agency)).unwrap().is_none(), "the year tally is gone");
+        let tallies = store.tallies(&agency).unwrap();
+        let months: Vec<String> = tallies.keys().map(|m| m.to_string()).collect();
+        assert_eq!(months, ["2024-03", "2024-05"]);
+        assert_eq!(tallies.values().next().unwrap().new[0], 1);
+        assert_eq!(tallies.values().nth(1).unwrap().outcomes[0][0], 1);
+        assert!(store.db.contains_key(keys::layout(MONTH_TALLIES)).unwrap());
+    }
+
+    fn year_key_of(agency: &AgencyId) -> Vec<u8> {
+        let mut k = keys::tally_prefix(agency);
+        k.extend_from_slice(&2024u16.to_be_bytes());
+        k
     }
 }

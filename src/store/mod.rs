@@ -25,7 +25,8 @@
 //! |        |                              | (16 bytes each, in order)       |
 //! | `B`    | agency `\0` first subject    | a bucket of subject records in  |
 //! |        |                              | id order ([`crate::store::bucket`])    |
-//! | `T`    | agency `\0` year (u16 BE)    | the year's tally (postcard)     |
+//! | `T`    | agency `\0` year (u16 BE)    | the month's tally (postcard)    |
+//! |        | month (u8)                   |                                 |
 //! | `G`    | group id                     | the group's agencies (postcard) |
 //! | `C`    | sequence number (u64 BE)     | a holiday schedule an admin     |
 //! |        |                              | added (TOML, as sent)           |

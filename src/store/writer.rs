@@ -14,13 +14,14 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::domain::date::Month;
 use crate::domain::event::{Event, Payload, Recorded};
 use crate::domain::ids::AgencyId;
 use crate::domain::ids::{EventId, StreamId};
 use crate::domain::rejection::Rejection;
 use crate::domain::rule::Broken;
 use crate::domain::subject::{SplitOrigin, SubjectRecord, SubjectState, check_correction, fold};
-use crate::domain::tally::{Contribution, YearTally};
+use crate::domain::tally::{Contribution, MonthTally};
 use crate::store::chain::{CHECKPOINT_EVERY, Chain, Digest};
 use crate::store::chunk::{self, CHUNK};
 use crate::store::database::{Store, encode_tally};
@@ -294,7 +295,7 @@ struct Group<'s> {
     events: Vec<Recorded>,
     ids: Map<EventId, u64>,
     subjects: Map<StreamId, SubjectRecord>,
-    tallies: Map<(AgencyId, i32), YearTally>,
+    tallies: Map<(AgencyId, Month), MonthTally>,
 }
 
 /// What one batch stages on top of its group; merged into the group only
@@ -306,7 +307,7 @@ struct Scratch<'g, 's> {
     events: Vec<Recorded>,
     ids: Map<EventId, u64>,
     subjects: Map<StreamId, SubjectRecord>,
-    tallies: Map<(AgencyId, i32), YearTally>,
+    tallies: Map<(AgencyId, Month), MonthTally>,
 }
 
 impl<'s> Group<'s> {
@@ -375,11 +376,11 @@ impl<'s> Group<'s> {
             batch.insert(&keys::ids(run[0].position)[..], ids);
         }
         self.store.stage_subjects(&mut batch, &self.subjects)?;
-        for ((agency, year), tally) in &self.tallies {
+        for ((agency, month), tally) in &self.tallies {
             if tally.is_zero() {
-                batch.remove(keys::tally(agency, *year));
+                batch.remove(keys::tally(agency, *month));
             } else {
-                batch.insert(keys::tally(agency, *year), encode_tally(tally));
+                batch.insert(keys::tally(agency, *month), encode_tally(tally));
             }
         }
         Ok((batch, Chained { digest, checkpoints }))
@@ -433,15 +434,15 @@ impl Scratch<'_, '_> {
         self.group.store.subject(stream).map_err(internal)
     }
 
-    /// A year's tally as this batch will leave it, to update in place: a
-    /// tally is over a kilobyte, and one batch often touches the same one
-    /// for every event, so it is copied into the scratch once per batch.
-    fn tally_mut(&mut self, agency: &AgencyId, year: i32) -> Result<&mut YearTally, Rejection> {
-        let key = (agency.clone(), year);
+    /// A month's tally as this batch will leave it, to update in place: a
+    /// tally is over two kilobytes, and one batch often touches the same
+    /// one for every event, so it is copied into the scratch once per batch.
+    fn tally_mut(&mut self, agency: &AgencyId, month: Month) -> Result<&mut MonthTally, Rejection> {
+        let key = (agency.clone(), month);
         if !self.tallies.contains_key(&key) {
             let tally = match self.group.tallies.get(&key) {
                 Some(t) => t.clone(),
-                None => self.group.store.tally(agency, year).map_err(internal)?,
+                None => self.group.store.tally(agency, month).map_err(internal)?,
             };
             self.tallies.insert(key.clone(), tally);
         }
@@ -454,14 +455,14 @@ impl Scratch<'_, '_> {
     fn put_subject(&mut self, stream: StreamId, old: Contribution, record: SubjectRecord) -> Result<(), Rejection> {
         let new = Contribution::of(&record.state);
         if old != new {
-            let mut years = old.years();
-            years.extend(new.years());
-            years.sort_unstable();
-            years.dedup();
-            for year in years {
-                let tally = self.tally_mut(&stream.agency, year)?;
-                old.apply(year, tally, -1);
-                new.apply(year, tally, 1);
+            let mut months = old.months();
+            months.extend(new.months());
+            months.sort_unstable();
+            months.dedup();
+            for month in months {
+                let tally = self.tally_mut(&stream.agency, month)?;
+                old.apply(month, tally, -1);
+                new.apply(month, tally, 1);
             }
         }
         self.subjects.insert(stream, record);
