@@ -53,7 +53,7 @@ impl Token {
         for buf in [&mut id[..], &mut secret[..], &mut salt[..]] {
             getrandom::fill(buf).expect("the operating system's random source works");
         }
-        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let id = hex::encode(id);
         let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
         let token = Self {
             id: id.clone(),

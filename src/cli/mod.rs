@@ -102,6 +102,28 @@ pub enum Command {
     /// Print the OpenAPI 3.1 document of the HTTP/JSON API (what the
     /// service serves at /v1/openapi.json).
     Openapi,
+    /// Print the JSON Schema of the table exchange format (what `report
+    /// --format json` writes and the service serves at /schemas/table-v1.json).
+    TableSchema,
+    /// Check a table a unit submitted, offline: the exchange format's JSON
+    /// (`.json`), or a published report's text or TSV. Names every cell an
+    /// identity fails on; exits non-zero if any. `--format json` prints the
+    /// table in the exchange format, its source the file's SHA-256.
+    CheckTable {
+        file: PathBuf,
+        /// The agency the table is of (a JSON table names its own).
+        #[arg(long, default_value = "")]
+        agency: String,
+        /// The report year, when a text states no 统计期限.
+        #[arg(long)]
+        year: Option<i32>,
+        /// The table of the period before, to check 上年结转 against its 结转下年度.
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// `text` (the failures) or `json` (the table).
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
     /// Check that a backup holds the history a published table names: the
     /// log's digest at a position (a report's `log_digest`), recomputed from
     /// the backup's events. Without --digest, print the backup's digest.
@@ -406,6 +428,13 @@ impl Cli {
             Command::Restore { file, data_dir } => backup::restore(&file, &data_dir).await,
             Command::CheckBackup { file, digest, position } => backup::check(&file, digest.as_deref(), position),
             Command::Salvage { data_dir, into } => backup::salvage(&data_dir, &into).await,
+            Command::TableSchema => {
+                print!("{}", crate::report::exchange::SCHEMA);
+                Ok(())
+            }
+            Command::CheckTable { file, agency, year, previous, format } => {
+                tables::check_table(&file, &agency, year, previous.as_deref(), &format)
+            }
             Command::Openapi => {
                 let doc = crate::api::http::openapi::document().map_err(anyhow::Error::msg)?;
                 println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -64,7 +64,13 @@ pub async fn report(
         .into_inner()
         .report
         .unwrap_or_default();
-    let text = render::render(&report, format)?;
+    let text = match (format, &t.group) {
+        // A group's table in the exchange format is named after the group.
+        (Format::Json, Some(group)) => {
+            crate::report::exchange::Table::derived(&report, group).map_err(anyhow::Error::msg)?.to_json()
+        }
+        _ => render::render(&report, format)?,
+    };
     match output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
@@ -303,4 +309,41 @@ async fn record_in_report(
         .map_err(status)?
         .into_inner();
     Ok(r.results.first().map_or(0, |r| r.position))
+}
+
+/// Reads a submitted table from a file.
+fn submitted(file: &Path, agency: &str, year: Option<i32>) -> anyhow::Result<crate::report::exchange::Table> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(crate::report::submission::read(&bytes, &name, agency, year)?)
+}
+
+/// Checks a submitted table, offline, and names every failing cell.
+pub fn check_table(
+    file: &Path,
+    agency: &str,
+    year: Option<i32>,
+    previous: Option<&Path>,
+    format: &str,
+) -> anyhow::Result<()> {
+    use crate::report::submission;
+    let mut table = submitted(file, agency, year)?;
+    let previous = previous.map(|p| submitted(p, agency, None)).transpose()?;
+    let failures = submission::failures(&table, previous.as_ref());
+    table.checks = submission::checks_of(&failures, previous.is_some());
+    match format {
+        "json" => print!("{}", table.to_json()),
+        "text" => {
+            println!("{}: {} template, {} ({})", file.display(), table.template, table.period.name, table.period.label);
+            for f in &failures {
+                println!("  {f}");
+            }
+        }
+        other => bail!("--format {other:?}: text or json"),
+    }
+    if !failures.is_empty() {
+        bail!("{} cells fail their identities", failures.len());
+    }
+    eprintln!("all {} checks passed", table.checks.len());
+    Ok(())
 }

@@ -9,17 +9,23 @@
 //! - [`replay`]: the log folded as of any position; [`derivation`]: a
 //!   report from the store; [`recount`]: every table rebuilt from the raw
 //!   log, fast;
+//! - [`exchange`]: a table in the exchange format (versioned JSON) that
+//!   superiors collect;
+//! - [`submission`]: a table a unit submits (JSON, or a published
+//!   report's text or TSV), checked identity by identity;
 //! - [`render`]: tables as TSV and HTML; [`annual_report`]: the whole
 //!   report, tables and the agency's text; [`publication`]: the whole
 //!   report as HTML, DOCX and XLSX.
 
 pub mod annual_report;
 pub mod derivation;
+pub mod exchange;
 pub mod period;
 pub mod proactive_table;
 pub mod publication;
 pub mod recount;
 pub mod render;
 pub mod replay;
+pub mod submission;
 pub mod tables;
 pub mod template;

@@ -229,6 +229,44 @@ pub fn blocks(c: &ProactiveCells, template: Template) -> Vec<Block> {
     }
 }
 
+/// The exchange format's code of each title, row and column label of
+/// section 二 in either template (labels that mean the same thing in both
+/// share a code).
+const CODES: [(&str, &str); 27] = [
+    ("第二十条第（一）项", "20.1"),
+    ("第二十条第（五）项", "20.5"),
+    ("第二十条第（六）项", "20.6"),
+    ("第二十条第（八）项", "20.8"),
+    ("第二十条第（九）项", "20.9"),
+    ("规章", "regulations"),
+    ("行政规范性文件", "normative_documents"),
+    ("规范性文件", "normative_documents"),
+    ("行政许可", "licensing"),
+    ("其他对外管理服务事项", "other_services"),
+    ("行政处罚", "penalties"),
+    ("行政强制", "enforcement"),
+    ("行政事业性收费", "fees"),
+    ("政府集中采购", "procurement"),
+    ("本年制发件数", "issued"),
+    ("本年新制作数量", "issued"),
+    ("本年废止件数", "repealed"),
+    ("现行有效件数", "in_force"),
+    ("本年新公开数量", "published"),
+    ("对外公开总数量", "published_total"),
+    ("上一年项目数量", "items_last_year"),
+    ("本年增/减", "items_change"),
+    ("处理决定数量", "decisions"),
+    ("本年处理决定数量", "decisions"),
+    ("本年收费金额（单位：万元）", "amount"),
+    ("采购项目数量", "projects"),
+    ("采购总金额", "amount"),
+];
+
+/// The exchange code of a section 二 label.
+pub fn code_of(label: &str) -> Option<&'static str> {
+    CODES.iter().find(|(l, _)| *l == label).map(|(_, c)| *c)
+}
+
 /// Fen as 万元, exactly (1 万元 = 1,000,000 fen): trailing zeros dropped.
 pub fn wan_yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
@@ -243,6 +281,19 @@ pub fn wan_yuan(fen: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_label_of_both_templates_has_a_code() {
+        for template in [Template::V2019, Template::V2021] {
+            for b in blocks(&ProactiveCells::default(), template) {
+                let labels =
+                    std::iter::once(b.title).chain(b.columns.iter().copied()).chain(b.rows.iter().map(|r| r.0));
+                for label in labels {
+                    assert!(code_of(label).is_some(), "{template}: {label}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn money_is_shown_exactly_in_wan_yuan() {

@@ -1,6 +1,7 @@
 //! Rendering a report for people: TSV laid out like a published report's
-//! sections 二 and 三, CSV (section 三), JSON, Markdown, and printable HTML
-//! with the official merged header and label cells.
+//! sections 二 and 三, CSV (section 三), JSON (the exchange format),
+//! Markdown, and printable HTML with the official merged header and label
+//! cells.
 
 use std::fmt::Write as _;
 
@@ -23,7 +24,9 @@ pub fn render(report: &proto::Report, format: Format) -> anyhow::Result<String> 
     Ok(match format {
         Format::Tsv => tsv(report),
         Format::Csv => csv(report)?,
-        Format::Json => serde_json::to_string_pretty(report)? + "\n",
+        Format::Json => crate::report::exchange::Table::derived(report, &report.agency_ids.join("+"))
+            .map_err(anyhow::Error::msg)?
+            .to_json(),
         Format::Md => markdown(report),
         Format::Html => html(report),
     })
@@ -94,12 +97,16 @@ pub fn proactive_tsv(r: &proto::Report) -> String {
     out
 }
 
+/// Sections 二, 三 and 四 under their headings, as a published report's
+/// text lays them out (what `submission` reads back).
 fn tsv(r: &proto::Report) -> String {
     let mut out = String::new();
     if !r.proactive_blocks.is_empty() {
+        let _ = writeln!(out, "{}", crate::report::template::HEADING_TWO);
         out.push_str(&proactive_tsv(r));
         out.push('\n');
     }
+    let _ = writeln!(out, "{}", crate::report::template::HEADING_THREE);
     let _ = writeln!(out, "{BALANCE_NOTE}\t\t{APPLICANT_HEADER}\t\t\t\t\t\t{}\t", COLUMNS[6]);
     let _ = writeln!(out, "\t\t{}\t{ORGANISATIONS_HEADER}\t\t\t\t\t\t", COLUMNS[0]);
     let _ = writeln!(out, "\t\t\t{}\t\t", COLUMNS[1..6].join("\t"));
@@ -107,6 +114,17 @@ fn tsv(r: &proto::Report) -> String {
         let values: Vec<String> = row.values.iter().map(ToString::to_string).collect();
         let _ = writeln!(out, "{first}\t{second}\t{}\t", values.join("\t"));
     }
+    let _ = writeln!(out, "\n{}", crate::report::template::HEADING_FOUR);
+    let _ = writeln!(out, "{}\t\t\t\t\t{LITIGATION_HEADER}\t\t\t\t\t\t\t\t\t", REVIEW_BLOCKS[0]);
+    let _ = writeln!(out, "\t\t\t\t\t{}\t\t\t\t\t{}\t\t\t\t", REVIEW_BLOCKS[1], REVIEW_BLOCKS[2]);
+    let _ = writeln!(out, "{}", vec![REVIEW_COLUMNS.join("\t"); 3].join("\t"));
+    let numbers: Vec<String> = r
+        .review_blocks
+        .iter()
+        .flat_map(|b| [b.upheld, b.corrected, b.other, b.pending, b.total])
+        .map(|v| v.to_string())
+        .collect();
+    let _ = writeln!(out, "{}", numbers.join("\t"));
     out
 }
 
@@ -514,11 +532,14 @@ mod tests {
     fn tsv_follows_the_published_layout() {
         let tsv = render(&sample(Template::V2019), Format::Tsv).unwrap();
         let all: Vec<&str> = tsv.lines().collect();
-        assert_eq!(all[0], "第二十条第（一）项\t\t\t", "section 二 first");
+        assert_eq!(all[0], "二、主动公开政府信息情况", "section 二 first, under its heading");
+        assert_eq!(all[1], "第二十条第（一）项\t\t\t");
         let start = all.iter().position(|l| l.starts_with(BALANCE_NOTE)).expect("section 三");
-        assert_eq!(all[start - 1], "", "a blank line between the sections");
+        assert_eq!(all[start - 1], "三、收到和处理政府信息公开申请情况");
+        assert_eq!(all[start - 2], "", "a blank line between the sections");
         let lines = &all[start..];
-        assert_eq!(lines.len(), 3 + 23);
+        assert_eq!(lines[3 + 23 + 1], "四、政府信息公开行政复议、行政诉讼情况");
+        assert_eq!(lines.last().unwrap().split('\t').count(), 15, "section 四's fifteen numbers");
         assert_eq!(lines[3], "一、本年新收政府信息公开申请数量\t\t3\t1\t0\t0\t2\t0\t6\t");
         assert!(lines[5].starts_with("三、本年度办理结果\t（一）予以公开\t2\t1\t"));
         assert!(lines[7].starts_with("（三）不予公开\t1.属于国家秘密\t"));

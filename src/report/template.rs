@@ -174,6 +174,11 @@ impl RowSpec {
     }
 }
 
+/// The headings of the sections that hold tables.
+pub const HEADING_TWO: &str = "二、主动公开政府信息情况";
+pub const HEADING_THREE: &str = "三、收到和处理政府信息公开申请情况";
+pub const HEADING_FOUR: &str = "四、政府信息公开行政复议、行政诉讼情况";
+
 /// Section 四's three blocks and five columns.
 pub const REVIEW_BLOCKS: [&str; 3] = ["行政复议", "未经复议直接起诉", "复议后起诉"];
 pub const REVIEW_COLUMNS: [&str; 5] = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"];

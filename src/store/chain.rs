@@ -29,7 +29,7 @@ impl Digest {
 
     /// Lower-case hex, as published.
     pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.0)
     }
 
     /// From the published hex.
@@ -39,9 +39,7 @@ impl Digest {
             return Err(format!("{s:?} is not a log digest (64 hex digits)"));
         }
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("checked hex");
-        }
+        hex::decode_to_slice(s, &mut out).map_err(|e| format!("{s:?} is not a log digest: {e}"))?;
         Ok(Self(out))
     }
 }

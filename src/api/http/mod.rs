@@ -61,6 +61,7 @@ impl HttpApi {
     pub fn router(self) -> axum::Router {
         axum::Router::new()
             .route("/v1/openapi.json", axum::routing::get(document))
+            .route("/schemas/table-v1.json", axum::routing::get(table_schema))
             .route("/v1/{*path}", axum::routing::any(handle))
             .with_state(self)
     }
@@ -71,6 +72,14 @@ async fn document(State(api): State<HttpApi>) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(api.openapi.clone()))
+        .expect("a valid response")
+}
+
+/// The exchange format's JSON Schema (no token needed: it holds no data).
+async fn table_schema() -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/schema+json")
+        .body(Body::from(crate::report::exchange::SCHEMA))
         .expect("a valid response")
 }
 
@@ -125,6 +134,9 @@ async fn handle(State(api): State<HttpApi>, request: Request) -> Response {
             return refusal(&status);
         }
     };
+    // GetReport answers in the exchange format when asked for it.
+    let table_for = (route.rpc.full_name() == "disclosure.v1.ReportService.GetReport" && wants_table(&parts.headers))
+        .then(|| bound.iter().find(|(field, _)| field.starts_with("scope.")).map(|(_, v)| v.clone()));
     let call = match grpc_call(&route.grpc_path(), &message, parts) {
         Ok(call) => call,
         Err(status) => return refusal(&status),
@@ -136,7 +148,14 @@ async fn handle(State(api): State<HttpApi>, request: Request) -> Response {
         meter(status.code());
         return refusal(&status);
     }
-    if route.rpc.is_server_streaming() {
+    if let Some(whose) = table_for {
+        let (response, code) = match one_message(body).await {
+            Ok(message) => exchange_table(&message, whose),
+            Err(status) => (refusal(&status), status.code()),
+        };
+        meter(code);
+        response
+    } else if route.rpc.is_server_streaming() {
         lines(route.rpc.output(), body, meter)
     } else {
         let (response, code) = unary(&route.rpc.output(), body).await;
@@ -185,8 +204,40 @@ fn grpc_call(
     Ok(call)
 }
 
-/// A unary answer as JSON, or its refusal; and the code to record.
-async fn unary(output: &prost_reflect::MessageDescriptor, mut body: tonic::body::Body) -> (Response, tonic::Code) {
+/// The media type of the exchange format ([`crate::report::exchange`]):
+/// GetReport's routes answer in it when the request's `Accept` names it.
+pub const TABLE_MEDIA_TYPE: &str = "application/vnd.disclosure-ledger.table+json";
+
+fn wants_table(headers: &http::HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().any(|v| v.to_str().is_ok_and(|v| v.contains(TABLE_MEDIA_TYPE)))
+}
+
+/// GetReport's answer in the exchange format; `whose` is the agency or
+/// group the path names (else the agencies the report sums).
+fn exchange_table(message: &[u8], whose: Option<String>) -> (Response, tonic::Code) {
+    use prost::Message as _;
+    let report = crate::wire::proto::GetReportResponse::decode(message)
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.report.ok_or_else(|| "the service sent no report".to_owned()));
+    let table = report.and_then(|r| {
+        let whose = whose.unwrap_or_else(|| r.agency_ids.join("+"));
+        crate::report::exchange::Table::derived(&r, &whose)
+    });
+    match table {
+        Ok(table) => {
+            let response = Response::builder()
+                .header(header::CONTENT_TYPE, TABLE_MEDIA_TYPE)
+                .header(header::LINK, "</schemas/table-v1.json>; rel=\"describedby\"")
+                .body(Body::from(table.to_json()))
+                .expect("a valid response");
+            (response, tonic::Code::Ok)
+        }
+        Err(e) => (refusal(&tonic::Status::internal(e)), tonic::Code::Internal),
+    }
+}
+
+/// The one message of a unary answer, or its refusal.
+async fn one_message(mut body: tonic::body::Body) -> Result<Bytes, tonic::Status> {
     let mut pending = BytesMut::new();
     let mut status = None;
     while let Some(frame) = body.frame().await {
@@ -205,11 +256,17 @@ async fn unary(output: &prost_reflect::MessageDescriptor, mut body: tonic::body:
         }
     }
     if let Some(status) = status.filter(|s| s.code() != tonic::Code::Ok) {
-        return (refusal(&status), status.code());
+        return Err(status);
     }
-    let json = next_message(&mut pending)
-        .ok_or_else(|| "the service sent no answer".to_owned())
-        .and_then(|message| transcode::response(output, &message));
+    next_message(&mut pending).ok_or_else(|| tonic::Status::internal("the service sent no answer"))
+}
+
+/// A unary answer as JSON, or its refusal; and the code to record.
+async fn unary(output: &prost_reflect::MessageDescriptor, body: tonic::body::Body) -> (Response, tonic::Code) {
+    let json = match one_message(body).await {
+        Ok(message) => transcode::response(output, &message),
+        Err(status) => return (refusal(&status), status.code()),
+    };
     match json {
         Ok(json) => {
             let response = Response::builder()

@@ -59,6 +59,21 @@ pub fn document() -> Result<Value, String> {
                 "description": "One message a line (newline-delimited JSON); an error after the first line is a last line {\"error\": Status}.",
                 "content": {"application/x-ndjson": {"schema": output}},
             })
+        } else if rpc.full_name() == "disclosure.v1.ReportService.GetReport" {
+            // Also the exchange format, when the request's Accept asks for it.
+            let table = json!({
+                "type": "object",
+                "description": "A table in the exchange format, version 1: its JSON Schema is served at \
+                                /schemas/table-v1.json and kept in docs/schemas/table-v1.schema.json.",
+            });
+            json!({
+                "description": "The answer; with `Accept: application/vnd.disclosure-ledger.table+json`, \
+                                the table in the exchange format.",
+                "content": {
+                    "application/json": {"schema": output},
+                    crate::api::http::TABLE_MEDIA_TYPE: {"schema": table},
+                },
+            })
         } else {
             json!({"description": "The answer.", "content": {"application/json": {"schema": output}}})
         };

@@ -1,0 +1,515 @@
+//! A table a unit submits instead of deriving it here: read from the
+//! exchange format's JSON or from the text or TSV of a published report
+//! (the seed's layout, either template), then checked identity by identity
+//! as a superior office checks what its units send. Every failing cell is
+//! named by its section, row and column codes, the number found, the
+//! number the identity expects, and the identity: row sums (总计 column),
+//! leaf sums (（七）总计), the balance 一 + 二 = 三（七） + 四, section 四's
+//! totals, no negative counts, and, given the period before, 上年结转 =
+//! the previous 结转下年度.
+//!
+//! A submitted table is kept as sent even when it fails: the failures are
+//! its checks.
+
+use std::fmt;
+
+use sha2::Digest as _;
+
+use crate::report::exchange::{
+    self, COLUMN_CODES, Check, PeriodOf, ProactiveBlock, REVIEW_BLOCK_CODES, REVIEW_COLUMN_CODES, Row, SectionFour,
+    SectionThree, Source, Table,
+};
+use crate::report::period::Period;
+use crate::report::proactive_table;
+use crate::report::template::{HEADING_FOUR, HEADING_THREE, REVIEW_BLOCKS, Template};
+
+/// The identities, in the order they are reported.
+pub const IDENTITIES: [&str; 6] =
+    ["balance", "leaf_sum", "row_sum", "carried_in_equals_previous_carried_out", "non_negative", "review_totals"];
+
+/// A cell an identity says holds another number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub identity: &'static str,
+    /// `三`, `四` or `二`.
+    pub section: &'static str,
+    /// The row's code (section 四: the block's).
+    pub row: String,
+    /// The column's code.
+    pub column: String,
+    pub found: i64,
+    /// What the identity expects there (`None`: any number not below 0).
+    pub expected: Option<i64>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { identity, section, row, column, found, expected } = self;
+        match expected {
+            Some(e) => write!(f, "{section} {row} × {column}: {found}, {identity} expects {e}"),
+            None => write!(f, "{section} {row} × {column}: {found}, {identity} expects no negative count"),
+        }
+    }
+}
+
+/// A file that cannot be read as a table at all: what and where.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+fn unreadable(what: impl Into<String>) -> Unreadable {
+    Unreadable(what.into())
+}
+
+/// The kind of a submitted file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Json,
+    Text,
+    Tsv,
+}
+
+impl FileKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Text => "text",
+            Self::Tsv => "tsv",
+        }
+    }
+
+    /// By the file's name: `.json`, `.tsv`, anything else text.
+    pub fn of_name(name: &str) -> Self {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".json") {
+            Self::Json
+        } else if lower.ends_with(".tsv") {
+            Self::Tsv
+        } else {
+            Self::Text
+        }
+    }
+}
+
+/// Reads a submitted file: the exchange format, or a published report's
+/// text or TSV. `agency` and `year` name the table when the file does not
+/// (a text names neither reliably: its 统计期限, if found, gives the days).
+/// The source becomes the file's SHA-256; the checks are made again here,
+/// whatever the file claimed.
+pub fn read(bytes: &[u8], file_name: &str, agency: &str, year: Option<i32>) -> Result<Table, Unreadable> {
+    let kind = FileKind::of_name(file_name);
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| unreadable(format!("{file_name} is not UTF-8 text (save it as UTF-8)")))?;
+    let mut table = match kind {
+        FileKind::Json => {
+            let table: Table = serde_json::from_str(text)
+                .map_err(|e| unreadable(format!("{file_name} is not a table in the exchange format: {e}")))?;
+            if table.format != exchange::FORMAT || table.version != exchange::VERSION {
+                return Err(unreadable(format!(
+                    "{file_name} is {} version {}; this service reads {} version {}",
+                    table.format,
+                    table.version,
+                    exchange::FORMAT,
+                    exchange::VERSION
+                )));
+            }
+            table
+        }
+        FileKind::Text | FileKind::Tsv => published_text(text, agency, year)?,
+    };
+    layout(&table)?;
+    table.source = Source::Submitted {
+        sha256: hex::encode(sha2::Sha256::digest(bytes)),
+        file_name: file_name.to_string(),
+        file_kind: kind.code().into(),
+    };
+    table.checks = checks_of(&failures(&table, None), false);
+    Ok(table)
+}
+
+/// The template a table names.
+pub fn template_of(table: &Table) -> Result<Template, Unreadable> {
+    match table.template.as_str() {
+        "2019" => Ok(Template::V2019),
+        "2021" => Ok(Template::V2021),
+        other => Err(unreadable(format!("template: {other:?} is not 2019 or 2021"))),
+    }
+}
+
+/// Checks that a table has its template's rows, in order, seven numbers
+/// each, and section 四's three blocks of five.
+pub fn layout(table: &Table) -> Result<(), Unreadable> {
+    let template = template_of(table)?;
+    let expected: Vec<&str> = template.rows().iter().map(|r| exchange::row_code(r.row.code())).collect();
+    let found: Vec<&str> = table.section_three.rows.iter().map(|r| r.code.as_str()).collect();
+    if found != expected {
+        return Err(unreadable(format!(
+            "section_three.rows: the {template} template's rows are {}; found {}",
+            expected.join(", "),
+            found.join(", ")
+        )));
+    }
+    if let Some((i, r)) = table.section_three.rows.iter().enumerate().find(|(_, r)| r.values.len() != 7) {
+        return Err(unreadable(format!("section_three.rows[{i}] ({}): {} values, not 7", r.code, r.values.len())));
+    }
+    let blocks: Vec<&str> = table.section_four.blocks.iter().map(|b| b.code.as_str()).collect();
+    if blocks != REVIEW_BLOCK_CODES {
+        return Err(unreadable(format!(
+            "section_four.blocks: expected {}; found {}",
+            REVIEW_BLOCK_CODES.join(", "),
+            blocks.join(", ")
+        )));
+    }
+    if let Some((i, b)) = table.section_four.blocks.iter().enumerate().find(|(_, b)| b.values.len() != 5) {
+        return Err(unreadable(format!("section_four.blocks[{i}] ({}): {} values, not 5", b.code, b.values.len())));
+    }
+    Period::new(
+        table.period.first_day.parse().map_err(|_| unreadable("period.first_day: not a date"))?,
+        table.period.last_day.parse().map_err(|_| unreadable("period.last_day: not a date"))?,
+    )
+    .ok_or_else(|| unreadable("period: ends before it starts"))?;
+    Ok(())
+}
+
+fn is_leaf(code: &str) -> bool {
+    code.chars().next().is_some_and(|c| c.is_ascii_digit()) && code != "7_total"
+}
+
+/// Every cell an identity fails on, in the order of [`IDENTITIES`];
+/// `previous` is the table of the period before, for 上年结转. The table
+/// must have passed [`layout`].
+pub fn failures(table: &Table, previous: Option<&Table>) -> Vec<Failure> {
+    let rows = &table.section_three.rows;
+    let row = |code: &str| rows.iter().find(|r| r.code == code).map(|r| r.values.as_slice()).unwrap_or(&[0; 7]);
+    let fail = |identity, section, row: &str, column: usize, found, expected| Failure {
+        identity,
+        section,
+        row: row.to_string(),
+        column: if section == "四" { REVIEW_COLUMN_CODES[column] } else { COLUMN_CODES[column] }.to_string(),
+        found,
+        expected,
+    };
+    let mut out = Vec::new();
+    let (new, carried_in, total, carried_out) = (row("new"), row("carried_in"), row("7_total"), row("carried_out"));
+    for c in 0..7 {
+        let expected = new[c] + carried_in[c] - total[c];
+        if expected != carried_out[c] {
+            out.push(fail("balance", "三", "carried_out", c, carried_out[c], Some(expected)));
+        }
+    }
+    for (c, found) in total.iter().enumerate() {
+        let leaves: i64 = rows.iter().filter(|r| is_leaf(&r.code)).map(|r| r.values[c]).sum();
+        if leaves != *found {
+            out.push(fail("leaf_sum", "三", "7_total", c, *found, Some(leaves)));
+        }
+    }
+    for r in rows {
+        let sum: i64 = r.values[..6].iter().sum();
+        if sum != r.values[6] {
+            out.push(fail("row_sum", "三", &r.code, 6, r.values[6], Some(sum)));
+        }
+    }
+    if let Some(previous) = previous {
+        let before = previous.section_three.rows.iter().find(|r| r.code == "carried_out").map(|r| r.values.clone());
+        for (c, b) in before.unwrap_or_default().iter().enumerate().take(7) {
+            if *b != carried_in[c] {
+                out.push(fail(
+                    "carried_in_equals_previous_carried_out",
+                    "三",
+                    "carried_in",
+                    c,
+                    carried_in[c],
+                    Some(*b),
+                ));
+            }
+        }
+    }
+    for r in rows {
+        for (c, v) in r.values.iter().enumerate().filter(|(_, v)| **v < 0) {
+            out.push(fail("non_negative", "三", &r.code, c, *v, None));
+        }
+    }
+    for b in &table.section_four.blocks {
+        for (c, v) in b.values.iter().enumerate().filter(|(_, v)| **v < 0) {
+            out.push(fail("non_negative", "四", &b.code, c, *v, None));
+        }
+    }
+    for b in &table.section_two {
+        for r in &b.rows {
+            // 本年增/减 is a change, and may be negative.
+            for (v, col) in r.values.iter().zip(&b.columns).filter(|(v, col)| **v < 0 && col.code != "items_change") {
+                out.push(Failure {
+                    identity: "non_negative",
+                    section: "二",
+                    row: format!("{}/{}", b.code, r.code),
+                    column: col.code.clone(),
+                    found: *v,
+                    expected: None,
+                });
+            }
+        }
+    }
+    for b in &table.section_four.blocks {
+        let sum: i64 = b.values[..4].iter().sum();
+        if sum != b.values[4] {
+            out.push(fail("review_totals", "四", &b.code, 4, b.values[4], Some(sum)));
+        }
+    }
+    out
+}
+
+/// The checks of a table with these failures: one per identity (the
+/// previous-period one only when `with_previous`: it was checked).
+pub fn checks_of(failures: &[Failure], with_previous: bool) -> Vec<Check> {
+    IDENTITIES
+        .iter()
+        .filter(|name| with_previous || **name != "carried_in_equals_previous_carried_out")
+        .map(|name| {
+            let failed: Vec<String> = failures.iter().filter(|f| f.identity == *name).map(|f| f.to_string()).collect();
+            Check { name: name.to_string(), passed: failed.is_empty(), detail: failed.join("; ") }
+        })
+        .collect()
+}
+
+/// A label compared as published copies vary: full- and half-width
+/// brackets and stops alike, white space dropped.
+pub fn fold_label(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            '．' => '.',
+            '：' => ':',
+            c => c,
+        })
+        .collect()
+}
+
+/// The cells of a line: tab-separated, or (plain text) separated by runs
+/// of white space; empty cells dropped.
+fn cells(line: &str) -> Vec<&str> {
+    if line.contains('\t') {
+        line.split('\t').map(str::trim).filter(|c| !c.is_empty()).collect()
+    } else {
+        line.split_whitespace().collect()
+    }
+}
+
+/// Reads a number as published: an integer, or (money) 万元 with up to six
+/// decimals, returned in fen.
+fn number(cell: &str, money: bool) -> Option<i64> {
+    let cell = cell.trim();
+    if !money {
+        return cell.parse().ok();
+    }
+    let (whole, part) = cell.split_once('.').unwrap_or((cell, ""));
+    if part.len() > 6 || !part.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let negative = whole.starts_with('-');
+    let whole: i64 = whole.trim_start_matches('-').parse().ok()?;
+    let part: i64 = format!("{part:0<6}").parse().ok()?;
+    let fen = whole.checked_mul(1_000_000)?.checked_add(part)?;
+    Some(if negative { -fen } else { fen })
+}
+
+/// The 统计期限 a report's text states (…统计期限为 2020 年 1 月 1 日至 2020 年 12 月 31 日).
+fn stated_period(text: &str) -> Option<Period> {
+    let folded = fold_label(text);
+    let at = folded.find("统计期限")?;
+    let rest = &folded[at..];
+    let mut dates = Vec::new();
+    let mut digits = String::new();
+    let mut parts = Vec::new();
+    for c in rest.chars().take(60) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else if matches!(c, '年' | '月' | '日') && !digits.is_empty() {
+            parts.push(digits.parse::<u32>().ok()?);
+            digits.clear();
+            if c == '日' {
+                if let [y, m, d] = parts[..] {
+                    dates.push(crate::domain::date::CivilDate::from_ymd(y as i32, m, d)?);
+                }
+                parts.clear();
+                if dates.len() == 2 {
+                    break;
+                }
+            }
+        }
+    }
+    match dates[..] {
+        [first, last] => Period::new(first, last),
+        _ => None,
+    }
+}
+
+/// A published report's text or TSV (the layout of the seed and of
+/// `report --format tsv`): section 三's numbered rows by their labels,
+/// section 二's blocks by their titles, section 四's fifteen numbers if
+/// they are there (a copy extracted from a PDF often lost that table:
+/// then it reads as blank, which published tables mean as 0).
+fn published_text(text: &str, agency: &str, year: Option<i32>) -> Result<Table, Unreadable> {
+    let start = text.find(HEADING_THREE).ok_or_else(|| unreadable(format!("no section 三 ({HEADING_THREE})")))?;
+    // Published copies vary in the heading's tail (行政复议、行政诉讼情况).
+    let four =
+        text[start..].find(&HEADING_FOUR[..HEADING_FOUR.find('复').unwrap_or(HEADING_FOUR.len())]).map(|i| start + i);
+    let end = four.map(|f| f + text[f..].find("五、").unwrap_or(text.len() - f)).unwrap_or(text.len());
+    let three = &text[start..four.unwrap_or(end)];
+    // Section 三: every line that ends in seven numbers, in order.
+    let mut numbered = Vec::new();
+    for line in three.lines() {
+        let cells = cells(line);
+        if cells.len() < 8 {
+            continue;
+        }
+        let (labels, numbers) = cells.split_at(cells.len() - 7);
+        let Some(numbers) = numbers.iter().map(|n| number(n, false)).collect::<Option<Vec<_>>>() else { continue };
+        numbered.push((labels.join(""), numbers));
+    }
+    let template = match numbered.len() {
+        23 => Template::V2019,
+        25 => Template::V2021,
+        n => {
+            return Err(unreadable(format!(
+                "section 三 has {n} rows of seven numbers; the 2019 template has 23 and the 2021 template 25 \
+                 (a blank cell must be written as 0 in a text file)"
+            )));
+        }
+    };
+    let mut rows = Vec::new();
+    for (spec, (label, values)) in template.rows().iter().zip(numbered) {
+        if !fold_label(&label).ends_with(&fold_label(spec.label)) {
+            return Err(unreadable(format!(
+                "section 三, row {}: expected {:?}, found {label:?}",
+                exchange::row_code(spec.row.code()),
+                spec.label
+            )));
+        }
+        rows.push(Row { code: exchange::row_code(spec.row.code()).into(), label: spec.label.into(), values });
+    }
+    // Section 四: the first line of fifteen numbers after its heading.
+    let review: Vec<i64> = four
+        .and_then(|f| {
+            text[f..end].lines().find_map(|line| {
+                let cells = cells(line);
+                (cells.len() >= 15)
+                    .then(|| cells[cells.len() - 15..].iter().map(|n| number(n, false)).collect::<Option<Vec<_>>>())
+                    .flatten()
+            })
+        })
+        .unwrap_or_else(|| vec![0; 15]);
+    let blocks = REVIEW_BLOCK_CODES
+        .iter()
+        .zip(REVIEW_BLOCKS)
+        .enumerate()
+        .map(|(k, (code, label))| Row {
+            code: code.to_string(),
+            label: label.to_string(),
+            values: review[k * 5..k * 5 + 5].to_vec(),
+        })
+        .collect();
+    let section_two = section_two(&text[..start], template)?;
+    let period = match (stated_period(text), year) {
+        (Some(p), _) => p,
+        (None, Some(y)) => Period::year(y),
+        (None, None) => return Err(unreadable("the text states no 统计期限; give the year")),
+    };
+    Ok(Table {
+        format: exchange::FORMAT.into(),
+        version: exchange::VERSION,
+        agency: agency.into(),
+        members: Vec::new(),
+        template: template.name().into(),
+        period: PeriodOf {
+            first_day: period.first.to_string(),
+            last_day: period.last.to_string(),
+            name: period.to_string(),
+            label: period.label(),
+        },
+        review_dating: "filed_in_period".into(),
+        source: Source::Submitted { sha256: String::new(), file_name: String::new(), file_kind: String::new() },
+        section_three: SectionThree { columns: COLUMN_CODES.iter().map(|c| c.to_string()).collect(), rows },
+        section_four: SectionFour { columns: REVIEW_COLUMN_CODES.iter().map(|c| c.to_string()).collect(), blocks },
+        section_two,
+        checks: Vec::new(),
+    })
+}
+
+/// Section 二's blocks as the template lays them out, their numbers read
+/// from the text (a block or row not found reads as blank: 0).
+fn section_two(text: &str, template: Template) -> Result<Vec<ProactiveBlock>, Unreadable> {
+    let lines: Vec<&str> = text.lines().collect();
+    let empty = proactive_table::blocks(&proactive_table::ProactiveCells::default(), template);
+    let mut out = Vec::new();
+    for block in empty {
+        let code = |label: &str| proactive_table::code_of(label).unwrap_or("").to_string();
+        let money: Vec<bool> = block.rows[0].1.iter().map(|v| matches!(v, proactive_table::Value::Fen(_))).collect();
+        let title_at = lines.iter().position(|l| fold_label(l).starts_with(&fold_label(block.title)));
+        let mut rows = Vec::new();
+        for (label, values) in &block.rows {
+            let found = title_at.and_then(|t| {
+                lines[t + 1..].iter().take(6).find_map(|line| {
+                    let cells = cells(line);
+                    let first = cells.first()?;
+                    (fold_label(first) == fold_label(label)).then(|| cells[1..].to_vec())
+                })
+            });
+            let numbers = match found {
+                Some(cells) => cells
+                    .iter()
+                    .take(values.len())
+                    .enumerate()
+                    .map(|(i, c)| {
+                        number(c, money[i]).ok_or_else(|| {
+                            unreadable(format!("section 二, {} {label}: {c:?} is not a number", block.title))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => Vec::new(),
+            };
+            let mut numbers = numbers;
+            numbers.resize(values.len(), 0);
+            rows.push(Row { code: code(label), label: label.to_string(), values: numbers });
+        }
+        out.push(ProactiveBlock {
+            code: code(block.title),
+            title: block.title.into(),
+            columns: block
+                .columns
+                .iter()
+                .zip(&money)
+                .map(|(label, money)| exchange::Column {
+                    code: code(label),
+                    label: label.to_string(),
+                    unit: if *money { "fen" } else { "count" }.into(),
+                })
+                .collect(),
+            rows,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_reads_exactly_as_fen() {
+        assert_eq!(number("12.3456", true), Some(12_345_600));
+        assert_eq!(number("0", true), Some(0));
+        assert_eq!(number("-2.5", true), Some(-2_500_000));
+        assert_eq!(number("1.0000001", true), None);
+        assert_eq!(number("7", false), Some(7));
+        assert_eq!(number("7.5", false), None);
+    }
+
+    #[test]
+    fn the_stated_period_is_read_from_the_text() {
+        let p = stated_period("本年度报告所列数据的统计期限为 2020 年 1 月 1 日至 2020 年 12 月 31 日。").unwrap();
+        assert_eq!(p, Period::year(2020));
+        assert_eq!(stated_period("没有期限"), None);
+    }
+}
