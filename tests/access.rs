@@ -221,7 +221,11 @@ async fn a_reader_reads_its_scope_and_writes_nothing() {
     assert_eq!(status.code(), Code::PermissionDenied);
     let status = reports
         .set_group(proto::SetGroupRequest {
-            group: Some(proto::Group { group_id: "g".into(), agency_ids: vec!["agency-a".into()] }),
+            group: Some(proto::Group {
+                group_id: "g".into(),
+                agency_ids: vec!["agency-a".into()],
+                ..Default::default()
+            }),
         })
         .await
         .unwrap_err();
@@ -421,7 +425,11 @@ async fn a_reader_lists_only_the_groups_it_may_read() {
     for id in ["city", "county"] {
         as_admin
             .set_group(proto::SetGroupRequest {
-                group: Some(proto::Group { group_id: id.into(), agency_ids: vec!["a".into(), "b".into()] }),
+                group: Some(proto::Group {
+                    group_id: id.into(),
+                    agency_ids: vec!["a".into(), "b".into()],
+                    ..Default::default()
+                }),
             })
             .await
             .unwrap();

@@ -53,7 +53,11 @@ async fn backup_while_appending_then_restore_and_verify() {
     app.reports()
         .await
         .set_group(proto::SetGroupRequest {
-            group: Some(proto::Group { group_id: "province".into(), agency_ids: vec![AGENCY.into()] }),
+            group: Some(proto::Group {
+                group_id: "province".into(),
+                agency_ids: vec![AGENCY.into()],
+                ..Default::default()
+            }),
         })
         .await
         .expect("group");

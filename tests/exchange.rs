@@ -106,7 +106,11 @@ async fn every_table_json_the_service_writes_validates_and_carries_the_apis_numb
     app.reports()
         .await
         .set_group(proto::SetGroupRequest {
-            group: Some(proto::Group { group_id: "county".into(), agency_ids: vec![AGENCY.into(), "agency-b".into()] }),
+            group: Some(proto::Group {
+                group_id: "county".into(),
+                agency_ids: vec![AGENCY.into(), "agency-b".into()],
+                ..Default::default()
+            }),
         })
         .await
         .expect("a group");

@@ -389,6 +389,7 @@ async fn consolidated_tables_sum_agencies_and_groups() {
             group: Some(proto::Group {
                 group_id: "province".into(),
                 agency_ids: vec![AGENCY.into(), "agency-b".into()],
+                ..Default::default()
             }),
         })
         .await
@@ -534,7 +535,11 @@ async fn groups_are_listed_in_id_order_a_page_at_a_time() {
     for id in ["zeta", "alpha", "mid"] {
         reports
             .set_group(proto::SetGroupRequest {
-                group: Some(proto::Group { group_id: id.into(), agency_ids: vec![AGENCY.into()] }),
+                group: Some(proto::Group {
+                    group_id: id.into(),
+                    agency_ids: vec![AGENCY.into()],
+                    ..Default::default()
+                }),
             })
             .await
             .unwrap();

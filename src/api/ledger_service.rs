@@ -384,6 +384,16 @@ pub fn append_batch(request: &proto::AppendEventsRequest) -> Result<AppendBatch,
                 {
                     issues.push(FieldIssue::new(format!("events[{i}].event_amended.occurred_on"), why));
                 }
+                if let crate::domain::event::Payload::TableSubmitted { first_day, last_day, table, .. } = &e.payload
+                    && let Err(why) = crate::report::submission::check_recorded(
+                        table,
+                        e.agency.as_str(),
+                        &first_day.to_string(),
+                        &last_day.to_string(),
+                    )
+                {
+                    issues.push(FieldIssue::new(format!("events[{i}].table_submitted.table_json"), why));
+                }
                 if let Some(j) = events.iter().position(|other| other.id == e.id) {
                     issues.push(FieldIssue::new(
                         format!("events[{i}].event_id"),
@@ -516,7 +526,8 @@ impl ListQuery {
             | SubjectState::Document(_)
             | SubjectState::CatalogueItem(_)
             | SubjectState::Record(_)
-            | SubjectState::ReportTexts(_) => return false,
+            | SubjectState::ReportTexts(_)
+            | SubjectState::SubmittedTable(_) => return false,
         };
         let f = &self.filters;
         let status_ok = f.status == 0 || f.status == status as i32;

@@ -12,5 +12,8 @@ pub mod deadline_service;
 pub mod http;
 pub mod ledger_service;
 pub mod page;
+pub mod report;
 pub mod report_service;
+pub mod rollup;
 pub mod server;
+pub mod submitted_table;

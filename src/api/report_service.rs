@@ -9,6 +9,7 @@ use tracing::Instrument;
 use crate::access::principal::Principal;
 use crate::api::application::{application_to_proto, deadline_to_proto, review_case_to_proto};
 use crate::api::page;
+use crate::api::report::report_to_proto;
 use crate::deadline::calendar::CalendarCell;
 use crate::deadline::statutory::{DEFAULT_WITHIN, deadline};
 use crate::domain::codes::ReviewKind;
@@ -17,11 +18,10 @@ use crate::domain::ids::{AgencyId, SubjectId};
 use crate::domain::rejection::{FieldIssue, Rejection, internal};
 use crate::report::derivation::{self, Cell, CellPage, DeriveError, ReportQuery, ReviewCell};
 use crate::report::period::Period;
-use crate::report::proactive_table::Value as ProactiveValue;
 use crate::report::tables::{Report, ReviewDating};
-use crate::report::template::{RESULTS_BLOCK, REVIEW_BLOCKS, ReviewColumn, Row, Template};
+use crate::report::template::{REVIEW_BLOCKS, ReviewColumn, Row, Template};
 use crate::store::chain::Digest;
-use crate::store::database::Store;
+use crate::store::database::{GroupMembers, Store};
 use crate::store::error::StoreError;
 use crate::store::ledger::blocking;
 use crate::store::ledger::{Ledger, OpeningLedger};
@@ -105,6 +105,51 @@ fn may_see(caller: &Principal, scope: Option<&proto::ReportScope>) -> Result<(),
     }
 }
 
+/// Whether a group may be stored with these members: every member group
+/// exists, none contains this group (through any depth), and no agency is
+/// held twice (it would be counted twice in the total).
+fn check_group(store: &Store, id: &str, members: &GroupMembers) -> Result<(), Rejection> {
+    let mut held: Vec<(AgencyId, String)> = members.agencies.iter().map(|a| (a.clone(), id.to_string())).collect();
+    let mut issues = Vec::new();
+    for (i, g) in members.groups.iter().enumerate() {
+        let field = format!("group.member_group_ids[{i}]");
+        let Some(_) = store.group(g).map_err(internal)? else {
+            issues.push(FieldIssue::new(field, format!("no group {g} (set it first)")));
+            continue;
+        };
+        // A cycle: the member group holds this group somewhere below it.
+        let mut pending = vec![g.clone()];
+        let mut seen = Vec::new();
+        while let Some(next) = pending.pop() {
+            if next == id {
+                issues
+                    .push(FieldIssue::new(field.clone(), format!("{g} contains {id}: a group cannot contain itself")));
+                break;
+            }
+            if seen.contains(&next) {
+                continue;
+            }
+            if let Some(m) = store.group(&next).map_err(internal)? {
+                pending.extend(m.groups);
+            }
+            seen.push(next);
+        }
+        for a in store.group_agencies(g).map_err(internal)?.unwrap_or_default() {
+            match held.iter().find(|(h, _)| *h == a) {
+                Some((_, by)) => issues.push(FieldIssue::new(
+                    field.clone(),
+                    format!("{g} holds {a}, which {by} holds too: it would be counted twice"),
+                )),
+                None => held.push((a, g.clone())),
+            }
+        }
+    }
+    if held.len() > MAX_AGENCIES {
+        issues.push(FieldIssue::new("group", format!("holds {} agencies; at most {MAX_AGENCIES}", held.len())));
+    }
+    if issues.is_empty() { Ok(()) } else { Err(Rejection::Invalid(issues)) }
+}
+
 /// The agencies a scope names (a group is looked up in the store).
 fn agencies(store: &Store, scope: Option<&proto::ReportScope>) -> Result<Vec<AgencyId>, Rejection> {
     use proto::report_scope::Scope;
@@ -121,7 +166,7 @@ fn agencies(store: &Store, scope: Option<&proto::ReportScope>) -> Result<Vec<Age
         Some(Scope::GroupId(id)) => {
             let group = agency("scope.group_id", id)?;
             store
-                .group(group.as_str())
+                .group_agencies(group.as_str())
                 .map_err(internal)?
                 .ok_or_else(|| Rejection::NotFound { resource: "group", name: group.to_string() })?
         }
@@ -217,104 +262,6 @@ fn digest_at(ledger: &Ledger, position: u64) -> Result<Digest, Rejection> {
         ),
         e => internal(e),
     })
-}
-
-/// A row label for a period other than a year: 本期 for 本年, 上期 for
-/// 上年, 下期 for 下年度.
-fn period_label(label: &'static str, whole_year: bool) -> String {
-    if whole_year {
-        return label.into();
-    }
-    label.replace("本年度", "本期").replace("本年", "本期").replace("上年", "上期").replace("下年度", "下期")
-}
-
-pub fn report_to_proto(r: &Report, log_digest: Digest) -> proto::Report {
-    let kinds = ReviewKind::ALL;
-    let whole_year = r.period.whole_year().is_some();
-    proto::Report {
-        agency_ids: r.agencies.iter().map(ToString::to_string).collect(),
-        year: r.year,
-        template: match r.applications.template {
-            Template::V2019 => proto::Template::Template2019,
-            Template::V2021 => proto::Template::Template2021,
-        } as i32,
-        review_dating: match r.dating {
-            ReviewDating::FiledInYear => proto::ReviewDating::FiledInYear,
-            ReviewDating::DecidedInYear => proto::ReviewDating::DecidedInYear,
-        } as i32,
-        log_position: r.position,
-        log_digest: log_digest.hex(),
-        period: r.period.label(),
-        period_days: Some(proto::ReportPeriod {
-            first_day: Some(r.period.first.to_proto()),
-            last_day: Some(r.period.last.to_proto()),
-        }),
-        application_rows: r
-            .applications
-            .rows
-            .iter()
-            .map(|row| proto::ApplicationRow {
-                code: row.spec.row.code().into(),
-                label: period_label(row.spec.label, whole_year),
-                group_label: row.spec.group.unwrap_or_default().into(),
-                block_label: if row.spec.in_results_block() {
-                    period_label(RESULTS_BLOCK, whole_year)
-                } else {
-                    String::new()
-                },
-                values: row.values.to_vec(),
-            })
-            .collect(),
-        review_blocks: r
-            .reviews
-            .blocks
-            .iter()
-            .zip(kinds)
-            .zip(REVIEW_BLOCKS)
-            .map(|((b, kind), label)| proto::ReviewBlock {
-                kind: kind.to_proto() as i32,
-                label: label.into(),
-                upheld: b[0],
-                corrected: b[1],
-                other: b[2],
-                pending: b[3],
-                total: b[4],
-            })
-            .collect(),
-        checks: r
-            .checks
-            .iter()
-            .map(|c| proto::Check { name: c.name.into(), passed: c.passed, detail: c.detail.clone() })
-            .collect(),
-        checks_passed: r.passed(),
-        proactive_blocks: r
-            .proactive
-            .iter()
-            .map(|b| proto::ProactiveBlock {
-                title: b.title.into(),
-                columns: b.columns.iter().map(|c| c.to_string()).collect(),
-                money: b
-                    .rows
-                    .first()
-                    .map(|(_, v)| v.iter().map(|v| matches!(v, ProactiveValue::Fen(_))).collect())
-                    .unwrap_or_default(),
-                rows: b
-                    .rows
-                    .iter()
-                    .map(|(label, values)| proto::ProactiveRow {
-                        label: label.to_string(),
-                        values: values
-                            .iter()
-                            .map(|v| match v {
-                                ProactiveValue::Count(n) | ProactiveValue::Fen(n) => *n,
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-                new_table: b.new_table,
-            })
-            .collect(),
-    }
 }
 
 /// The cells that differ between two reports of one template.
@@ -698,18 +645,39 @@ impl ReportServiceApi for ReportService {
                     Err(e) => issues.push(FieldIssue::new(format!("group.agency_ids[{i}]"), e)),
                 }
             }
-            if members.is_empty() || members.len() > MAX_AGENCIES {
+            let mut groups = Vec::new();
+            for (i, g) in group.member_group_ids.iter().enumerate() {
+                let field = format!("group.member_group_ids[{i}]");
+                match AgencyId::parse(g) {
+                    Ok(g) if groups.contains(&g.to_string()) => {
+                        issues.push(FieldIssue::new(field, format!("{g} is listed twice")))
+                    }
+                    Ok(g) if g.as_str() == id => issues.push(FieldIssue::new(field, "a group cannot contain itself")),
+                    Ok(g) => groups.push(g.to_string()),
+                    Err(e) => issues.push(FieldIssue::new(field, e)),
+                }
+            }
+            if members.len() + groups.len() == 0 || members.len() > MAX_AGENCIES {
                 issues.push(FieldIssue::new(
                     "group.agency_ids",
-                    format!("has {} agencies; 1 to {MAX_AGENCIES}", group.agency_ids.len()),
+                    format!("has {} agencies and {} groups; 1 to {MAX_AGENCIES} members", members.len(), groups.len()),
                 ));
             }
             if !issues.is_empty() {
                 return Err(refuse(Rejection::Invalid(issues)));
             }
-            let answer =
-                proto::Group { group_id: id.clone(), agency_ids: members.iter().map(ToString::to_string).collect() };
-            blocking(move || store.put_group(&id, &members).map_err(internal)).await.map_err(refuse)?;
+            let answer = proto::Group {
+                group_id: id.clone(),
+                agency_ids: members.iter().map(ToString::to_string).collect(),
+                member_group_ids: groups.clone(),
+            };
+            let members = GroupMembers { agencies: members, groups };
+            blocking(move || {
+                check_group(&store, &id, &members)?;
+                store.put_group(&id, &members).map_err(internal)
+            })
+            .await
+            .map_err(refuse)?;
             Ok(Response::new(proto::SetGroupResponse { group: Some(answer) }))
         }
         .instrument(span)
@@ -730,7 +698,11 @@ impl ReportServiceApi for ReportService {
         let members =
             members.ok_or_else(|| refuse(Rejection::NotFound { resource: "group", name: group_id.clone() }))?;
         Ok(Response::new(proto::GetGroupResponse {
-            group: Some(proto::Group { group_id, agency_ids: members.iter().map(ToString::to_string).collect() }),
+            group: Some(proto::Group {
+                group_id,
+                agency_ids: members.agencies.iter().map(ToString::to_string).collect(),
+                member_group_ids: members.groups,
+            }),
         }))
     }
 
@@ -754,7 +726,8 @@ impl ReportServiceApi for ReportService {
             .take(page_size)
             .map(|(group_id, members)| proto::Group {
                 group_id,
-                agency_ids: members.iter().map(ToString::to_string).collect(),
+                agency_ids: members.agencies.iter().map(ToString::to_string).collect(),
+                member_group_ids: members.groups,
             })
             .collect();
         let next_page_token = match (groups.last(), visible.next()) {
@@ -764,5 +737,70 @@ impl ReportServiceApi for ReportService {
             _ => String::new(),
         };
         Ok(Response::new(proto::ListGroupsResponse { groups, next_page_token }))
+    }
+
+    async fn submit_table(
+        &self,
+        request: Request<proto::SubmitTableRequest>,
+    ) -> Result<Response<proto::SubmitTableResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let span = tracing::info_span!("SubmitTable", agency = %r.agency_id, file = %r.file_name);
+        async move {
+            let ledger = self.ledger.get().map_err(refuse)?;
+            crate::api::submitted_table::submit(&ledger, &caller, r).await.map(Response::new).map_err(refuse)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn accept_table(
+        &self,
+        request: Request<proto::AcceptTableRequest>,
+    ) -> Result<Response<proto::AcceptTableResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let span = tracing::info_span!("AcceptTable", agency = %r.agency_id, sha256 = %r.sha256);
+        async move {
+            let ledger = self.ledger.get().map_err(refuse)?;
+            crate::api::submitted_table::accept(&ledger, &caller, r).await.map(Response::new).map_err(refuse)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn get_rollup(
+        &self,
+        request: Request<proto::GetRollupRequest>,
+    ) -> Result<Response<proto::GetRollupResponse>, Status> {
+        let caller = Principal::of(&request)?;
+        let r = request.into_inner();
+        let span = tracing::info_span!("GetRollup", group = %r.group_id, year = r.year);
+        async move {
+            let group =
+                AgencyId::parse(&r.group_id).map_err(|e| refuse(Rejection::invalid("group_id", e)))?.to_string();
+            caller.may_read_group(&group).map_err(refuse)?;
+            let (y, period) = period(r.year, r.period.as_ref()).map_err(refuse)?;
+            let mut issues = Vec::new();
+            let template = template(r.template, y).map_err(|i| issues.push(i)).ok();
+            let dating = dating(r.review_dating).map_err(|i| issues.push(i)).ok();
+            let due_on = r
+                .due_on
+                .as_ref()
+                .map(|d| CivilDate::from_proto(d).map_err(|e| issues.push(FieldIssue::new("due_on", e))).ok())
+                .unwrap_or(None);
+            let (Some(template), Some(dating)) = (template, dating) else {
+                return Err(refuse(Rejection::Invalid(issues)));
+            };
+            if !issues.is_empty() {
+                return Err(refuse(Rejection::Invalid(issues)));
+            }
+            let ledger = self.ledger.get().map_err(refuse)?;
+            let q = crate::api::rollup::RollupQuery { period, template, dating, due_on };
+            let rollup = blocking(move || crate::api::rollup::rollup(&ledger, &group, &q)).await.map_err(refuse)?;
+            Ok(Response::new(proto::GetRollupResponse { rollup: Some(rollup) }))
+        }
+        .instrument(span)
+        .await
     }
 }

@@ -99,6 +99,52 @@ pub enum Command {
         #[arg(long)]
         into: PathBuf,
     },
+    /// Submit a unit's table to the service (its superior's): the exchange
+    /// format's JSON, or its published report's text or TSV. It is checked
+    /// and recorded even when a check fails (the failures are printed); it
+    /// counts in roll-ups once accepted.
+    SubmitTable {
+        #[command(flatten)]
+        server: ServerArg,
+        file: PathBuf,
+        /// The unit the table is of.
+        #[arg(long)]
+        agency: String,
+        /// The report year, when a text states no 统计期限.
+        #[arg(long)]
+        year: Option<i32>,
+    },
+    /// Accept a unit's latest submitted table of a period into roll-ups.
+    AcceptTable {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        agency: String,
+        /// The period: 2025, 2025-Q3, 2025-07, …
+        #[arg(long)]
+        period: crate::report::period::Period,
+        /// The submission's SHA-256 (what submit-table printed).
+        #[arg(long)]
+        sha256: String,
+    },
+    /// A group's roll-up for a year or a period: every member, where its
+    /// table comes from, its checks, and the checked total.
+    Rollup {
+        #[command(flatten)]
+        server: ServerArg,
+        #[arg(long)]
+        group: String,
+        #[arg(long, required_unless_present = "period")]
+        year: Option<i32>,
+        #[arg(long, conflicts_with = "year")]
+        period: Option<crate::report::period::Period>,
+        /// The tables' due date: members with none by then are late.
+        #[arg(long)]
+        due: Option<crate::domain::date::CivilDate>,
+        /// `text`, or `json` (the API's JSON of the roll-up).
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
     /// Print the OpenAPI 3.1 document of the HTTP/JSON API (what the
     /// service serves at /v1/openapi.json).
     Openapi,
@@ -353,13 +399,16 @@ pub enum Command {
         #[arg(long)]
         year: i32,
     },
-    /// Register (or replace) a group of agencies for consolidated tables.
+    /// Register (or replace) a group of agencies for consolidated tables
+    /// and roll-ups; `--group` adds a member group (a city's counties).
     SetGroup {
         #[command(flatten)]
         server: ServerArg,
         group: String,
-        #[arg(required = true)]
         agencies: Vec<String>,
+        /// A member group; repeat for several.
+        #[arg(long = "member-group")]
+        member_groups: Vec<String>,
     },
 }
 
@@ -428,6 +477,15 @@ impl Cli {
             Command::Restore { file, data_dir } => backup::restore(&file, &data_dir).await,
             Command::CheckBackup { file, digest, position } => backup::check(&file, digest.as_deref(), position),
             Command::Salvage { data_dir, into } => backup::salvage(&data_dir, &into).await,
+            Command::SubmitTable { server, file, agency, year } => {
+                tables::submit_table(&server, &file, &agency, year).await
+            }
+            Command::AcceptTable { server, agency, period, sha256 } => {
+                tables::accept_table(&server, &agency, period, &sha256).await
+            }
+            Command::Rollup { server, group, year, period, due, format } => {
+                tables::rollup(&server, &group, (year, period), due, &format).await
+            }
             Command::TableSchema => {
                 print!("{}", crate::report::exchange::SCHEMA);
                 Ok(())
@@ -448,7 +506,9 @@ impl Cli {
             }
             Command::Health { server } => health::health(&server).await,
             Command::RecoverAdmin { data_dir, output } => tokens::recover_admin(&data_dir, &output),
-            Command::SetGroup { server, group, agencies } => tables::set_group(&server, &group, agencies).await,
+            Command::SetGroup { server, group, agencies, member_groups } => {
+                tables::set_group(&server, &group, agencies, member_groups).await
+            }
         }
     }
 }

@@ -187,18 +187,25 @@ pub async fn verify(server: &ServerArg, deep: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Registers a group of agencies.
-pub async fn set_group(server: &ServerArg, group: &str, agencies: Vec<String>) -> anyhow::Result<()> {
+/// Registers a group of agencies and member groups.
+pub async fn set_group(
+    server: &ServerArg,
+    group: &str,
+    agencies: Vec<String>,
+    groups: Vec<String>,
+) -> anyhow::Result<()> {
     let r = reports(server)
         .await?
         .set_group(proto::SetGroupRequest {
-            group: Some(proto::Group { group_id: group.into(), agency_ids: agencies }),
+            group: Some(proto::Group { group_id: group.into(), agency_ids: agencies, member_group_ids: groups }),
         })
         .await
         .map_err(status)?
         .into_inner();
     let g = r.group.unwrap_or_default();
-    println!("group {}: {}", g.group_id, g.agency_ids.join(", "));
+    let members: Vec<String> =
+        g.agency_ids.iter().cloned().chain(g.member_group_ids.iter().map(|m| format!("group {m}"))).collect();
+    println!("group {}: {}", g.group_id, members.join(", "));
     Ok(())
 }
 
@@ -345,5 +352,151 @@ pub fn check_table(
         bail!("{} cells fail their identities", failures.len());
     }
     eprintln!("all {} checks passed", table.checks.len());
+    Ok(())
+}
+
+/// Submits a unit's table and prints what the service found.
+pub async fn submit_table(server: &ServerArg, file: &Path, agency: &str, year: Option<i32>) -> anyhow::Result<()> {
+    let content = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let r = reports(server)
+        .await?
+        .submit_table(proto::SubmitTableRequest {
+            agency_id: agency.into(),
+            file_name,
+            content,
+            year: year.unwrap_or(0),
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    let table: crate::report::exchange::Table = serde_json::from_str(&r.table_json)?;
+    if r.duplicate {
+        println!("{}: already the latest submission of {agency} for {}", file.display(), table.period.name);
+    } else {
+        println!("{}: recorded at log position {} for {agency}, {}", file.display(), r.log_position, table.period.name);
+    }
+    println!("sha256 {}", r.sha256);
+    for f in &r.failures {
+        match f.expected {
+            Some(e) => println!("  {} {} × {}: {}, {} expects {e}", f.section, f.row, f.column, f.found, f.identity),
+            None => println!(
+                "  {} {} × {}: {}, {} expects no negative count",
+                f.section, f.row, f.column, f.found, f.identity
+            ),
+        }
+    }
+    if r.failures.is_empty() {
+        println!(
+            "all checks passed; accept it with: accept-table --agency {agency} --period {} --sha256 {}",
+            table.period.name, r.sha256
+        );
+    } else {
+        println!("{} cells fail their identities: kept as submitted, not counted until accepted", r.failures.len());
+    }
+    Ok(())
+}
+
+/// Accepts a unit's latest submission of a period.
+pub async fn accept_table(
+    server: &ServerArg,
+    agency: &str,
+    period: crate::report::period::Period,
+    sha256: &str,
+) -> anyhow::Result<()> {
+    let r = reports(server)
+        .await?
+        .accept_table(proto::AcceptTableRequest {
+            agency_id: agency.into(),
+            period: Some(proto::ReportPeriod {
+                first_day: Some(period.first.to_proto()),
+                last_day: Some(period.last.to_proto()),
+            }),
+            sha256: sha256.into(),
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    println!("accepted {agency}'s table of {period} (log position {})", r.log_position);
+    Ok(())
+}
+
+/// Prints a group's roll-up.
+pub async fn rollup(
+    server: &ServerArg,
+    group: &str,
+    (year, period): (Option<i32>, Option<crate::report::period::Period>),
+    due: Option<crate::domain::date::CivilDate>,
+    format: &str,
+) -> anyhow::Result<()> {
+    let r = reports(server)
+        .await?
+        .get_rollup(proto::GetRollupRequest {
+            group_id: group.into(),
+            year: year.unwrap_or(0),
+            period: period.map(|p| proto::ReportPeriod {
+                first_day: Some(p.first.to_proto()),
+                last_day: Some(p.last.to_proto()),
+            }),
+            due_on: due.map(|d| d.to_proto()),
+            ..Default::default()
+        })
+        .await
+        .map_err(status)?
+        .into_inner();
+    let rollup = r.rollup.unwrap_or_default();
+    let total = rollup.total.clone().unwrap_or_default();
+    match format {
+        "json" => println!("{}", serde_json::to_string_pretty(&rollup)?),
+        "text" => {
+            println!("roll-up of {group}, {} ({} members)", total.period, rollup.members.len());
+            for m in &rollup.members {
+                let source = match proto::TableSource::try_from(m.source) {
+                    Ok(proto::TableSource::Derived) => "derived",
+                    Ok(proto::TableSource::Submitted) if m.accepted => "submitted, accepted",
+                    Ok(proto::TableSource::Submitted) => "submitted, not accepted",
+                    Ok(proto::TableSource::Rollup) => "roll-up",
+                    _ => "no table",
+                };
+                let checks = if m.table.is_none() {
+                    "-".to_string()
+                } else if m.failed_checks.is_empty() {
+                    "checks passed".to_string()
+                } else {
+                    format!("failed: {}", m.failed_checks.join(", "))
+                };
+                let name = if m.is_group { format!("{} (group)", m.member_id) } else { m.member_id.clone() };
+                let counted = if m.counted { "counted" } else { "not counted" };
+                let late = if m.late { "  LATE" } else { "" };
+                println!("  {name:<24} {source:<24} {counted:<12} {checks}{late}");
+            }
+            let row = |code: &str| total.application_rows.iter().find(|r| r.code == code).map_or(0, |r| r.values[6]);
+            println!(
+                "total: 新收 {}, 结转 {}, 办结 {}, 结转下期 {}; {}",
+                row("new"),
+                row("carried_in"),
+                row("total"),
+                row("carried_out"),
+                if total.checks_passed {
+                    "every check passed".to_string()
+                } else {
+                    let failed: Vec<_> = total
+                        .checks
+                        .iter()
+                        .filter(|c| !c.passed)
+                        .map(|c| format!("{}: {}", c.name, c.detail))
+                        .collect();
+                    format!("FAILED {}", failed.join("; "))
+                }
+            );
+            if !rollup.late_member_ids.is_empty() {
+                println!("late: {}", rollup.late_member_ids.join(", "));
+            }
+        }
+        other => bail!("--format {other:?}: text or json"),
+    }
+    if !total.checks_passed {
+        bail!("the total failed its checks");
+    }
     Ok(())
 }

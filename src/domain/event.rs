@@ -111,6 +111,21 @@ pub enum Payload {
         year: i32,
         label: String,
     },
+    /// A unit's table for a period, as submitted to its superior (the
+    /// rules are in the submitted-table module).
+    TableSubmitted {
+        first_day: CivilDate,
+        last_day: CivilDate,
+        file_name: String,
+        sha256: crate::domain::ids::Sha256,
+        /// The table as read, in the exchange format.
+        table: String,
+    },
+    /// The superior accepts the submission with this SHA-256 into its
+    /// roll-ups.
+    TableAccepted {
+        sha256: crate::domain::ids::Sha256,
+    },
 }
 
 /// The corrected facts of an earlier event; `None` leaves a fact unchanged.
@@ -172,6 +187,8 @@ impl Payload {
             Self::ProcurementRecorded { .. } => "procurement_recorded",
             Self::ReportTextSet { .. } => "report_text_set",
             Self::ReportPublished { .. } => "report_published",
+            Self::TableSubmitted { .. } => "table_submitted",
+            Self::TableAccepted { .. } => "table_accepted",
         }
     }
 

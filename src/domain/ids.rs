@@ -168,6 +168,31 @@ impl fmt::Display for StreamId {
     }
 }
 
+/// A file's SHA-256, as hex on the wire.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Sha256(pub [u8; 32]);
+
+impl Sha256 {
+    /// From 64 hex digits.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s.trim(), &mut out).map_err(|_| format!("{s:?} is not a SHA-256 (64 hex digits)"))?;
+        Ok(Self(out))
+    }
+}
+
+impl fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha256({self})")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

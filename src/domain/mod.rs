@@ -8,7 +8,8 @@
 //!   [`rejection`], [`rule`] (a broken rule of the recorded state);
 //! - the rules of each kind of subject: [`application`] (e.g. outcome 4.3
 //!   needs a supplement received), [`review`], [`proactive`] (section 二),
-//!   [`report_text`] (the agency's own text of the annual report);
+//!   [`report_text`] (the agency's own text of the annual report),
+//!   [`submitted_table`] (a table a unit submitted to its superior);
 //! - [`subject`]: a stream of events folded, with its corrections;
 //! - [`tally`]: what each folded subject contributes to its year's counts.
 
@@ -23,4 +24,5 @@ pub mod report_text;
 pub mod review;
 pub mod rule;
 pub mod subject;
+pub mod submitted_table;
 pub mod tally;

@@ -30,6 +30,8 @@ pub enum SubjectState {
     Record(Record),
     /// The agency's text of a year's annual report.
     ReportTexts(crate::domain::report_text::ReportTexts),
+    /// A table the agency submitted to its superior.
+    SubmittedTable(crate::domain::submitted_table::SubmittedTable),
 }
 
 /// Where a part of a split application came from: its receipt facts are the
@@ -81,6 +83,9 @@ impl SubjectState {
         if let Some(texts) = crate::domain::report_text::ReportTexts::start(&event.payload) {
             return Ok(Self::ReportTexts(texts));
         }
+        if let Some(table) = crate::domain::submitted_table::SubmittedTable::start(event.occurred_on, &event.payload) {
+            return table.map(Self::SubmittedTable);
+        }
         match &event.payload {
             Payload::ApplicationReceived { applicant, channel } => {
                 Ok(Self::Application(Application::received(event.occurred_on, *applicant, *channel)))
@@ -120,6 +125,7 @@ impl SubjectState {
             Self::CatalogueItem(i) => i.apply(event.occurred_on, &event.payload),
             Self::Record(r) => r.apply(event.occurred_on, &event.payload),
             Self::ReportTexts(t) => t.apply(&event.payload),
+            Self::SubmittedTable(t) => t.apply(event.occurred_on, &event.payload),
         }
     }
 }

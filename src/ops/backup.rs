@@ -68,9 +68,10 @@ pub fn groups_of(store: &Store) -> Result<Vec<proto::Group>, StoreError> {
     Ok(store
         .groups()?
         .into_iter()
-        .map(|(group_id, agencies)| proto::Group {
+        .map(|(group_id, members)| proto::Group {
             group_id,
-            agency_ids: agencies.iter().map(ToString::to_string).collect(),
+            agency_ids: members.agencies.iter().map(ToString::to_string).collect(),
+            member_group_ids: members.groups,
         })
         .collect())
 }
@@ -265,7 +266,11 @@ pub fn put_config(
 ) -> anyhow::Result<()> {
     for g in groups {
         let agencies = g.agency_ids.iter().map(|a| AgencyId::stored(a)).collect::<Result<Vec<_>, _>>();
-        store.put_group(&g.group_id, &agencies.map_err(anyhow::Error::msg)?)?;
+        let members = crate::store::database::GroupMembers {
+            agencies: agencies.map_err(anyhow::Error::msg)?,
+            groups: g.member_group_ids.clone(),
+        };
+        store.put_group(&g.group_id, &members)?;
     }
     for t in tokens {
         let token = Token::from_stored(t).map_err(anyhow::Error::msg)?;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::date::CivilDate;
 use crate::report::period::Period;
 use crate::report::proactive_table;
-use crate::report::template::REVIEW_BLOCKS;
+use crate::report::template::{REVIEW_BLOCKS, Template};
 use crate::wire::proto;
 
 /// What the `format` field always says.
@@ -79,6 +79,17 @@ pub struct PeriodOf {
     pub label: String,
 }
 
+impl PeriodOf {
+    pub fn of(period: Period) -> Self {
+        Self {
+            first_day: period.first.to_string(),
+            last_day: period.last.to_string(),
+            name: period.to_string(),
+            label: period.label(),
+        }
+    }
+}
+
 /// Where the numbers come from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -88,6 +99,13 @@ pub enum Source {
         log_position: u64,
         /// The log's SHA-256 chain at that position, hex.
         log_digest: String,
+    },
+    /// A group's roll-up: the sum of its members counted.
+    Rollup {
+        /// The log position the derived members' tables reflect.
+        log_position: u64,
+        /// How many members' tables are summed.
+        members_counted: u32,
     },
     /// Submitted by a unit that does not run the service.
     Submitted {
@@ -208,12 +226,7 @@ impl Table {
             agency: agency.into(),
             members,
             template: template.into(),
-            period: PeriodOf {
-                first_day: period.first.to_string(),
-                last_day: period.last.to_string(),
-                name: period.to_string(),
-                label: period.label(),
-            },
+            period: PeriodOf::of(period),
             review_dating: review_dating.into(),
             source: Source::Derived { log_position: report.log_position, log_digest: report.log_digest.clone() },
             section_three: SectionThree { columns: strings(&COLUMN_CODES), rows },
@@ -225,6 +238,152 @@ impl Table {
                 .map(|c| Check { name: c.name.clone(), passed: c.passed, detail: c.detail.clone() })
                 .collect(),
         })
+    }
+
+    /// The table in the API's form (as GetReport answers), for a table
+    /// submitted or summed rather than derived. The table must be laid out
+    /// as its template says (as a submission's layout check makes sure).
+    pub fn to_report(&self) -> proto::Report {
+        use crate::report::template::RESULTS_BLOCK;
+        let template = if self.template == "2019" { Template::V2019 } else { Template::V2021 };
+        let specs = template.rows();
+        let period = Period::new(
+            self.period.first_day.parse().unwrap_or(crate::domain::date::EARLIEST),
+            self.period.last_day.parse().unwrap_or(crate::domain::date::EARLIEST),
+        );
+        let (log_position, log_digest) = match &self.source {
+            Source::Derived { log_position, log_digest } => (*log_position, log_digest.clone()),
+            Source::Rollup { log_position, .. } => (*log_position, String::new()),
+            Source::Submitted { .. } => (0, String::new()),
+        };
+        let review = |b: &Row, k: usize| proto::ReviewBlock {
+            kind: (k + 1) as i32,
+            label: b.label.clone(),
+            upheld: b.values[0],
+            corrected: b.values[1],
+            other: b.values[2],
+            pending: b.values[3],
+            total: b.values[4],
+        };
+        proto::Report {
+            agency_ids: if self.members.is_empty() { vec![self.agency.clone()] } else { self.members.clone() },
+            year: period.map_or(0, |p| p.report_year()),
+            template: match template {
+                Template::V2019 => proto::Template::Template2019,
+                Template::V2021 => proto::Template::Template2021,
+            } as i32,
+            review_dating: if self.review_dating == "decided_in_period" {
+                proto::ReviewDating::DecidedInYear
+            } else {
+                proto::ReviewDating::FiledInYear
+            } as i32,
+            log_position,
+            period: self.period.label.clone(),
+            application_rows: self
+                .section_three
+                .rows
+                .iter()
+                .zip(&specs)
+                .map(|(row, spec)| proto::ApplicationRow {
+                    code: api_row_code(&row.code).into(),
+                    label: row.label.clone(),
+                    group_label: spec.group.unwrap_or_default().into(),
+                    block_label: if spec.in_results_block() { RESULTS_BLOCK.into() } else { String::new() },
+                    values: row.values.clone(),
+                })
+                .collect(),
+            review_blocks: self.section_four.blocks.iter().enumerate().map(|(k, b)| review(b, k)).collect(),
+            checks: self
+                .checks
+                .iter()
+                .map(|c| proto::Check { name: c.name.clone(), passed: c.passed, detail: c.detail.clone() })
+                .collect(),
+            checks_passed: self.checks.iter().all(|c| c.passed),
+            proactive_blocks: self
+                .section_two
+                .iter()
+                .map(|b| proto::ProactiveBlock {
+                    title: b.title.clone(),
+                    columns: b.columns.iter().map(|c| c.label.clone()).collect(),
+                    money: b.columns.iter().map(|c| c.unit == "fen").collect(),
+                    rows: b
+                        .rows
+                        .iter()
+                        .map(|r| proto::ProactiveRow { label: r.label.clone(), values: r.values.clone() })
+                        .collect(),
+                    new_table: b.code == "20.9",
+                })
+                .collect(),
+            log_digest,
+            period_days: period.map(|p| proto::ReportPeriod {
+                first_day: Some(p.first.to_proto()),
+                last_day: Some(p.last.to_proto()),
+            }),
+        }
+    }
+
+    /// A table of zeros in a template's layout, for a period.
+    pub fn blank(agency: &str, template: Template, period: Period, review_dating: &str) -> Self {
+        let cells = proactive_table::ProactiveCells::default();
+        let section_two = proactive_table::blocks(&cells, template)
+            .iter()
+            .map(|b| {
+                let money: Vec<bool> =
+                    b.rows[0].1.iter().map(|v| matches!(v, proactive_table::Value::Fen(_))).collect();
+                let code = |label: &str| proactive_table::code_of(label).unwrap_or_default().to_string();
+                ProactiveBlock {
+                    code: code(b.title),
+                    title: b.title.into(),
+                    columns: b
+                        .columns
+                        .iter()
+                        .zip(&money)
+                        .map(|(label, money)| Column {
+                            code: code(label),
+                            label: label.to_string(),
+                            unit: if *money { "fen" } else { "count" }.into(),
+                        })
+                        .collect(),
+                    rows: b
+                        .rows
+                        .iter()
+                        .map(|(label, v)| Row { code: code(label), label: label.to_string(), values: vec![0; v.len()] })
+                        .collect(),
+                }
+            })
+            .collect();
+        Self {
+            format: FORMAT.into(),
+            version: VERSION,
+            agency: agency.into(),
+            members: Vec::new(),
+            template: template.name().into(),
+            period: PeriodOf::of(period),
+            review_dating: review_dating.into(),
+            source: Source::Rollup { log_position: 0, members_counted: 0 },
+            section_three: SectionThree {
+                columns: strings(&COLUMN_CODES),
+                rows: template
+                    .rows()
+                    .iter()
+                    .map(|spec| Row {
+                        code: row_code(spec.row.code()).into(),
+                        label: spec.label.into(),
+                        values: vec![0; 7],
+                    })
+                    .collect(),
+            },
+            section_four: SectionFour {
+                columns: strings(&REVIEW_COLUMN_CODES),
+                blocks: REVIEW_BLOCK_CODES
+                    .iter()
+                    .zip(REVIEW_BLOCKS)
+                    .map(|(code, label)| Row { code: code.to_string(), label: label.into(), values: vec![0; 5] })
+                    .collect(),
+            },
+            section_two,
+            checks: Vec::new(),
+        }
     }
 
     /// The table as pretty JSON, with a final newline.

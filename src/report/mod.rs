@@ -11,6 +11,7 @@
 //!   log, fast;
 //! - [`exchange`]: a table in the exchange format (versioned JSON) that
 //!   superiors collect;
+//! - [`rollup`]: a group's members and their checked total;
 //! - [`submission`]: a table a unit submits (JSON, or a published
 //!   report's text or TSV), checked identity by identity;
 //! - [`render`]: tables as TSV and HTML; [`annual_report`]: the whole
@@ -26,6 +27,7 @@ pub mod publication;
 pub mod recount;
 pub mod render;
 pub mod replay;
+pub mod rollup;
 pub mod submission;
 pub mod tables;
 pub mod template;

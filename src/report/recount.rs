@@ -87,7 +87,7 @@ impl Compact {
             }
             SubjectState::CatalogueItem(i) => Self::Item { kind: i.kind, added: i.added_on, removed: i.removed_on },
             SubjectState::Record(r) => Self::Record(*r),
-            SubjectState::Voided | SubjectState::ReportTexts(_) => Self::Nothing,
+            SubjectState::Voided | SubjectState::ReportTexts(_) | SubjectState::SubmittedTable(_) => Self::Nothing,
         }
     }
 
@@ -152,7 +152,7 @@ fn decode(position: u64, bytes: &[u8]) -> Result<Fact, StoreError> {
         }
         W::FeesCollected(m) => What::Record(Record::Fees { amount_fen: m.amount_fen, on }),
         W::ProcurementRecorded(m) => What::Record(Record::Procurement { amount_fen: m.amount_fen, on }),
-        W::ReportTextSet(_) | W::ReportPublished(_) => What::Text,
+        W::ReportTextSet(_) | W::ReportPublished(_) | W::TableSubmitted(_) | W::TableAccepted(_) => What::Text,
         W::EventAmended(_) | W::EventVoided(_) => What::Correction,
         W::SupplementRequested(_)
         | W::SupplementReceived(_)

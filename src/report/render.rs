@@ -101,6 +101,9 @@ pub fn proactive_tsv(r: &proto::Report) -> String {
 /// text lays them out (what `submission` reads back).
 fn tsv(r: &proto::Report) -> String {
     let mut out = String::new();
+    if !r.period.is_empty() {
+        let _ = writeln!(out, "统计期限为{}", r.period);
+    }
     if !r.proactive_blocks.is_empty() {
         let _ = writeln!(out, "{}", crate::report::template::HEADING_TWO);
         out.push_str(&proactive_tsv(r));
@@ -439,7 +442,7 @@ pub fn tables_html_linked(r: &proto::Report, links: Option<&dyn CellLinks>) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::report_service::report_to_proto;
+    use crate::api::report::report_to_proto;
     use crate::report::tables::{Report, ReviewDating, YearCells};
     use crate::report::template::Template;
 
@@ -532,8 +535,9 @@ mod tests {
     fn tsv_follows_the_published_layout() {
         let tsv = render(&sample(Template::V2019), Format::Tsv).unwrap();
         let all: Vec<&str> = tsv.lines().collect();
-        assert_eq!(all[0], "二、主动公开政府信息情况", "section 二 first, under its heading");
-        assert_eq!(all[1], "第二十条第（一）项\t\t\t");
+        assert!(all[0].starts_with("统计期限为"), "the period first: {}", all[0]);
+        assert_eq!(all[1], "二、主动公开政府信息情况", "section 二, under its heading");
+        assert_eq!(all[2], "第二十条第（一）项\t\t\t");
         let start = all.iter().position(|l| l.starts_with(BALANCE_NOTE)).expect("section 三");
         assert_eq!(all[start - 1], "三、收到和处理政府信息公开申请情况");
         assert_eq!(all[start - 2], "", "a blank line between the sections");

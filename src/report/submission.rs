@@ -127,6 +127,33 @@ pub fn read(bytes: &[u8], file_name: &str, agency: &str, year: Option<i32>) -> R
     Ok(table)
 }
 
+/// Checks the table a `table_submitted` event carries: a table in the
+/// exchange format, laid out as its template says, of this agency and
+/// these days.
+pub fn check_recorded(json: &str, agency: &str, first_day: &str, last_day: &str) -> Result<Table, String> {
+    let table: Table = serde_json::from_str(json).map_err(|e| format!("is not a table in the exchange format: {e}"))?;
+    if table.format != exchange::FORMAT || table.version != exchange::VERSION {
+        return Err(format!(
+            "is {} version {}, not {} version {}",
+            table.format,
+            table.version,
+            exchange::FORMAT,
+            exchange::VERSION
+        ));
+    }
+    layout(&table).map_err(|e| e.0)?;
+    if table.agency != agency {
+        return Err(format!("is the table of {}, not of {agency}", table.agency));
+    }
+    if (table.period.first_day.as_str(), table.period.last_day.as_str()) != (first_day, last_day) {
+        return Err(format!(
+            "is the table of {}..{}, not of {first_day}..{last_day}",
+            table.period.first_day, table.period.last_day
+        ));
+    }
+    Ok(table)
+}
+
 /// The template a table names.
 pub fn template_of(table: &Table) -> Result<Template, Unreadable> {
     match table.template.as_str() {
@@ -380,7 +407,9 @@ fn published_text(text: &str, agency: &str, year: Option<i32>) -> Result<Table, 
     };
     let mut rows = Vec::new();
     for (spec, (label, values)) in template.rows().iter().zip(numbered) {
-        if !fold_label(&label).ends_with(&fold_label(spec.label)) {
+        // A period's table says 本期, 上期, 下期 where the year's says 本年, 上年, 下年度.
+        let as_year = fold_label(&label).replace("本期", "本年").replace("上期", "上年").replace("下期", "下年度");
+        if !as_year.ends_with(&fold_label(spec.label)) {
             return Err(unreadable(format!(
                 "section 三, row {}: expected {:?}, found {label:?}",
                 exchange::row_code(spec.row.code()),

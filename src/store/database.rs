@@ -208,31 +208,50 @@ impl Store {
         Ok(out)
     }
 
-    /// The agencies of a group, if it exists.
-    pub fn group(&self, id: &str) -> Result<Option<Vec<AgencyId>>, StoreError> {
-        self.db
-            .get(keys::group(id))?
-            .map(|v| postcard::from_bytes(&v).map_err(|e| damaged(&format!("group: {e}"))))
-            .transpose()
+    /// A group's members, if it exists.
+    pub fn group(&self, id: &str) -> Result<Option<GroupMembers>, StoreError> {
+        self.db.get(keys::group(id))?.map(|v| GroupMembers::decode(&v)).transpose()
     }
 
-    /// Sets a group's agencies, durably. Groups are configuration, not
+    /// Sets a group's members, durably. Groups are configuration, not
     /// events: they name whose tables are summed, and change no number.
-    pub fn put_group(&self, id: &str, agencies: &[AgencyId]) -> Result<(), StoreError> {
-        self.db.insert(keys::group(id), postcard::to_stdvec(agencies).expect("serializes"))?;
+    pub fn put_group(&self, id: &str, members: &GroupMembers) -> Result<(), StoreError> {
+        self.db.insert(keys::group(id), postcard::to_stdvec(members).expect("serializes"))?;
         self.sync()
     }
 
     /// Every group, in id order.
-    pub fn groups(&self) -> Result<Vec<(String, Vec<AgencyId>)>, StoreError> {
+    pub fn groups(&self) -> Result<Vec<(String, GroupMembers)>, StoreError> {
         self.db
             .scan_prefix([keys::GROUPS])
             .map(|item| {
                 let (k, v) = item?;
-                let agencies = postcard::from_bytes(&v).map_err(|e| damaged(&format!("group: {e}")))?;
-                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), agencies))
+                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), GroupMembers::decode(&v)?))
             })
             .collect()
+    }
+
+    /// Every agency a group holds, through its member groups too, each once
+    /// (a member group met again, as a cycle would, is not entered again).
+    pub fn group_agencies(&self, id: &str) -> Result<Option<Vec<AgencyId>>, StoreError> {
+        let Some(top) = self.group(id)? else { return Ok(None) };
+        let mut seen = vec![id.to_string()];
+        let mut out = Vec::new();
+        let mut pending = vec![top];
+        while let Some(g) = pending.pop() {
+            for a in g.agencies {
+                if !out.contains(&a) {
+                    out.push(a);
+                }
+            }
+            for sub in g.groups.iter().rev() {
+                if !seen.contains(sub) {
+                    seen.push(sub.clone());
+                    pending.extend(self.group(sub)?);
+                }
+            }
+        }
+        Ok(Some(out))
     }
 
     /// The holiday schedules an admin added, in the order they were added.
@@ -378,6 +397,23 @@ impl Store {
 
 fn log_position(key: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(key.get(1..9).and_then(|k| k.try_into().ok()).ok_or_else(|| damaged("log key"))?))
+}
+
+/// A group's members: agencies, and groups whose agencies it holds too.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupMembers {
+    pub agencies: Vec<AgencyId>,
+    pub groups: Vec<String>,
+}
+
+impl GroupMembers {
+    /// Reads a stored group, also as stored before member groups (a list
+    /// of agencies).
+    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        postcard::from_bytes(bytes)
+            .or_else(|_| postcard::from_bytes(bytes).map(|agencies| Self { agencies, groups: Vec::new() }))
+            .map_err(|e| damaged(&format!("group: {e}")))
+    }
 }
 
 pub fn encode_tally(tally: &MonthTally) -> Vec<u8> {

@@ -16,6 +16,7 @@ use crate::domain::event::{Amendment, Event, MAX_DECISIONS, MAX_EXTENSION_DAYS, 
 use crate::domain::ids::{AgencyId, EventId, SubjectId};
 use crate::domain::rejection::FieldIssue;
 use crate::domain::report_text;
+use crate::domain::submitted_table::{self, Sha256};
 use crate::wire::proto::{self, event::Payload as WirePayload};
 
 /// How ids are read: canonical from a request, as written from the log.
@@ -84,6 +85,18 @@ impl Event {
                 issues.push(FieldIssue::new(
                     format!("{at}.subject_id"),
                     format!("is {:?}; the text of the {year} report belongs to subject {wanted:?}", subject.as_str()),
+                ));
+            }
+        }
+        if let (Ok(subject), Some(Payload::TableSubmitted { first_day, last_day, .. })) = (&subject, &payload) {
+            let wanted = submitted_table::subject_for(*first_day, *last_day);
+            if subject.as_str() != wanted {
+                issues.push(FieldIssue::new(
+                    format!("{at}.subject_id"),
+                    format!(
+                        "is {:?}; the table of {first_day}..{last_day} belongs to subject {wanted:?}",
+                        subject.as_str()
+                    ),
                 ));
             }
         }
@@ -291,6 +304,36 @@ fn payload_from_proto(wire: &WirePayload, at: &str, ids: Ids) -> Result<Payload,
             let label = f.take("label", report_text::check_label(&m.label));
             year.zip(label).map(|(year, label)| Payload::ReportPublished { year, label })
         }
+        W::TableSubmitted(m) => {
+            let first_day = f.take("first_day", business_date(m.first_day.as_ref()));
+            let last_day = f.take("last_day", business_date(m.last_day.as_ref()));
+            let sha256 = f.take("sha256", Sha256::parse(&m.sha256));
+            let file_name = f.take("file_name", file_name(&m.file_name));
+            let table = f.take(
+                "table_json",
+                match m.table_json.len() {
+                    0 => Err("is required: the table as read, in the exchange format".to_string()),
+                    n if n > submitted_table::MAX_TABLE => {
+                        Err(format!("is {n} bytes long; at most {}", submitted_table::MAX_TABLE))
+                    }
+                    _ => Ok(m.table_json.clone()),
+                },
+            );
+            if let (Some(first), Some(last)) = (first_day, last_day)
+                && last < first
+            {
+                f.take::<()>("last_day", Err(format!("{last} is before first_day {first}")));
+            }
+            match (first_day, last_day, file_name, sha256, table) {
+                (Some(first_day), Some(last_day), Some(file_name), Some(sha256), Some(table)) => {
+                    Some(Payload::TableSubmitted { first_day, last_day, file_name, sha256, table })
+                }
+                _ => None,
+            }
+        }
+        W::TableAccepted(m) => {
+            f.take("sha256", Sha256::parse(&m.sha256)).map(|sha256| Payload::TableAccepted { sha256 })
+        }
         W::EventVoided(m) => {
             let target = f.take("target_event_id", EventId::parse(&m.target_event_id));
             let why = f.take("reason", reason(&m.reason));
@@ -363,6 +406,8 @@ fn wire_kind(wire: &WirePayload) -> &'static str {
         W::ProcurementRecorded(_) => "procurement_recorded",
         W::ReportTextSet(_) => "report_text_set",
         W::ReportPublished(_) => "report_published",
+        W::TableSubmitted(_) => "table_submitted",
+        W::TableAccepted(_) => "table_accepted",
     }
 }
 
@@ -437,6 +482,29 @@ fn payload_to_proto(payload: &Payload) -> WirePayload {
         Payload::ReportPublished { year, label } => {
             W::ReportPublished(proto::ReportPublished { year: *year, label: label.clone() })
         }
+        Payload::TableSubmitted { first_day, last_day, file_name, sha256, table } => {
+            W::TableSubmitted(proto::TableSubmitted {
+                first_day: Some(first_day.to_proto()),
+                last_day: Some(last_day.to_proto()),
+                file_name: file_name.clone(),
+                sha256: sha256.to_string(),
+                table_json: table.clone(),
+            })
+        }
+        Payload::TableAccepted { sha256 } => W::TableAccepted(proto::TableAccepted { sha256: sha256.to_string() }),
+    }
+}
+
+/// A submitted file's name: 1 to 255 characters, no path, no control.
+fn file_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    match name.chars().count() {
+        0 => Err("is required (the file's name as received)".into()),
+        n if n > 255 => Err(format!("is {n} characters long; at most 255")),
+        _ if name.contains(['/', '\\']) || name.chars().any(char::is_control) => {
+            Err("is a file's name, without a path or control characters".into())
+        }
+        _ => Ok(name.to_owned()),
     }
 }
 

@@ -161,6 +161,8 @@ pub(super) struct SetGroup {
     group_id: String,
     #[serde(default)]
     agencies: String,
+    #[serde(default)]
+    groups: String,
 }
 
 pub(super) async fn set_group(
@@ -173,7 +175,11 @@ pub(super) async fn set_group(
         Ok(s) => s,
         Err(r) => return *r,
     };
-    let group = proto::Group { group_id: form.group_id.trim().to_owned(), agency_ids: list(&form.agencies) };
+    let group = proto::Group {
+        group_id: form.group_id.trim().to_owned(),
+        agency_ids: list(&form.agencies),
+        member_group_ids: list(&form.groups),
+    };
     match console.reports(&session).set_group(proto::SetGroupRequest { group: Some(group) }).await {
         Ok(_) => Redirect::to("/console/admin#groups").into_response(),
         Err(status) => refused(&session, &status),
@@ -339,7 +345,8 @@ fn overview_page(session: &Session, o: &Overview) -> Markup {
         form.pick method="post" action="/console/admin/groups" {
             (csrf(session))
             label { "组编号" input name="group_id" required; }
-            label.wide { "成员机关（以逗号、空格或换行分隔）" textarea name="agencies" rows="3" cols="60" required {} }
+            label.wide { "成员机关（以逗号、空格或换行分隔）" textarea name="agencies" rows="3" cols="60" {} }
+            label.wide { "下级机关组（如市下辖各县的组）" input name="groups" size="60"; }
             button type="submit" { "保存" }
         }
         h2 id="calendar" { "工作日历" }

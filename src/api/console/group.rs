@@ -61,11 +61,13 @@ fn value_of(report: &proto::Report, cell: CellRef<'_>) -> i64 {
 async fn member_report(
     console: &Console,
     session: &Session,
-    agency: &str,
+    member: &Member,
     (year, period): (i32, &str),
     at: u64,
 ) -> Result<proto::Report, tonic::Status> {
-    let scope = proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(agency.to_owned())) };
+    use proto::report_scope::Scope;
+    let scope = if member.is_group { Scope::GroupId(member.id.clone()) } else { Scope::AgencyId(member.id.clone()) };
+    let scope = proto::ReportScope { scope: Some(scope) };
     let period = period_of(period)?;
     console
         .reports(session)
@@ -82,9 +84,11 @@ async fn member_report(
         .ok_or_else(|| tonic::Status::internal("no report in the answer"))
 }
 
-/// One member's number in the cell, and (compared) what it is later.
+/// One member (an agency, or a member group) and its number in the cell,
+/// and (compared) what it is later.
 struct Member {
-    agency: String,
+    id: String,
+    is_group: bool,
     value: i64,
     later: Option<i64>,
 }
@@ -108,19 +112,21 @@ pub(super) async fn group_cell(
     };
     let at = q.from.or(q.as_of).unwrap_or(0);
     let mut members = Vec::new();
-    for agency in &group.agency_ids {
-        let value = match member_report(&console, &session, agency, (q.year, &q.period), at).await {
+    let listed = group.agency_ids.iter().map(|a| (a, false)).chain(group.member_group_ids.iter().map(|g| (g, true)));
+    for (id, is_group) in listed {
+        let mut m = Member { id: id.clone(), is_group, value: 0, later: None };
+        m.value = match member_report(&console, &session, &m, (q.year, &q.period), at).await {
             Ok(r) => value_of(&r, cell),
             Err(status) => return refused(&session, &status),
         };
-        let later = match q.to {
-            Some(to) => match member_report(&console, &session, agency, (q.year, &q.period), to).await {
+        m.later = match q.to {
+            Some(to) => match member_report(&console, &session, &m, (q.year, &q.period), to).await {
                 Ok(r) => Some(value_of(&r, cell)),
                 Err(status) => return refused(&session, &status),
             },
             None => None,
         };
-        members.push(Member { agency: agency.clone(), value, later });
+        members.push(m);
     }
     let title = format!("{} {} 成员机关", group.group_id, q.year);
     page(StatusCode::OK, view::page(&title, Some(&session), members_page(&q, cell, at, &members)))
@@ -134,7 +140,18 @@ fn members_page(q: &GroupCellQuery, cell: CellRef<'_>, at: u64, members: &[Membe
             format!("{} · {}", REVIEW_BLOCKS.get(block).unwrap_or(&""), REVIEW_COLUMNS.get(column).unwrap_or(&""))
         }
     };
-    let cases = |agency: &str| {
+    let cases = |m: &Member| {
+        if m.is_group {
+            // A member group's number opens its own members.
+            return format!(
+                "/console/group-cell?group={}&year={}&{}&as_of={at}&period={}",
+                encode(&m.id),
+                q.year,
+                cell_params(cell),
+                encode(&q.period)
+            );
+        }
+        let agency = m.id.as_str();
         let page = if matches!(cell, CellRef::Application { .. }) { "cells" } else { "review-cases" };
         format!(
             "/console/{page}?agency={}&year={}&{}&as_of={at}&period={}",
@@ -165,11 +182,13 @@ fn members_page(q: &GroupCellQuery, cell: CellRef<'_>, at: u64, members: &[Membe
             tbody {
                 @for m in members {
                     tr {
-                        th scope="row" { (m.agency) }
-                        td.num { a href=(cases(&m.agency)) { (m.value) } }
+                        th scope="row" { (m.id) @if m.is_group { " （下级机关组）" } }
+                        td.num { a href=(cases(m)) { (m.value) } }
                         @if let (Some(to), Some(later)) = (q.to, m.later) {
-                            @if later != m.value {
-                                td.num.changed { a href=(changes(&m.agency, to)) { "现为 " (later) } }
+                            @if later != m.value && !m.is_group {
+                                td.num.changed { a href=(changes(&m.id, to)) { "现为 " (later) } }
+                            } @else if later != m.value {
+                                td.num.changed { "现为 " (later) }
                             } @else { td.num { (later) } }
                         }
                     }

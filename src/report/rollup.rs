@@ -1,0 +1,121 @@
+//! A group's roll-up for a period: every member (an agency, or a member
+//! group's own roll-up) with where its table comes from and its checks,
+//! and the total of the members counted, summed cell by cell and checked
+//! by every identity again. A unit that runs the service counts with its
+//! derived table; one that submits counts once the superior accepted its
+//! latest submission (a failing table is shown, not counted, until then);
+//! a member with neither is named, and late once its due date has passed.
+
+use crate::report::exchange::{Check, Source, Table};
+use crate::report::period::Period;
+use crate::report::submission;
+use crate::report::template::Template;
+
+/// Where a member's table comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberSource {
+    /// Derived from the agency's events.
+    Derived,
+    /// The agency's latest submission.
+    Submitted { accepted: bool },
+    /// A member group's own roll-up.
+    Rollup,
+    /// No events and nothing submitted.
+    Absent,
+}
+
+/// One member of a roll-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: String,
+    pub is_group: bool,
+    pub source: MemberSource,
+    /// The table, if there is one (a submitted one as read).
+    pub table: Option<Table>,
+    /// Why a table there is still does not count (a template other than
+    /// the roll-up's), if it does not.
+    pub excluded: Option<String>,
+    pub late: bool,
+}
+
+impl Member {
+    /// Whether its table counts in the total.
+    pub fn counted(&self) -> bool {
+        let source = match self.source {
+            MemberSource::Derived | MemberSource::Rollup => true,
+            MemberSource::Submitted { accepted } => accepted,
+            MemberSource::Absent => false,
+        };
+        source && self.table.is_some() && self.excluded.is_none()
+    }
+
+    /// The names of the checks its table fails.
+    pub fn failed_checks(&self) -> Vec<String> {
+        let mut failed: Vec<String> =
+            self.table.iter().flat_map(|t| t.checks.iter().filter(|c| !c.passed).map(|c| c.name.clone())).collect();
+        failed.extend(self.excluded.iter().cloned());
+        failed
+    }
+}
+
+/// A roll-up's total: the counted members' tables summed cell by cell, in
+/// the roll-up's template, with every identity checked on the sum, and
+/// `more` (checks the caller made, e.g. against a consolidated derivation).
+pub fn total(
+    group: &str,
+    template: Template,
+    period: Period,
+    review_dating: &str,
+    members: &[Member],
+    more: Vec<Check>,
+) -> Table {
+    let mut sum = Table::blank(group, template, period, review_dating);
+    let counted: Vec<&Table> = members.iter().filter(|m| m.counted()).filter_map(|m| m.table.as_ref()).collect();
+    let add = |a: &mut Vec<i64>, b: &[i64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+    let mut position = 0;
+    for t in &counted {
+        for (a, b) in sum.section_three.rows.iter_mut().zip(&t.section_three.rows) {
+            add(&mut a.values, &b.values);
+        }
+        for (a, b) in sum.section_four.blocks.iter_mut().zip(&t.section_four.blocks) {
+            add(&mut a.values, &b.values);
+        }
+        for (a, b) in sum.section_two.iter_mut().zip(&t.section_two) {
+            for (x, y) in a.rows.iter_mut().zip(&b.rows) {
+                add(&mut x.values, &y.values);
+            }
+        }
+        if let Source::Derived { log_position, .. } | Source::Rollup { log_position, .. } = t.source {
+            position = position.max(log_position);
+        }
+    }
+    sum.members = members.iter().filter(|m| m.counted()).map(|m| m.id.clone()).collect();
+    sum.source = Source::Rollup { log_position: position, members_counted: counted.len() as u32 };
+    sum.checks = submission::checks_of(&submission::failures(&sum, None), false);
+    sum.checks.extend(more);
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_derived_roll_ups_and_accepted_submissions_count() {
+        let m = |source| Member { id: "a".into(), is_group: false, source, table: None, excluded: None, late: false };
+        assert!(!m(MemberSource::Derived).counted(), "no table, nothing to count");
+        let with = |source| Member { table: Some(blank()), ..m(source) };
+        assert!(with(MemberSource::Derived).counted());
+        assert!(with(MemberSource::Rollup).counted());
+        assert!(with(MemberSource::Submitted { accepted: true }).counted());
+        assert!(!with(MemberSource::Submitted { accepted: false }).counted());
+        assert!(!with(MemberSource::Absent).counted());
+        let excluded = Member { excluded: Some("template".into()), ..with(MemberSource::Derived) };
+        assert!(!excluded.counted());
+        assert_eq!(excluded.failed_checks(), ["template"]);
+    }
+
+    fn blank() -> Table {
+        Table::blank("a", Template::V2021, Period::year(2024), "filed_in_period")
+    }
+}
