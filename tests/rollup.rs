@@ -1,6 +1,7 @@
 //! A superior office's roll-up over three levels (province → city →
 //! county), with members that run the service (derived tables) and units
-//! that submit their tables (TSV and JSON, one with a wrong cell): the
+//! that submit their tables (TSV, JSON, and a workbook filled in by hand
+//! with one wrong cell): the
 //! total equals the counted members' sum cell for cell, a failing
 //! submission is kept with its failures and left out until a corrected one
 //! is accepted, a resubmission keeps the first in the history, absent
@@ -80,12 +81,16 @@ async fn set_group(app: &TestApp, id: &str, agencies: &[&str], groups: &[&str]) 
 }
 
 async fn submit(app: &TestApp, agency: &str, file_name: &str, content: String) -> proto::SubmitTableResponse {
+    submit_bytes(app, agency, file_name, content.into_bytes()).await
+}
+
+async fn submit_bytes(app: &TestApp, agency: &str, file_name: &str, content: Vec<u8>) -> proto::SubmitTableResponse {
     app.reports()
         .await
         .submit_table(proto::SubmitTableRequest {
             agency_id: agency.into(),
             file_name: file_name.into(),
-            content: content.into_bytes(),
+            content,
             year: 2024,
         })
         .await
@@ -159,10 +164,11 @@ async fn a_three_level_region_rolls_up_derived_and_submitted_members_cell_for_ce
     // unit-c1 sends its quarter's TSV; it passes and is accepted.
     let c1_sent = submit(&app, "unit-c1", "unit-c1-2024-q3.tsv", render::render(&c1, Format::Tsv).unwrap()).await;
     assert!(c1_sent.failures.is_empty(), "{:?}", c1_sent.failures);
-    // unit-x2 sends a JSON with one wrong cell: 4.1 × 商业企业 as 2.
-    let mut wrong = Table::derived(&x2, "unit-x2").unwrap();
-    wrong.section_three.rows.iter_mut().find(|r| r.code == "4.1").unwrap().values[1] += 1;
-    let x2_wrong = submit(&app, "unit-x2", "unit-x2-2024-q3.json", wrong.to_json()).await;
+    // unit-x2 fills the official workbook in by hand, with one wrong cell:
+    // 4.1 × 商业企业 as 2.
+    let mut wrong = x2.clone();
+    wrong.application_rows.iter_mut().find(|r| r.code == "4.1").unwrap().values[1] += 1;
+    let x2_wrong = submit_bytes(&app, "unit-x2", "unit-x2-2024-q3.xlsx", hand_filled_workbook(&wrong)).await;
     let named: Vec<(String, String, String, i64, Option<i64>)> = x2_wrong
         .failures
         .iter()
@@ -254,6 +260,28 @@ async fn a_three_level_region_rolls_up_derived_and_submitted_members_cell_for_ce
     let mut late = yesterday.late_member_ids.clone();
     late.sort();
     assert_eq!(late, ["unit-c1", "unit-x2", "unit-x3"]);
+
+    // As a workbook: a summary sheet, the total, then each member's tables
+    // in the official layout (each reads back as a submitted table would).
+    let book = disclosure_ledger::report::publication::xlsx::rollup_xlsx(&province).unwrap();
+    let mut sheets = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(book.clone())).unwrap();
+    use calamine::Reader as _;
+    assert_eq!(sheets.sheet_names(), ["汇总", "province 合计", "unit-p", "city-a"]);
+    let summary = sheets.worksheet_range("汇总").unwrap();
+    let names: Vec<String> = summary.rows().skip(3).take(2).map(|r| r[0].to_string()).collect();
+    assert_eq!(names, ["unit-p", "city-a"]);
+    assert!(summary.rows().any(|r| r[0] == "合计校验全部通过"));
+    let county_book = disclosure_ledger::report::publication::xlsx::rollup_xlsx(&county).unwrap();
+    let read_total = {
+        // The total's sheet alone, as a unit would send it.
+        let mut sheets = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(county_book)).unwrap();
+        let names = sheets.sheet_names();
+        assert_eq!(names, ["汇总", "county-x 合计", "unit-x1", "unit-x2"], "unit-x3 has no table");
+        sheets.worksheet_range("county-x 合计").unwrap()
+    };
+    let new_row = read_total.rows().find(|r| r[0].to_string().contains("新收")).unwrap();
+    let total_new: Vec<i64> = new_row[3..10].iter().map(|c| c.to_string().parse().unwrap()).collect();
+    assert_eq!(total_new, county.total.as_ref().unwrap().application_rows[0].values);
 
     // A second identical submission records nothing new.
     let again = submit(&app, "unit-c1", "unit-c1-2024-q3.tsv", render::render(&c1, Format::Tsv).unwrap()).await;

@@ -27,6 +27,34 @@ fn the_seeds_published_text_reads_as_a_table_that_passes_every_check() {
     assert_eq!(sha256.len(), 64);
     assert_eq!(file_kind, "text");
     assert_eq!(table.section_two.len(), 5, "the 2019 template's five blocks of section 二");
+    // The seed is tab-separated: as a .tsv it reads the same.
+    let tsv = submission::read(SEED.as_bytes(), "annual-report-2020.tsv", "hlj-jgj", None).unwrap();
+    assert_eq!(numbers(&tsv), numbers(&table));
+    assert!(tsv.checks.iter().all(|c| c.passed));
+}
+
+#[tokio::test]
+async fn a_workbook_reads_back_cell_for_cell_as_the_service_writes_it_and_as_filled_in_by_hand() {
+    let (_app, _, y2024) = sample().await;
+    let expected = Table::derived(&y2024, AGENCY).unwrap();
+    let book = proto::AnnualReport { title: "样例".into(), tables: Some(y2024.clone()), ..Default::default() };
+    let written = disclosure_ledger::report::publication::xlsx::xlsx(&book).unwrap();
+    let read = submission::read(&written, "agency-a-2024.xlsx", AGENCY, None).unwrap();
+    assert_eq!(numbers(&read), numbers(&expected));
+    assert_eq!(read.section_four.blocks, expected.section_four.blocks);
+    assert_eq!(read.section_two, expected.section_two, "section 二, money from 万元 back to fen");
+    assert_eq!(read.period.name, "2024", "from the statement under the tables");
+    let Source::Submitted { file_kind, .. } = &read.source else { panic!("a submitted source") };
+    assert_eq!(file_kind, "xlsx");
+    let by_hand = submission::read(&hand_filled_workbook(&y2024), "手填.xlsx", AGENCY, None).unwrap();
+    assert_eq!(numbers(&by_hand), numbers(&expected), "merged labels, blanks as 0, numbers as text");
+    assert_eq!(by_hand.section_four.blocks, expected.section_four.blocks);
+    assert!(by_hand.checks.iter().all(|c| c.passed), "{:?}", by_hand.checks);
+    // A damaged workbook is refused, naming the file.
+    let mut bytes = written.clone();
+    bytes.truncate(bytes.len() / 2);
+    let err = submission::read(&bytes, "broken.xlsx", AGENCY, None).unwrap_err().to_string();
+    assert!(err.contains("broken.xlsx") && err.contains("workbook"), "{err}");
 }
 
 async fn sample() -> (TestApp, proto::Report, proto::Report) {

@@ -141,9 +141,12 @@ pub enum Command {
         /// The tables' due date: members with none by then are late.
         #[arg(long)]
         due: Option<crate::domain::date::CivilDate>,
-        /// `text`, or `json` (the API's JSON of the roll-up).
+        /// `text`, `json` (the API's JSON of the roll-up), or `xlsx` (a
+        /// summary sheet, the total, then one sheet per member; needs -o).
         #[arg(long, default_value = "text")]
         format: String,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Print the OpenAPI 3.1 document of the HTTP/JSON API (what the
     /// service serves at /v1/openapi.json).
@@ -483,8 +486,8 @@ impl Cli {
             Command::AcceptTable { server, agency, period, sha256 } => {
                 tables::accept_table(&server, &agency, period, &sha256).await
             }
-            Command::Rollup { server, group, year, period, due, format } => {
-                tables::rollup(&server, &group, (year, period), due, &format).await
+            Command::Rollup { server, group, year, period, due, format, output } => {
+                tables::rollup(&server, &group, (year, period), due, &format, output.as_deref()).await
             }
             Command::TableSchema => {
                 print!("{}", crate::report::exchange::SCHEMA);

@@ -64,6 +64,22 @@ pub async fn report(
         .into_inner()
         .report
         .unwrap_or_default();
+    if format == Format::Xlsx {
+        let Some(path) = output else { bail!("--format xlsx writes a workbook: give -o FILE.xlsx") };
+        let whose = t.group.clone().unwrap_or_else(|| report.agency_ids.join("、"));
+        let book = proto::AnnualReport {
+            title: format!("{whose} {}", report.period),
+            tables: Some(report.clone()),
+            ..Default::default()
+        };
+        let bytes = crate::report::publication::xlsx::xlsx(&book)?;
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        if !report.checks_passed {
+            bail!("the table failed its checks");
+        }
+        eprintln!("wrote {} (log position {})", path.display(), report.log_position);
+        return Ok(());
+    }
     let text = match (format, &t.group) {
         // A group's table in the exchange format is named after the group.
         (Format::Json, Some(group)) => {
@@ -428,6 +444,7 @@ pub async fn rollup(
     (year, period): (Option<i32>, Option<crate::report::period::Period>),
     due: Option<crate::domain::date::CivilDate>,
     format: &str,
+    output: Option<&Path>,
 ) -> anyhow::Result<()> {
     let r = reports(server)
         .await?
@@ -447,7 +464,23 @@ pub async fn rollup(
     let rollup = r.rollup.unwrap_or_default();
     let total = rollup.total.clone().unwrap_or_default();
     match format {
-        "json" => println!("{}", serde_json::to_string_pretty(&rollup)?),
+        "json" => {
+            let json = serde_json::to_string_pretty(&rollup)? + "\n";
+            match output {
+                Some(path) => std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{json}"),
+            }
+        }
+        "xlsx" => {
+            let Some(path) = output else { bail!("--format xlsx writes a workbook: give -o FILE.xlsx") };
+            let bytes = crate::report::publication::xlsx::rollup_xlsx(&rollup)?;
+            std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "wrote {}: a summary sheet, the total, and {} members' sheets",
+                path.display(),
+                rollup.members.len()
+            );
+        }
         "text" => {
             println!("roll-up of {group}, {} ({} members)", total.period, rollup.members.len());
             for m in &rollup.members {
@@ -493,7 +526,7 @@ pub async fn rollup(
                 println!("late: {}", rollup.late_member_ids.join(", "));
             }
         }
-        other => bail!("--format {other:?}: text or json"),
+        other => bail!("--format {other:?}: text, json or xlsx"),
     }
     if !total.checks_passed {
         bail!("the total failed its checks");

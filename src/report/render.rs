@@ -18,6 +18,8 @@ pub enum Format {
     Json,
     Md,
     Html,
+    /// The official layout as a workbook (binary: written to a file).
+    Xlsx,
 }
 
 pub fn render(report: &proto::Report, format: Format) -> anyhow::Result<String> {
@@ -29,6 +31,7 @@ pub fn render(report: &proto::Report, format: Format) -> anyhow::Result<String> 
             .to_json(),
         Format::Md => markdown(report),
         Format::Html => html(report),
+        Format::Xlsx => anyhow::bail!("xlsx is a binary workbook: write it to a file (-o table.xlsx)"),
     })
 }
 

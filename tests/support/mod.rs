@@ -318,3 +318,82 @@ pub async fn report_as(app: &TestApp, token: &str, agency: &str, year: i32) -> p
         .report
         .expect("a report in the answer")
 }
+
+/// A table as an agency fills the official layout in by hand, on one
+/// sheet: merged label cells, blank cells for 0, every third number typed
+/// as text, the period stated below.
+pub fn hand_filled_workbook(r: &proto::Report) -> Vec<u8> {
+    use disclosure_ledger::report::template::{
+        APPLICANT_HEADER, BALANCE_NOTE, COLUMNS, LITIGATION_HEADER, ORGANISATIONS_HEADER, REVIEW_BLOCKS, REVIEW_COLUMNS,
+    };
+    use rust_xlsxwriter::Workbook;
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet().set_name("附表").unwrap();
+    let plain = rust_xlsxwriter::Format::new();
+    let mut n = 0usize;
+    let mut number = |sheet: &mut rust_xlsxwriter::Worksheet, row: u32, col: u16, v: i64| {
+        n += 1;
+        match (v, n % 3) {
+            (0, _) => {}
+            (v, 0) => {
+                sheet.write_string(row, col, format!(" {v} ")).unwrap();
+            }
+            (v, _) => {
+                sheet.write_number(row, col, v as f64).unwrap();
+            }
+        }
+    };
+    sheet.write_string(0, 0, "三、收到和处理政府信息公开申请情况").unwrap();
+    sheet.merge_range(1, 0, 3, 2, BALANCE_NOTE, &plain).unwrap();
+    sheet.merge_range(1, 3, 1, 9, APPLICANT_HEADER, &plain).unwrap();
+    sheet.merge_range(2, 3, 3, 3, COLUMNS[0], &plain).unwrap();
+    sheet.merge_range(2, 4, 2, 8, ORGANISATIONS_HEADER, &plain).unwrap();
+    sheet.merge_range(2, 9, 3, 9, COLUMNS[6], &plain).unwrap();
+    for (i, h) in COLUMNS[1..6].iter().enumerate() {
+        sheet.write_string(3, 4 + i as u16, *h).unwrap();
+    }
+    let first = 4u32;
+    let rows = &r.application_rows;
+    let results: Vec<usize> = (0..rows.len()).filter(|i| !rows[*i].block_label.is_empty()).collect();
+    let (a, b) = (results[0] as u32 + first, *results.last().unwrap() as u32 + first);
+    sheet.merge_range(a, 0, b, 0, &rows[results[0]].block_label, &plain).unwrap();
+    for (i, x) in rows.iter().enumerate() {
+        let at = first + i as u32;
+        if x.block_label.is_empty() {
+            sheet.merge_range(at, 0, at, 2, &x.label, &plain).unwrap();
+        } else if x.group_label.is_empty() {
+            sheet.merge_range(at, 1, at, 2, &x.label, &plain).unwrap();
+        } else {
+            if i == 0 || rows[i - 1].group_label != x.group_label {
+                let span = rows[i..].iter().take_while(|y| y.group_label == x.group_label).count() as u32;
+                if span > 1 {
+                    sheet.merge_range(at, 1, at + span - 1, 1, &x.group_label, &plain).unwrap();
+                } else {
+                    sheet.write_string(at, 1, &x.group_label).unwrap();
+                }
+            }
+            sheet.write_string(at, 2, &x.label).unwrap();
+        }
+        for (c, v) in x.values.iter().enumerate() {
+            number(sheet, at, 3 + c as u16, *v);
+        }
+    }
+    let top = first + rows.len() as u32 + 2;
+    sheet.write_string(top, 0, "四、政府信息公开行政复议、行政诉讼情况").unwrap();
+    sheet.merge_range(top + 1, 0, top + 2, 4, REVIEW_BLOCKS[0], &plain).unwrap();
+    sheet.merge_range(top + 1, 5, top + 1, 14, LITIGATION_HEADER, &plain).unwrap();
+    sheet.merge_range(top + 2, 5, top + 2, 9, REVIEW_BLOCKS[1], &plain).unwrap();
+    sheet.merge_range(top + 2, 10, top + 2, 14, REVIEW_BLOCKS[2], &plain).unwrap();
+    for k in 0..3u16 {
+        for (c, h) in REVIEW_COLUMNS.iter().enumerate() {
+            sheet.write_string(top + 3, k * 5 + c as u16, *h).unwrap();
+        }
+    }
+    for (k, b) in r.review_blocks.iter().enumerate() {
+        for (c, v) in [b.upheld, b.corrected, b.other, b.pending, b.total].iter().enumerate() {
+            number(sheet, top + 4, k as u16 * 5 + c as u16, *v);
+        }
+    }
+    sheet.write_string(top + 6, 0, format!("本报告所列数据的统计期限为{}。", r.period)).unwrap();
+    book.save_to_buffer().unwrap()
+}

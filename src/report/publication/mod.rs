@@ -29,11 +29,12 @@ pub fn publish(report: &proto::AnnualReport, format: Format) -> anyhow::Result<V
 
 /// The statement of the period and the log position.
 pub fn period_statement(tables: &proto::Report) -> String {
-    format!(
-        "本报告统计期限为{y}年1月1日至{y}年12月31日。报告中的数字均由事件日志推导，反映日志位置{p}。",
-        y = tables.year,
-        p = tables.log_position
-    )
+    let period = if tables.period.is_empty() {
+        format!("{y}年1月1日至{y}年12月31日", y = tables.year)
+    } else {
+        tables.period.clone()
+    };
+    format!("本报告统计期限为{period}。报告中的数字均由事件日志推导，反映日志位置{}。", tables.log_position)
 }
 
 pub(crate) fn paragraphs(text: &str) -> impl Iterator<Item = String> + '_ {

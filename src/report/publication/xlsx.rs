@@ -1,4 +1,8 @@
-//! The tables alone as XLSX, one sheet per section.
+//! The tables as XLSX in the official layout: the annual report's, one
+//! sheet per section; and a roll-up's, a summary sheet of its members, the
+//! total, then one sheet per member with its sections stacked.
+
+use rust_xlsxwriter::{Format as Cell, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use crate::report::publication::{TABLE_HEADINGS, period_statement, proactive_tables};
 use crate::report::template::{
@@ -6,52 +10,157 @@ use crate::report::template::{
 };
 use crate::wire::proto;
 
-pub fn xlsx(r: &proto::AnnualReport) -> anyhow::Result<Vec<u8>> {
-    use rust_xlsxwriter::{Format as Cell, FormatAlign, FormatBorder, Workbook};
-    let tables = r.tables.clone().unwrap_or_default();
-    let mut book = Workbook::new();
-    let plain = Cell::new()
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Center)
-        .set_align(FormatAlign::VerticalCenter)
-        .set_text_wrap();
-    let left = plain.clone().set_align(FormatAlign::Left);
-    let title = Cell::new().set_bold().set_font_size(14);
-    let money = plain.clone().set_num_format("0.######");
+/// The cell formats of the tables.
+struct Formats {
+    plain: Cell,
+    left: Cell,
+    title: Cell,
+    money: Cell,
+}
 
-    // 二: each block a title row, a header row and its rows.
+impl Formats {
+    fn new() -> Self {
+        let plain = Cell::new()
+            .set_border(FormatBorder::Thin)
+            .set_align(FormatAlign::Center)
+            .set_align(FormatAlign::VerticalCenter)
+            .set_text_wrap();
+        let left = plain.clone().set_align(FormatAlign::Left);
+        let title = Cell::new().set_bold().set_font_size(14);
+        let money = plain.clone().set_num_format("0.######");
+        Self { plain, left, title, money }
+    }
+}
+
+pub fn xlsx(r: &proto::AnnualReport) -> anyhow::Result<Vec<u8>> {
+    let tables = r.tables.clone().unwrap_or_default();
+    let f = Formats::new();
+    let mut book = Workbook::new();
     let sheet = book.add_worksheet().set_name("二、主动公开")?;
-    sheet.write_with_format(0, 0, format!("{} {}", r.title, TABLE_HEADINGS[0]), &title)?;
+    sheet.write_with_format(0, 0, format!("{} {}", r.title, TABLE_HEADINGS[0]), &f.title)?;
+    section_two(sheet, &tables, 2, &f)?;
+    let sheet = book.add_worksheet().set_name("三、依申请公开")?;
+    sheet.write_with_format(0, 0, format!("{} {}", r.title, TABLE_HEADINGS[1]), &f.title)?;
+    section_three(sheet, &tables, 2, &f)?;
+    let sheet = book.add_worksheet().set_name("四、复议诉讼")?;
+    sheet.write_with_format(0, 0, format!("{} {}", r.title, TABLE_HEADINGS[2]), &f.title)?;
+    let next = section_four(sheet, &tables, 2, &f)?;
+    sheet.write(next + 1, 0, period_statement(&tables))?;
+    Ok(book.save_to_buffer()?)
+}
+
+/// A group's roll-up: a summary sheet (every member, where its table comes
+/// from, whether it counts, its checks, late or not), the total's sheet,
+/// then one sheet per member with its tables.
+pub fn rollup_xlsx(r: &proto::Rollup) -> anyhow::Result<Vec<u8>> {
+    let f = Formats::new();
+    let mut book = Workbook::new();
+    let total = r.total.clone().unwrap_or_default();
+    let sheet = book.add_worksheet().set_name("汇总")?;
+    sheet.write_with_format(0, 0, format!("{} 汇总 {}", r.group_id, total.period), &f.title)?;
+    let header = ["成员", "类型", "来源", "已接收", "计入合计", "校验", "逾期", "SHA-256"];
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_with_format(2, c as u16, *h, &f.plain)?;
+    }
+    for (i, m) in r.members.iter().enumerate() {
+        let row = 3 + i as u32;
+        let source = match proto::TableSource::try_from(m.source) {
+            Ok(proto::TableSource::Derived) => "由事件推导",
+            Ok(proto::TableSource::Submitted) => "报送",
+            Ok(proto::TableSource::Rollup) => "下级汇总",
+            _ => "未报送",
+        };
+        let checks = if m.table.is_none() {
+            "-".to_string()
+        } else if m.failed_checks.is_empty() {
+            "通过".to_string()
+        } else {
+            format!("未通过：{}", m.failed_checks.join("、"))
+        };
+        let yes = |b: bool| if b { "是" } else { "否" };
+        let cells = [
+            m.member_id.clone(),
+            if m.is_group { "机关组" } else { "机关" }.to_string(),
+            source.to_string(),
+            yes(m.accepted).to_string(),
+            yes(m.counted).to_string(),
+            checks,
+            yes(m.late).to_string(),
+            m.sha256.clone(),
+        ];
+        for (c, v) in cells.iter().enumerate() {
+            sheet.write_with_format(row, c as u16, v, &f.left)?;
+        }
+    }
+    let at = 4 + r.members.len() as u32;
+    let passed = if total.checks_passed { "合计校验全部通过" } else { "合计校验未通过" };
+    sheet.write(at, 0, passed)?;
+    for (i, c) in total.checks.iter().enumerate() {
+        sheet.write(at + 1 + i as u32, 0, format!("{} {}", c.name, if c.passed { "✓" } else { &c.detail }))?;
+    }
+    sheet.set_column_width(0, 20)?;
+    sheet.set_column_width(5, 30)?;
+    let mut names = vec!["汇总".to_string()];
+    let mut tables = vec![(format!("{} 合计", r.group_id), total.clone())];
+    tables.extend(r.members.iter().filter_map(|m| m.table.clone().map(|t| (m.member_id.clone(), t))));
+    for (name, t) in tables {
+        let sheet = book.add_worksheet().set_name(sheet_name(&name, &mut names))?;
+        sheet.write_with_format(0, 0, format!("{name} {}", t.period), &f.title)?;
+        let next = section_three(sheet, &t, 2, &f)?;
+        let next = section_four(sheet, &t, next + 1, &f)?;
+        let next = section_two(sheet, &t, next + 1, &f)?;
+        sheet.write(next + 1, 0, period_statement(&t))?;
+    }
+    Ok(book.save_to_buffer()?)
+}
+
+/// A sheet name Excel accepts (at most 31 characters, none of []:*?/\),
+/// unique in the workbook.
+fn sheet_name(name: &str, taken: &mut Vec<String>) -> String {
+    let clean: String = name.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(28).collect();
+    let mut candidate = clean.clone();
+    let mut n = 2;
+    while taken.contains(&candidate) {
+        candidate = format!("{clean}-{n}");
+        n += 1;
+    }
+    taken.push(candidate.clone());
+    candidate
+}
+
+/// Section 二 from row `row`: each block a title row, a header row and its
+/// rows. Answers the row after it.
+fn section_two(sheet: &mut Worksheet, tables: &proto::Report, mut row: u32, f: &Formats) -> Result<u32, XlsxError> {
+    let (plain, left, money) = (&f.plain, &f.left, &f.money);
     sheet.set_column_width(0, 30)?;
-    let mut row = 2u32;
-    for blocks in proactive_tables(&tables) {
+    for blocks in proactive_tables(tables) {
         let width = 1 + blocks.iter().map(|b| b.columns.len()).max().unwrap_or(0) as u16;
         for b in blocks {
-            sheet.merge_range(row, 0, row, width - 1, &b.title, &plain)?;
+            sheet.merge_range(row, 0, row, width - 1, &b.title, plain)?;
             row += 1;
-            sheet.write_with_format(row, 0, "信息内容", &plain)?;
+            sheet.write_with_format(row, 0, "信息内容", plain)?;
             let last = b.columns.len() as u16;
             for (c, h) in b.columns.iter().enumerate() {
                 let c = c as u16 + 1;
                 if c == last && last < width - 1 {
-                    sheet.merge_range(row, c, row, width - 1, h, &plain)?;
+                    sheet.merge_range(row, c, row, width - 1, h, plain)?;
                 } else {
-                    sheet.write_with_format(row, c, h, &plain)?;
+                    sheet.write_with_format(row, c, h, plain)?;
                 }
             }
             row += 1;
             for data in &b.rows {
-                sheet.write_with_format(row, 0, &data.label, &left)?;
+                sheet.write_with_format(row, 0, &data.label, left)?;
                 for (c, v) in data.values.iter().enumerate() {
                     let col = c as u16 + 1;
                     let is_money = b.money.get(c).copied().unwrap_or(false);
                     if col == last && last < width - 1 {
-                        sheet.merge_range(row, col, row, width - 1, "", &plain)?;
+                        sheet.merge_range(row, col, row, width - 1, "", plain)?;
                     }
                     if is_money {
-                        sheet.write_number_with_format(row, col, *v as f64 / 1_000_000.0, &money)?;
+                        sheet.write_number_with_format(row, col, *v as f64 / 1_000_000.0, money)?;
                     } else {
-                        sheet.write_number_with_format(row, col, *v as f64, &plain)?;
+                        sheet.write_number_with_format(row, col, *v as f64, plain)?;
                     }
                 }
                 row += 1;
@@ -59,21 +168,23 @@ pub fn xlsx(r: &proto::AnnualReport) -> anyhow::Result<Vec<u8>> {
         }
         row += 1;
     }
+    Ok(row)
+}
 
-    // 三: the three header rows and the numbered rows, merged as printed.
-    let sheet = book.add_worksheet().set_name("三、依申请公开")?;
-    sheet.write_with_format(0, 0, format!("{} {}", r.title, TABLE_HEADINGS[1]), &title)?;
+/// Section 三 from row `top`: the three header rows and the numbered rows,
+/// merged as printed. Answers the row after it.
+fn section_three(sheet: &mut Worksheet, tables: &proto::Report, top: u32, f: &Formats) -> Result<u32, XlsxError> {
+    let (plain, left) = (&f.plain, &f.left);
     sheet.set_column_width(0, 12)?;
     sheet.set_column_width(1, 12)?;
     sheet.set_column_width(2, 36)?;
-    let top = 2u32;
-    sheet.merge_range(top, 0, top + 2, 2, BALANCE_NOTE, &plain)?;
-    sheet.merge_range(top, 3, top, 9, APPLICANT_HEADER, &plain)?;
-    sheet.merge_range(top + 1, 3, top + 2, 3, COLUMNS[0], &plain)?;
-    sheet.merge_range(top + 1, 4, top + 1, 8, ORGANISATIONS_HEADER, &plain)?;
-    sheet.merge_range(top + 1, 9, top + 2, 9, COLUMNS[6], &plain)?;
+    sheet.merge_range(top, 0, top + 2, 2, BALANCE_NOTE, plain)?;
+    sheet.merge_range(top, 3, top, 9, APPLICANT_HEADER, plain)?;
+    sheet.merge_range(top + 1, 3, top + 2, 3, COLUMNS[0], plain)?;
+    sheet.merge_range(top + 1, 4, top + 1, 8, ORGANISATIONS_HEADER, plain)?;
+    sheet.merge_range(top + 1, 9, top + 2, 9, COLUMNS[6], plain)?;
     for (i, h) in COLUMNS[1..6].iter().enumerate() {
-        sheet.write_with_format(top + 2, 4 + i as u16, *h, &plain)?;
+        sheet.write_with_format(top + 2, 4 + i as u16, *h, plain)?;
     }
     let first = top + 3;
     let rows = &tables.application_rows;
@@ -81,50 +192,52 @@ pub fn xlsx(r: &proto::AnnualReport) -> anyhow::Result<Vec<u8>> {
         rows.iter().enumerate().filter(|(_, x)| !x.block_label.is_empty()).map(|(i, _)| first + i as u32).collect();
     if let (Some(a), Some(b)) = (block_rows.first(), block_rows.last()) {
         let label = &rows[(a - first) as usize].block_label;
-        sheet.merge_range(*a, 0, *b, 0, label, &left)?;
+        sheet.merge_range(*a, 0, *b, 0, label, left)?;
     }
     let mut i = 0;
     while i < rows.len() {
         let x = &rows[i];
         let at = first + i as u32;
         if x.block_label.is_empty() {
-            sheet.merge_range(at, 0, at, 2, &x.label, &left)?;
+            sheet.merge_range(at, 0, at, 2, &x.label, left)?;
         } else if x.group_label.is_empty() {
-            sheet.merge_range(at, 1, at, 2, &x.label, &left)?;
+            sheet.merge_range(at, 1, at, 2, &x.label, left)?;
         } else {
             let span = rows[i..].iter().take_while(|y| y.group_label == x.group_label).count() as u32;
             if i == 0 || rows[i - 1].group_label != x.group_label {
                 if span > 1 {
-                    sheet.merge_range(at, 1, at + span - 1, 1, &x.group_label, &left)?;
+                    sheet.merge_range(at, 1, at + span - 1, 1, &x.group_label, left)?;
                 } else {
-                    sheet.write_with_format(at, 1, &x.group_label, &left)?;
+                    sheet.write_with_format(at, 1, &x.group_label, left)?;
                 }
             }
-            sheet.write_with_format(at, 2, &x.label, &left)?;
+            sheet.write_with_format(at, 2, &x.label, left)?;
         }
         for (c, v) in x.values.iter().enumerate() {
-            sheet.write_number_with_format(at, 3 + c as u16, *v as f64, &plain)?;
+            sheet.write_number_with_format(at, 3 + c as u16, *v as f64, plain)?;
         }
         i += 1;
     }
+    Ok(first + rows.len() as u32)
+}
 
-    // 四: two header rows of blocks, the column names, the numbers.
-    let sheet = book.add_worksheet().set_name("四、复议诉讼")?;
-    sheet.write_with_format(0, 0, format!("{} {}", r.title, TABLE_HEADINGS[2]), &title)?;
-    sheet.merge_range(2, 0, 3, 4, REVIEW_BLOCKS[0], &plain)?;
-    sheet.merge_range(2, 5, 2, 14, LITIGATION_HEADER, &plain)?;
-    sheet.merge_range(3, 5, 3, 9, REVIEW_BLOCKS[1], &plain)?;
-    sheet.merge_range(3, 10, 3, 14, REVIEW_BLOCKS[2], &plain)?;
+/// Section 四 from row `top`: two header rows of blocks, the column names,
+/// the numbers. Answers the row after it.
+fn section_four(sheet: &mut Worksheet, tables: &proto::Report, top: u32, f: &Formats) -> Result<u32, XlsxError> {
+    let plain = &f.plain;
+    sheet.merge_range(top, 0, top + 1, 4, REVIEW_BLOCKS[0], plain)?;
+    sheet.merge_range(top, 5, top, 14, LITIGATION_HEADER, plain)?;
+    sheet.merge_range(top + 1, 5, top + 1, 9, REVIEW_BLOCKS[1], plain)?;
+    sheet.merge_range(top + 1, 10, top + 1, 14, REVIEW_BLOCKS[2], plain)?;
     for k in 0..3u16 {
         for (c, h) in REVIEW_COLUMNS.iter().enumerate() {
-            sheet.write_with_format(4, k * 5 + c as u16, *h, &plain)?;
+            sheet.write_with_format(top + 2, k * 5 + c as u16, *h, plain)?;
         }
     }
     for (k, b) in tables.review_blocks.iter().enumerate() {
         for (c, v) in [b.upheld, b.corrected, b.other, b.pending, b.total].iter().enumerate() {
-            sheet.write_number_with_format(5, k as u16 * 5 + c as u16, *v as f64, &plain)?;
+            sheet.write_number_with_format(top + 3, k as u16 * 5 + c as u16, *v as f64, plain)?;
         }
     }
-    sheet.write(7, 0, period_statement(&tables))?;
-    Ok(book.save_to_buffer()?)
+    Ok(top + 4)
 }

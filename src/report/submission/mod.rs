@@ -15,13 +15,12 @@ use std::fmt;
 
 use sha2::Digest as _;
 
-use crate::report::exchange::{
-    self, COLUMN_CODES, Check, PeriodOf, ProactiveBlock, REVIEW_BLOCK_CODES, REVIEW_COLUMN_CODES, Row, SectionFour,
-    SectionThree, Source, Table,
-};
+mod text;
+mod workbook;
+
+use crate::report::exchange::{self, COLUMN_CODES, Check, REVIEW_BLOCK_CODES, REVIEW_COLUMN_CODES, Source, Table};
 use crate::report::period::Period;
-use crate::report::proactive_table;
-use crate::report::template::{HEADING_FOUR, HEADING_THREE, REVIEW_BLOCKS, Template};
+use crate::report::template::Template;
 
 /// The identities, in the order they are reported.
 pub const IDENTITIES: [&str; 6] =
@@ -65,6 +64,8 @@ fn unreadable(what: impl Into<String>) -> Unreadable {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
     Json,
+    /// XLSX (or XLS, ODS) in the official layout.
+    Xlsx,
     Text,
     Tsv,
 }
@@ -73,16 +74,20 @@ impl FileKind {
     pub fn code(self) -> &'static str {
         match self {
             Self::Json => "json",
+            Self::Xlsx => "xlsx",
             Self::Text => "text",
             Self::Tsv => "tsv",
         }
     }
 
-    /// By the file's name: `.json`, `.tsv`, anything else text.
+    /// By the file's name: `.json`, `.xlsx` (`.xls`, `.ods`), `.tsv`,
+    /// anything else text.
     pub fn of_name(name: &str) -> Self {
         let lower = name.to_ascii_lowercase();
         if lower.ends_with(".json") {
             Self::Json
+        } else if [".xlsx", ".xlsm", ".xls", ".ods"].iter().any(|e| lower.ends_with(e)) {
+            Self::Xlsx
         } else if lower.ends_with(".tsv") {
             Self::Tsv
         } else {
@@ -98,11 +103,14 @@ impl FileKind {
 /// whatever the file claimed.
 pub fn read(bytes: &[u8], file_name: &str, agency: &str, year: Option<i32>) -> Result<Table, Unreadable> {
     let kind = FileKind::of_name(file_name);
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| unreadable(format!("{file_name} is not UTF-8 text (save it as UTF-8)")))?;
+    let text = || {
+        std::str::from_utf8(bytes).map_err(|_| unreadable(format!("{file_name} is not UTF-8 text (save it as UTF-8)")))
+    };
     let mut table = match kind {
+        FileKind::Xlsx => workbook::published_workbook(bytes, agency, year)
+            .map_err(|e| unreadable(format!("{file_name}: {}", e.0)))?,
         FileKind::Json => {
-            let table: Table = serde_json::from_str(text)
+            let table: Table = serde_json::from_str(text()?)
                 .map_err(|e| unreadable(format!("{file_name} is not a table in the exchange format: {e}")))?;
             if table.format != exchange::FORMAT || table.version != exchange::VERSION {
                 return Err(unreadable(format!(
@@ -115,7 +123,7 @@ pub fn read(bytes: &[u8], file_name: &str, agency: &str, year: Option<i32>) -> R
             }
             table
         }
-        FileKind::Text | FileKind::Tsv => published_text(text, agency, year)?,
+        FileKind::Text | FileKind::Tsv => text::published_text(text()?, agency, year)?,
     };
     layout(&table)?;
     table.source = Source::Submitted {
@@ -313,19 +321,9 @@ pub fn fold_label(s: &str) -> String {
         .collect()
 }
 
-/// The cells of a line: tab-separated, or (plain text) separated by runs
-/// of white space; empty cells dropped.
-fn cells(line: &str) -> Vec<&str> {
-    if line.contains('\t') {
-        line.split('\t').map(str::trim).filter(|c| !c.is_empty()).collect()
-    } else {
-        line.split_whitespace().collect()
-    }
-}
-
 /// Reads a number as published: an integer, or (money) 万元 with up to six
 /// decimals, returned in fen.
-fn number(cell: &str, money: bool) -> Option<i64> {
+pub(crate) fn number(cell: &str, money: bool) -> Option<i64> {
     let cell = cell.trim();
     if !money {
         return cell.parse().ok();
@@ -342,7 +340,7 @@ fn number(cell: &str, money: bool) -> Option<i64> {
 }
 
 /// The 统计期限 a report's text states (…统计期限为 2020 年 1 月 1 日至 2020 年 12 月 31 日).
-fn stated_period(text: &str) -> Option<Period> {
+pub(crate) fn stated_period(text: &str) -> Option<Period> {
     let folded = fold_label(text);
     let at = folded.find("统计期限")?;
     let rest = &folded[at..];
@@ -370,155 +368,6 @@ fn stated_period(text: &str) -> Option<Period> {
         [first, last] => Period::new(first, last),
         _ => None,
     }
-}
-
-/// A published report's text or TSV (the layout of the seed and of
-/// `report --format tsv`): section 三's numbered rows by their labels,
-/// section 二's blocks by their titles, section 四's fifteen numbers if
-/// they are there (a copy extracted from a PDF often lost that table:
-/// then it reads as blank, which published tables mean as 0).
-fn published_text(text: &str, agency: &str, year: Option<i32>) -> Result<Table, Unreadable> {
-    let start = text.find(HEADING_THREE).ok_or_else(|| unreadable(format!("no section 三 ({HEADING_THREE})")))?;
-    // Published copies vary in the heading's tail (行政复议、行政诉讼情况).
-    let four =
-        text[start..].find(&HEADING_FOUR[..HEADING_FOUR.find('复').unwrap_or(HEADING_FOUR.len())]).map(|i| start + i);
-    let end = four.map(|f| f + text[f..].find("五、").unwrap_or(text.len() - f)).unwrap_or(text.len());
-    let three = &text[start..four.unwrap_or(end)];
-    // Section 三: every line that ends in seven numbers, in order.
-    let mut numbered = Vec::new();
-    for line in three.lines() {
-        let cells = cells(line);
-        if cells.len() < 8 {
-            continue;
-        }
-        let (labels, numbers) = cells.split_at(cells.len() - 7);
-        let Some(numbers) = numbers.iter().map(|n| number(n, false)).collect::<Option<Vec<_>>>() else { continue };
-        numbered.push((labels.join(""), numbers));
-    }
-    let template = match numbered.len() {
-        23 => Template::V2019,
-        25 => Template::V2021,
-        n => {
-            return Err(unreadable(format!(
-                "section 三 has {n} rows of seven numbers; the 2019 template has 23 and the 2021 template 25 \
-                 (a blank cell must be written as 0 in a text file)"
-            )));
-        }
-    };
-    let mut rows = Vec::new();
-    for (spec, (label, values)) in template.rows().iter().zip(numbered) {
-        // A period's table says 本期, 上期, 下期 where the year's says 本年, 上年, 下年度.
-        let as_year = fold_label(&label).replace("本期", "本年").replace("上期", "上年").replace("下期", "下年度");
-        if !as_year.ends_with(&fold_label(spec.label)) {
-            return Err(unreadable(format!(
-                "section 三, row {}: expected {:?}, found {label:?}",
-                exchange::row_code(spec.row.code()),
-                spec.label
-            )));
-        }
-        rows.push(Row { code: exchange::row_code(spec.row.code()).into(), label: spec.label.into(), values });
-    }
-    // Section 四: the first line of fifteen numbers after its heading.
-    let review: Vec<i64> = four
-        .and_then(|f| {
-            text[f..end].lines().find_map(|line| {
-                let cells = cells(line);
-                (cells.len() >= 15)
-                    .then(|| cells[cells.len() - 15..].iter().map(|n| number(n, false)).collect::<Option<Vec<_>>>())
-                    .flatten()
-            })
-        })
-        .unwrap_or_else(|| vec![0; 15]);
-    let blocks = REVIEW_BLOCK_CODES
-        .iter()
-        .zip(REVIEW_BLOCKS)
-        .enumerate()
-        .map(|(k, (code, label))| Row {
-            code: code.to_string(),
-            label: label.to_string(),
-            values: review[k * 5..k * 5 + 5].to_vec(),
-        })
-        .collect();
-    let section_two = section_two(&text[..start], template)?;
-    let period = match (stated_period(text), year) {
-        (Some(p), _) => p,
-        (None, Some(y)) => Period::year(y),
-        (None, None) => return Err(unreadable("the text states no 统计期限; give the year")),
-    };
-    Ok(Table {
-        format: exchange::FORMAT.into(),
-        version: exchange::VERSION,
-        agency: agency.into(),
-        members: Vec::new(),
-        template: template.name().into(),
-        period: PeriodOf {
-            first_day: period.first.to_string(),
-            last_day: period.last.to_string(),
-            name: period.to_string(),
-            label: period.label(),
-        },
-        review_dating: "filed_in_period".into(),
-        source: Source::Submitted { sha256: String::new(), file_name: String::new(), file_kind: String::new() },
-        section_three: SectionThree { columns: COLUMN_CODES.iter().map(|c| c.to_string()).collect(), rows },
-        section_four: SectionFour { columns: REVIEW_COLUMN_CODES.iter().map(|c| c.to_string()).collect(), blocks },
-        section_two,
-        checks: Vec::new(),
-    })
-}
-
-/// Section 二's blocks as the template lays them out, their numbers read
-/// from the text (a block or row not found reads as blank: 0).
-fn section_two(text: &str, template: Template) -> Result<Vec<ProactiveBlock>, Unreadable> {
-    let lines: Vec<&str> = text.lines().collect();
-    let empty = proactive_table::blocks(&proactive_table::ProactiveCells::default(), template);
-    let mut out = Vec::new();
-    for block in empty {
-        let code = |label: &str| proactive_table::code_of(label).unwrap_or("").to_string();
-        let money: Vec<bool> = block.rows[0].1.iter().map(|v| matches!(v, proactive_table::Value::Fen(_))).collect();
-        let title_at = lines.iter().position(|l| fold_label(l).starts_with(&fold_label(block.title)));
-        let mut rows = Vec::new();
-        for (label, values) in &block.rows {
-            let found = title_at.and_then(|t| {
-                lines[t + 1..].iter().take(6).find_map(|line| {
-                    let cells = cells(line);
-                    let first = cells.first()?;
-                    (fold_label(first) == fold_label(label)).then(|| cells[1..].to_vec())
-                })
-            });
-            let numbers = match found {
-                Some(cells) => cells
-                    .iter()
-                    .take(values.len())
-                    .enumerate()
-                    .map(|(i, c)| {
-                        number(c, money[i]).ok_or_else(|| {
-                            unreadable(format!("section 二, {} {label}: {c:?} is not a number", block.title))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                None => Vec::new(),
-            };
-            let mut numbers = numbers;
-            numbers.resize(values.len(), 0);
-            rows.push(Row { code: code(label), label: label.to_string(), values: numbers });
-        }
-        out.push(ProactiveBlock {
-            code: code(block.title),
-            title: block.title.into(),
-            columns: block
-                .columns
-                .iter()
-                .zip(&money)
-                .map(|(label, money)| exchange::Column {
-                    code: code(label),
-                    label: label.to_string(),
-                    unit: if *money { "fen" } else { "count" }.into(),
-                })
-                .collect(),
-            rows,
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
