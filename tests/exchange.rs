@@ -230,6 +230,30 @@ async fn every_table_json_the_service_writes_validates_and_carries_the_apis_numb
 }
 
 #[test]
+fn submitted_tables_and_roll_up_totals_validate_too() {
+    use disclosure_ledger::report::period::Period;
+    use disclosure_ledger::report::rollup::{self, Member, MemberSource};
+    use disclosure_ledger::report::template::Template;
+    let validator = schema();
+    let seed = include_str!("fixtures/annual-report-2020-heilongjiang-jgj.txt");
+    let submitted = disclosure_ledger::report::submission::read(seed.as_bytes(), "seed.txt", "hlj-jgj", None).unwrap();
+    let value = assert_valid(&validator, &submitted.to_json(), "a submitted table");
+    assert_eq!(value["source"]["kind"], "submitted");
+    let member = Member {
+        id: "hlj-jgj".into(),
+        is_group: false,
+        source: MemberSource::Submitted { accepted: true },
+        table: Some(submitted),
+        excluded: None,
+        late: false,
+    };
+    let total = rollup::total("province", Template::V2019, Period::year(2020), "filed_in_period", &[member], vec![]);
+    let value = assert_valid(&validator, &total.to_json(), "a roll-up's total");
+    assert_eq!(value["source"]["kind"], "rollup");
+    assert_eq!(value["members"], serde_json::json!(["hlj-jgj"]));
+}
+
+#[test]
 fn the_schema_refuses_what_is_not_a_table() {
     let validator = schema();
     let mut report = proto::Report {

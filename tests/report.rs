@@ -498,10 +498,23 @@ async fn the_review_cases_behind_a_cell_of_section_four_as_of_any_position() {
     assert_eq!(list(K::DirectSuit, C::Pending, 0).await.unwrap(), ["r3"]);
     // Before r2 was decided it was pending.
     assert_eq!(list(K::Reconsideration, C::Pending, decided_at - 1).await.unwrap(), ["r2"]);
-    // Each list is the table's number.
+    // Each list is the table's number, in every cell of section 四.
     let r = app.report(AGENCY, 2024, 0).await;
     assert_eq!(r.review_blocks[0].total, 2);
     assert_eq!(r.review_blocks[1].pending, 1);
+    for (block, kind) in r.review_blocks.iter().zip([K::Reconsideration, K::DirectSuit, K::SuitAfterReconsideration]) {
+        let cells = [
+            (C::Upheld, block.upheld),
+            (C::Corrected, block.corrected),
+            (C::Other, block.other),
+            (C::Pending, block.pending),
+            (C::Total, block.total),
+        ];
+        for (column, number) in cells {
+            let cases = list(kind, column, 0).await.unwrap();
+            assert_eq!(cases.len() as i64, number, "{kind:?} {column:?}: {cases:?}");
+        }
+    }
     // The case as the API shows it.
     let page = reports
         .clone()
