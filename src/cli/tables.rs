@@ -500,6 +500,10 @@ pub async fn rollup(
                 };
                 let name = if m.is_group { format!("{} (group)", m.member_id) } else { m.member_id.clone() };
                 let counted = if m.counted { "counted" } else { "not counted" };
+                let source = match m.table.as_ref().map(|t| t.log_position) {
+                    Some(p) if p > 0 => format!("{source} @{p}"),
+                    _ => source.to_string(),
+                };
                 let late = if m.late { "  LATE" } else { "" };
                 println!("  {name:<24} {source:<24} {counted:<12} {checks}{late}");
             }

@@ -50,7 +50,8 @@ pub fn xlsx(r: &proto::AnnualReport) -> anyhow::Result<Vec<u8>> {
 }
 
 /// A group's roll-up: a summary sheet (every member, where its table comes
-/// from, whether it counts, its checks, late or not), the total's sheet,
+/// from, the log position it reflects, whether it counts, its checks, late
+/// or not), the total's sheet,
 /// then one sheet per member with its tables.
 pub fn rollup_xlsx(r: &proto::Rollup) -> anyhow::Result<Vec<u8>> {
     let f = Formats::new();
@@ -58,7 +59,7 @@ pub fn rollup_xlsx(r: &proto::Rollup) -> anyhow::Result<Vec<u8>> {
     let total = r.total.clone().unwrap_or_default();
     let sheet = book.add_worksheet().set_name("汇总")?;
     sheet.write_with_format(0, 0, format!("{} 汇总 {}", r.group_id, total.period), &f.title)?;
-    let header = ["成员", "类型", "来源", "已接收", "计入合计", "校验", "逾期", "SHA-256"];
+    let header = ["成员", "类型", "来源", "日志位置", "已接收", "计入合计", "校验", "逾期", "SHA-256"];
     for (c, h) in header.iter().enumerate() {
         sheet.write_with_format(2, c as u16, *h, &f.plain)?;
     }
@@ -82,6 +83,7 @@ pub fn rollup_xlsx(r: &proto::Rollup) -> anyhow::Result<Vec<u8>> {
             m.member_id.clone(),
             if m.is_group { "机关组" } else { "机关" }.to_string(),
             source.to_string(),
+            m.table.as_ref().map(|t| t.log_position.to_string()).unwrap_or_default(),
             yes(m.accepted).to_string(),
             yes(m.counted).to_string(),
             checks,
@@ -99,7 +101,7 @@ pub fn rollup_xlsx(r: &proto::Rollup) -> anyhow::Result<Vec<u8>> {
         sheet.write(at + 1 + i as u32, 0, format!("{} {}", c.name, if c.passed { "✓" } else { &c.detail }))?;
     }
     sheet.set_column_width(0, 20)?;
-    sheet.set_column_width(5, 30)?;
+    sheet.set_column_width(6, 30)?;
     let mut names = vec!["汇总".to_string()];
     let mut tables = vec![(format!("{} 合计", r.group_id), total.clone())];
     tables.extend(r.members.iter().filter_map(|m| m.table.clone().map(|t| (m.member_id.clone(), t))));
