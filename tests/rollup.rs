@@ -283,6 +283,30 @@ async fn a_three_level_region_rolls_up_derived_and_submitted_members_cell_for_ce
     let total_new: Vec<i64> = new_row[3..10].iter().map(|c| c.to_string().parse().unwrap()).collect();
     assert_eq!(total_new, county.total.as_ref().unwrap().application_rows[0].values);
 
+    // As one JSON file: every member's table in the exchange format, valid
+    // against the published schemas.
+    let bundle = disclosure_ledger::report::rollup::Bundle::of(&county).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&bundle.to_json()).unwrap();
+    let table_schema: serde_json::Value = serde_json::from_str(disclosure_ledger::report::exchange::SCHEMA).unwrap();
+    let rollup_schema: serde_json::Value =
+        serde_json::from_str(disclosure_ledger::report::rollup::BUNDLE_SCHEMA).unwrap();
+    let registry = jsonschema::Registry::new()
+        .add(table_schema["$id"].as_str().unwrap(), table_schema.clone())
+        .unwrap()
+        .prepare()
+        .unwrap();
+    let validator = jsonschema::options().with_registry(&registry).build(&rollup_schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(value["members"][1]["source"], "submitted");
+    assert_eq!(value["members"][1]["table"]["source"]["kind"], "submitted");
+    assert_eq!(value["members"][1]["table"]["source"]["sha256"], x2_right.sha256.as_str());
+    assert_eq!(value["members"][2]["source"], "none");
+    assert_eq!(value["total"]["source"]["kind"], "rollup");
+    let mut broken = value.clone();
+    broken["members"][0]["table"]["section_three"]["rows"][0]["code"] = "x".into();
+    assert!(!validator.is_valid(&broken), "the member tables are checked against table-v1");
+
     // A second identical submission records nothing new.
     let again = submit(&app, "unit-c1", "unit-c1-2024-q3.tsv", render::render(&c1, Format::Tsv).unwrap()).await;
     assert!(again.duplicate);

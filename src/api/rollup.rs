@@ -14,7 +14,7 @@ use crate::domain::rejection::Rejection;
 use crate::domain::subject::SubjectState;
 use crate::domain::submitted_table;
 use crate::report::derivation::{self, ReportQuery};
-use crate::report::exchange::{Check, Table};
+use crate::report::exchange::{Check, Source, Table};
 use crate::report::period::Period;
 use crate::report::rollup::{self, Member, MemberSource};
 use crate::report::tables::ReviewDating;
@@ -192,13 +192,24 @@ fn build(ledger: &Ledger, group: &str, q: &RollupQuery, depth: usize) -> Result<
     Ok(Built { members: out, total, late })
 }
 
+/// A submitted member's file: its SHA-256, name and kind.
+fn submitted_file(m: &Member) -> Option<(&str, &str, &str)> {
+    match (&m.source, m.table.as_ref().map(|t| &t.source)) {
+        (MemberSource::Submitted { .. }, Some(Source::Submitted { sha256, file_name, file_kind })) => {
+            Some((sha256.as_str(), file_name.as_str(), file_kind.as_str()))
+        }
+        _ => None,
+    }
+}
+
 /// The roll-up of a group (its id canonical), as the API answers it.
 pub fn rollup(ledger: &Ledger, group: &str, q: &RollupQuery) -> Result<proto::Rollup, Rejection> {
     let built = build(ledger, group, q, 0)?;
     let members = built
         .members
         .iter()
-        .map(|m| proto::RollupMember {
+        .map(|m| (m, submitted_file(m)))
+        .map(|(m, submitted)| proto::RollupMember {
             member_id: m.id.clone(),
             is_group: m.is_group,
             source: match m.source {
@@ -207,12 +218,9 @@ pub fn rollup(ledger: &Ledger, group: &str, q: &RollupQuery) -> Result<proto::Ro
                 MemberSource::Rollup => proto::TableSource::Rollup,
                 MemberSource::Absent => proto::TableSource::None,
             } as i32,
-            sha256: match (&m.source, m.table.as_ref().map(|t| &t.source)) {
-                (MemberSource::Submitted { .. }, Some(crate::report::exchange::Source::Submitted { sha256, .. })) => {
-                    sha256.clone()
-                }
-                _ => String::new(),
-            },
+            sha256: submitted.map(|s| s.0.to_string()).unwrap_or_default(),
+            file_name: submitted.map(|s| s.1.to_string()).unwrap_or_default(),
+            file_kind: submitted.map(|s| s.2.to_string()).unwrap_or_default(),
             accepted: matches!(m.source, MemberSource::Submitted { accepted: true }),
             counted: m.counted(),
             checks_passed: m.table.as_ref().is_some_and(|t| t.checks.iter().all(|c| c.passed)) && m.excluded.is_none(),

@@ -141,8 +141,9 @@ pub enum Command {
         /// The tables' due date: members with none by then are late.
         #[arg(long)]
         due: Option<crate::domain::date::CivilDate>,
-        /// `text`, `json` (the API's JSON of the roll-up), or `xlsx` (a
-        /// summary sheet, the total, then one sheet per member; needs -o).
+        /// `text`, `json` (the roll-up bundle: every member's table in the
+        /// exchange format, docs/schemas/rollup-v1.schema.json), or `xlsx`
+        /// (a summary sheet, the total, then one sheet per member; needs -o).
         #[arg(long, default_value = "text")]
         format: String,
         #[arg(short, long)]
@@ -152,8 +153,12 @@ pub enum Command {
     /// service serves at /v1/openapi.json).
     Openapi,
     /// Print the JSON Schema of the table exchange format (what `report
-    /// --format json` writes and the service serves at /schemas/table-v1.json).
-    TableSchema,
+    /// --format json` writes and the service serves at /schemas/table-v1.json);
+    /// with --rollup, of the roll-up bundle (`rollup --format json`).
+    TableSchema {
+        #[arg(long)]
+        rollup: bool,
+    },
     /// Check a table a unit submitted, offline: the exchange format's JSON
     /// (`.json`), or a published report's text or TSV. Names every cell an
     /// identity fails on; exits non-zero if any. `--format json` prints the
@@ -489,8 +494,10 @@ impl Cli {
             Command::Rollup { server, group, year, period, due, format, output } => {
                 tables::rollup(&server, &group, (year, period), due, &format, output.as_deref()).await
             }
-            Command::TableSchema => {
-                print!("{}", crate::report::exchange::SCHEMA);
+            Command::TableSchema { rollup } => {
+                let schema =
+                    if rollup { crate::report::rollup::BUNDLE_SCHEMA } else { crate::report::exchange::SCHEMA };
+                print!("{schema}");
                 Ok(())
             }
             Command::CheckTable { file, agency, year, previous, format } => {

@@ -465,7 +465,7 @@ pub async fn rollup(
     let total = rollup.total.clone().unwrap_or_default();
     match format {
         "json" => {
-            let json = serde_json::to_string_pretty(&rollup)? + "\n";
+            let json = crate::report::rollup::Bundle::of(&rollup).map_err(anyhow::Error::msg)?.to_json();
             match output {
                 Some(path) => std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?,
                 None => print!("{json}"),

@@ -96,6 +96,115 @@ pub fn total(
     sum
 }
 
+/// What the roll-up bundle's `format` field always says.
+pub const BUNDLE_FORMAT: &str = "disclosure-ledger/rollup";
+/// The bundle's version.
+pub const BUNDLE_VERSION: u32 = 1;
+/// The JSON Schema of version 1 (its tables are `table-v1`).
+pub const BUNDLE_SCHEMA: &str = include_str!("../../docs/schemas/rollup-v1.schema.json");
+
+/// A roll-up as one file a superior keeps or forwards: every member with
+/// its table in the exchange format, and the total.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub format: String,
+    pub version: u32,
+    pub group: String,
+    pub period: crate::report::exchange::PeriodOf,
+    pub members: Vec<BundleMember>,
+    pub total: Table,
+    pub late_member_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleMember {
+    pub member_id: String,
+    pub is_group: bool,
+    /// `derived`, `submitted`, `rollup` or `none`.
+    pub source: String,
+    pub accepted: bool,
+    pub counted: bool,
+    pub late: bool,
+    pub failed_checks: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<Table>,
+}
+
+impl Bundle {
+    /// The bundle of a roll-up as the API answers it.
+    pub fn of(r: &crate::wire::proto::Rollup) -> Result<Self, String> {
+        use crate::wire::proto::TableSource;
+        let total_report = r.total.as_ref().ok_or("the roll-up has no total")?;
+        let mut total = Table::derived(total_report, &r.group_id)?;
+        total.members = total_report.agency_ids.clone();
+        total.source =
+            Source::Rollup { log_position: total_report.log_position, members_counted: total.members.len() as u32 };
+        let members = r
+            .members
+            .iter()
+            .map(|m| {
+                let source = TableSource::try_from(m.source).unwrap_or(TableSource::None);
+                let table = m
+                    .table
+                    .as_ref()
+                    .map(|t| {
+                        let mut table = Table::derived(t, &m.member_id)?;
+                        match source {
+                            TableSource::Submitted => {
+                                table.source = Source::Submitted {
+                                    sha256: m.sha256.clone(),
+                                    file_name: m.file_name.clone(),
+                                    file_kind: m.file_kind.clone(),
+                                }
+                            }
+                            TableSource::Rollup => {
+                                table.members = t.agency_ids.clone();
+                                table.source = Source::Rollup {
+                                    log_position: t.log_position,
+                                    members_counted: t.agency_ids.len() as u32,
+                                }
+                            }
+                            _ => {}
+                        }
+                        Ok::<_, String>(table)
+                    })
+                    .transpose()?;
+                Ok(BundleMember {
+                    member_id: m.member_id.clone(),
+                    is_group: m.is_group,
+                    source: match source {
+                        TableSource::Derived => "derived",
+                        TableSource::Submitted => "submitted",
+                        TableSource::Rollup => "rollup",
+                        _ => "none",
+                    }
+                    .into(),
+                    accepted: m.accepted,
+                    counted: m.counted,
+                    late: m.late,
+                    failed_checks: m.failed_checks.clone(),
+                    table,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Self {
+            format: BUNDLE_FORMAT.into(),
+            version: BUNDLE_VERSION,
+            group: r.group_id.clone(),
+            period: total.period.clone(),
+            members,
+            total,
+            late_member_ids: r.late_member_ids.clone(),
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a bundle always serializes") + "\n"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,7 @@ impl HttpApi {
         axum::Router::new()
             .route("/v1/openapi.json", axum::routing::get(document))
             .route("/schemas/table-v1.json", axum::routing::get(table_schema))
+            .route("/schemas/rollup-v1.json", axum::routing::get(rollup_schema))
             .route("/v1/{*path}", axum::routing::any(handle))
             .with_state(self)
     }
@@ -80,6 +81,14 @@ async fn table_schema() -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, "application/schema+json")
         .body(Body::from(crate::report::exchange::SCHEMA))
+        .expect("a valid response")
+}
+
+/// The roll-up bundle's JSON Schema.
+async fn rollup_schema() -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/schema+json")
+        .body(Body::from(crate::report::rollup::BUNDLE_SCHEMA))
         .expect("a valid response")
 }
 
