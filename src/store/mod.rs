@@ -27,7 +27,8 @@
 //! |        |                              | id order ([`crate::store::bucket`])    |
 //! | `T`    | agency `\0` year (u16 BE)    | the month's tally (postcard)    |
 //! |        | month (u8)                   |                                 |
-//! | `G`    | group id                     | the group's agencies (postcard) |
+//! | `G`    | group id                     | its agencies and member groups  |
+//! |        |                              | (postcard)                      |
 //! | `C`    | sequence number (u64 BE)     | a holiday schedule an admin     |
 //! |        |                              | added (TOML, as sent)           |
 //! | `K`    | token id                     | the access token (proto         |

@@ -232,6 +232,8 @@ pub fn event_name(e: &proto::Event) -> Markup {
         "event_voided" => "作废",
         "report_text_set" => "年报文字",
         "report_published" => "年报发布",
+        "table_submitted" => "报表报送",
+        "table_accepted" => "报表接收",
         _ => "",
     };
     html! { (words) " " span.meta { (kind) } }
