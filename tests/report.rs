@@ -10,19 +10,7 @@ const PERSON: usize = 0;
 const COMMERCIAL: usize = 1;
 const LAW_FIRM: usize = 4;
 
-/// Folds full- and half-width parentheses and removes white space, as
-/// published copies vary.
-fn fold_label(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '（' => '(',
-            '）' => ')',
-            '．' => '.',
-            c => c,
-        })
-        .collect()
-}
+use disclosure_ledger::report::submission::fold_label;
 
 /// The numbered rows of section 三 in the seed: (label, 7 numbers).
 fn seed_rows() -> Vec<(String, Vec<i64>)> {

@@ -19,12 +19,6 @@ use crate::report::submission;
 use crate::store::ledger::{Ledger, blocking};
 use crate::wire::proto;
 
-/// Ids of the events recorded here: from the stream, its revision and the
-/// file, so that a retry of the same call is recognised as one.
-fn event_id(stream: &str, revision: usize, what: &str, sha256: &Sha256) -> String {
-    Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{stream}/{revision}/{what}/{sha256}").as_bytes()).to_string()
-}
-
 /// The stream's submitted table as it stands, with its event count.
 async fn current(ledger: &Ledger, stream: StreamId) -> Result<(Option<SubmittedTable>, usize), Rejection> {
     let store = std::sync::Arc::clone(ledger.store());
@@ -49,7 +43,30 @@ fn stream_of(agency: &AgencyId, first: CivilDate, last: CivilDate) -> Result<Str
     Ok(StreamId { agency: agency.clone(), subject })
 }
 
-async fn record(ledger: &Ledger, event: proto::Event) -> Result<(u64, bool), Rejection> {
+/// Records one event of a unit's table stream, today, by the caller. Its
+/// id comes from the stream, its revision, what it records and the file, so
+/// that a retry of the same call is recognised as one.
+async fn record(
+    ledger: &Ledger,
+    caller: &Principal,
+    (stream, revision): (&StreamId, usize),
+    sha256: &Sha256,
+    payload: proto::event::Payload,
+) -> Result<(u64, bool), Rejection> {
+    let what = match &payload {
+        proto::event::Payload::TableSubmitted(_) => "submitted",
+        _ => "accepted",
+    };
+    let name = format!("{stream}/{revision}/{what}/{sha256}");
+    let event = proto::Event {
+        event_id: Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes()).to_string(),
+        agency_id: stream.agency.to_string(),
+        subject_id: stream.subject.to_string(),
+        occurred_on: Some(CivilDate::today_in_china().to_proto()),
+        actor: caller.name().chars().filter(|c| !c.is_control()).take(64).collect(),
+        correlation_id: String::new(),
+        payload: Some(payload),
+    };
     let batch = append_batch(&proto::AppendEventsRequest { events: vec![event], ..Default::default() })?;
     let appended = ledger.append(batch).await?;
     let first = appended.first().ok_or_else(|| Rejection::Internal("no answer for the event".into()))?;
@@ -109,22 +126,14 @@ pub async fn submit(
         // The latest submission already: a retry, or the same file again.
         return Ok(answer(ledger.head(), true));
     }
-    let event = proto::Event {
-        event_id: event_id(&stream.to_string(), revision, "submitted", &sha256),
-        agency_id: agency.to_string(),
-        subject_id: stream.subject.to_string(),
-        occurred_on: Some(CivilDate::today_in_china().to_proto()),
-        actor: caller.name().chars().filter(|c| !c.is_control()).take(64).collect(),
-        correlation_id: String::new(),
-        payload: Some(proto::event::Payload::TableSubmitted(proto::TableSubmitted {
-            first_day: Some(first.to_proto()),
-            last_day: Some(last.to_proto()),
-            file_name: r.file_name.trim().to_string(),
-            sha256: sha256.to_string(),
-            table_json: table.to_json(),
-        })),
-    };
-    let (position, duplicate) = record(ledger, event).await?;
+    let payload = proto::event::Payload::TableSubmitted(proto::TableSubmitted {
+        first_day: Some(first.to_proto()),
+        last_day: Some(last.to_proto()),
+        file_name: r.file_name.trim().to_string(),
+        sha256: sha256.to_string(),
+        table_json: table.to_json(),
+    });
+    let (position, duplicate) = record(ledger, caller, (&stream, revision), &sha256, payload).await?;
     tracing::info!(agency = %agency, period = %table.period.name, %sha256, failures = failures.len(), "table submitted");
     Ok(answer(position, duplicate))
 }
@@ -150,16 +159,8 @@ pub async fn accept(
     if now.as_ref().is_some_and(|t| t.sha256 == sha256 && t.accepted_on.is_some()) {
         return Ok(proto::AcceptTableResponse { log_position: ledger.head() });
     }
-    let event = proto::Event {
-        event_id: event_id(&stream.to_string(), revision, "accepted", &sha256),
-        agency_id: agency.to_string(),
-        subject_id: stream.subject.to_string(),
-        occurred_on: Some(CivilDate::today_in_china().to_proto()),
-        actor: caller.name().chars().filter(|c| !c.is_control()).take(64).collect(),
-        correlation_id: String::new(),
-        payload: Some(proto::event::Payload::TableAccepted(proto::TableAccepted { sha256: sha256.to_string() })),
-    };
-    let (position, _) = record(ledger, event).await?;
+    let payload = proto::event::Payload::TableAccepted(proto::TableAccepted { sha256: sha256.to_string() });
+    let (position, _) = record(ledger, caller, (&stream, revision), &sha256, payload).await?;
     tracing::info!(agency = %agency, first = %first, last = %last, %sha256, "table accepted");
     Ok(proto::AcceptTableResponse { log_position: position })
 }

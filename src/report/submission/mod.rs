@@ -109,20 +109,7 @@ pub fn read(bytes: &[u8], file_name: &str, agency: &str, year: Option<i32>) -> R
     let mut table = match kind {
         FileKind::Xlsx => workbook::published_workbook(bytes, agency, year)
             .map_err(|e| unreadable(format!("{file_name}: {}", e.0)))?,
-        FileKind::Json => {
-            let table: Table = serde_json::from_str(text()?)
-                .map_err(|e| unreadable(format!("{file_name} is not a table in the exchange format: {e}")))?;
-            if table.format != exchange::FORMAT || table.version != exchange::VERSION {
-                return Err(unreadable(format!(
-                    "{file_name} is {} version {}; this service reads {} version {}",
-                    table.format,
-                    table.version,
-                    exchange::FORMAT,
-                    exchange::VERSION
-                )));
-            }
-            table
-        }
+        FileKind::Json => parse_json(text()?).map_err(|e| unreadable(format!("{file_name} {e}")))?,
         FileKind::Text | FileKind::Tsv => text::published_text(text()?, agency, year)?,
     };
     layout(&table)?;
@@ -135,20 +122,27 @@ pub fn read(bytes: &[u8], file_name: &str, agency: &str, year: Option<i32>) -> R
     Ok(table)
 }
 
-/// Checks the table a `table_submitted` event carries: a table in the
-/// exchange format, laid out as its template says, of this agency and
-/// these days.
-pub fn check_recorded(json: &str, agency: &str, first_day: &str, last_day: &str) -> Result<Table, String> {
+/// A table in the exchange format, of the version this service reads; the
+/// error reads after the file's name ("is not a table …").
+fn parse_json(json: &str) -> Result<Table, String> {
     let table: Table = serde_json::from_str(json).map_err(|e| format!("is not a table in the exchange format: {e}"))?;
     if table.format != exchange::FORMAT || table.version != exchange::VERSION {
         return Err(format!(
-            "is {} version {}, not {} version {}",
+            "is {} version {}; this service reads {} version {}",
             table.format,
             table.version,
             exchange::FORMAT,
             exchange::VERSION
         ));
     }
+    Ok(table)
+}
+
+/// Checks the table a `table_submitted` event carries: a table in the
+/// exchange format, laid out as its template says, of this agency and
+/// these days.
+pub fn check_recorded(json: &str, agency: &str, first_day: &str, last_day: &str) -> Result<Table, String> {
+    let table = parse_json(json)?;
     layout(&table).map_err(|e| e.0)?;
     if table.agency != agency {
         return Err(format!("is the table of {}, not of {agency}", table.agency));

@@ -2,9 +2,8 @@
 //! seed (extracted from a PDF, tabs between cells, blank cells lost) and
 //! of `report --format tsv`.
 
-use crate::report::exchange::{self, ProactiveBlock, Row, Table};
+use crate::report::exchange::{self, ProactiveBlock, Table};
 use crate::report::period::Period;
-use crate::report::proactive_table;
 use crate::report::submission::{Unreadable, fold_label, number, stated_period};
 use crate::report::template::{HEADING_FOUR, HEADING_THREE, Template};
 
@@ -91,61 +90,31 @@ pub(super) fn published_text(text: &str, agency: &str, year: Option<i32>) -> Res
     for (k, block) in table.section_four.blocks.iter_mut().enumerate() {
         block.values = review[k * 5..k * 5 + 5].to_vec();
     }
-    table.section_two = section_two(&text[..start], template)?;
+    section_two(&text[..start], &mut table.section_two)?;
     Ok(table)
 }
 
-/// Section 二's blocks as the template lays them out, their numbers read
-/// from the text (a block or row not found reads as blank: 0).
-fn section_two(text: &str, template: Template) -> Result<Vec<ProactiveBlock>, Unreadable> {
+/// Fills section 二's blocks (the template's, blank) with their numbers
+/// from the text: each row under its block's title (a block or row not
+/// found stays blank: 0).
+fn section_two(text: &str, blocks: &mut [ProactiveBlock]) -> Result<(), Unreadable> {
     let lines: Vec<&str> = text.lines().collect();
-    let empty = proactive_table::blocks(&proactive_table::ProactiveCells::default(), template);
-    let mut out = Vec::new();
-    for block in empty {
-        let code = |label: &str| proactive_table::code_of(label).unwrap_or("").to_string();
-        let money: Vec<bool> = block.rows[0].1.iter().map(|v| matches!(v, proactive_table::Value::Fen(_))).collect();
-        let title_at = lines.iter().position(|l| fold_label(l).starts_with(&fold_label(block.title)));
-        let mut rows = Vec::new();
-        for (label, values) in &block.rows {
-            let found = title_at.and_then(|t| {
-                lines[t + 1..].iter().take(6).find_map(|line| {
-                    let cells = cells(line);
-                    let first = cells.first()?;
-                    (fold_label(first) == fold_label(label)).then(|| cells[1..].to_vec())
-                })
+    for block in blocks {
+        let Some(title) = lines.iter().position(|l| fold_label(l).starts_with(&fold_label(&block.title))) else {
+            continue;
+        };
+        let money: Vec<bool> = block.columns.iter().map(|c| c.unit == "fen").collect();
+        for row in &mut block.rows {
+            let found = lines[title + 1..].iter().take(6).find_map(|line| {
+                let cells = cells(line);
+                (fold_label(cells.first()?) == fold_label(&row.label)).then(|| cells[1..].to_vec())
             });
-            let numbers = match found {
-                Some(cells) => cells
-                    .iter()
-                    .take(values.len())
-                    .enumerate()
-                    .map(|(i, c)| {
-                        number(c, money[i]).ok_or_else(|| {
-                            unreadable(format!("section 二, {} {label}: {c:?} is not a number", block.title))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                None => Vec::new(),
-            };
-            let mut numbers = numbers;
-            numbers.resize(values.len(), 0);
-            rows.push(Row { code: code(label), label: label.to_string(), values: numbers });
+            for (i, c) in found.unwrap_or_default().iter().take(row.values.len()).enumerate() {
+                row.values[i] = number(c, money[i]).ok_or_else(|| {
+                    unreadable(format!("section 二, {} {}: {c:?} is not a number", block.title, row.label))
+                })?;
+            }
         }
-        out.push(ProactiveBlock {
-            code: code(block.title),
-            title: block.title.into(),
-            columns: block
-                .columns
-                .iter()
-                .zip(&money)
-                .map(|(label, money)| exchange::Column {
-                    code: code(label),
-                    label: label.to_string(),
-                    unit: if *money { "fen" } else { "count" }.into(),
-                })
-                .collect(),
-            rows,
-        });
     }
-    Ok(out)
+    Ok(())
 }
