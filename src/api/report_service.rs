@@ -406,6 +406,8 @@ impl ReportServiceApi for ReportService {
                             published_on: Some(p.published_on.to_proto()),
                         })
                         .collect(),
+                    missing_sections: annual.missing.iter().map(|s| s.to_proto() as i32).collect(),
+                    agency_name: annual.agency_name,
                 }),
             }))
         }

@@ -119,8 +119,10 @@ pub enum SectionArg {
     Overview,
     /// 五、存在的主要问题及改进情况
     Problems,
-    /// 六、其他需要报告的事项
+    /// 六、其他需要报告的事项 (with the contact and download sentence)
     Other,
+    /// 落款: the agency's name and the report's date, one per line
+    SignOff,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

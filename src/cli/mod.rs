@@ -285,13 +285,18 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// The whole annual report of an agency: its text and the tables of
-    /// sections 二, 三 and 四, as of one log position, as HTML, DOCX or XLSX.
+    /// The whole annual report of an agency, ready to publish: its text and
+    /// the tables of sections 二, 三 and 四, as of one log position, as HTML,
+    /// DOCX or PDF (or the tables alone as XLSX). Refuses a report whose
+    /// agency name, 一, 五, 六 or sign-off has no text yet, unless
+    /// --allow-missing-text.
     AnnualReport {
         #[command(flatten)]
         server: ServerArg,
+        /// The agency.
         #[arg(long)]
         agency: String,
+        /// The report year.
         #[arg(long)]
         year: i32,
         /// Template version; default: the one in force for the year.
@@ -300,11 +305,24 @@ pub enum Command {
         /// As of this log position (default: now).
         #[arg(long)]
         as_of: Option<u64>,
-        #[arg(long, value_enum, default_value_t = crate::report::publication::Format::Html)]
-        format: crate::report::publication::Format,
+        /// The format; default: the one -o's extension names (.html, .docx,
+        /// .pdf, .xlsx). A --format that contradicts the extension is refused.
+        #[arg(long, value_enum)]
+        format: Option<crate::report::publication::Format>,
         /// The file to write.
         #[arg(long, short)]
         output: PathBuf,
+        /// Leave out the small line at the end saying where the numbers come
+        /// from (log position, digest); the document's properties keep it.
+        #[arg(long)]
+        no_colophon: bool,
+        /// Write the report even if a required section has no text (a draft).
+        #[arg(long)]
+        allow_missing_text: bool,
+        /// A font file or folder for the PDF, searched before the system's
+        /// fonts (repeatable). Fonts are never downloaded.
+        #[arg(long = "font")]
+        fonts: Vec<PathBuf>,
     },
     /// Set the agency's own text for a part of its annual report (recorded
     /// as an event, so every edit is kept). Numbers are placeholders such as
@@ -463,8 +481,25 @@ impl Cli {
             Command::Report { server, table, as_of, format, output } => {
                 tables::report(&server, &table, as_of, format, output.as_deref()).await
             }
-            Command::AnnualReport { server, agency, year, template, as_of, format, output } => {
-                tables::annual_report(&server, &agency, year, template.as_deref(), as_of, format, &output).await
+            Command::AnnualReport {
+                server,
+                agency,
+                year,
+                template,
+                as_of,
+                format,
+                output,
+                no_colophon,
+                allow_missing_text,
+                fonts,
+            } => {
+                let options = crate::report::publication::Options {
+                    colophon: !no_colophon,
+                    font_paths: fonts,
+                    ..Default::default()
+                };
+                let publish = tables::Publish { format, output, options, allow_missing_text };
+                tables::annual_report(&server, &agency, year, template.as_deref(), as_of, publish).await
             }
             Command::Publish { server, agency, year, label } => tables::publish(&server, &agency, year, label).await,
             Command::ReportText { server, agency, year, section, file } => {

@@ -225,6 +225,37 @@ pub async fn set_group(
     Ok(())
 }
 
+/// Where and how `annual-report` writes the report.
+pub struct Publish {
+    pub format: Option<crate::report::publication::Format>,
+    pub output: std::path::PathBuf,
+    pub options: crate::report::publication::Options,
+    pub allow_missing_text: bool,
+}
+
+impl Publish {
+    /// The format: the one asked for, or the one the file's extension names;
+    /// never one the extension contradicts.
+    pub fn format(&self) -> anyhow::Result<crate::report::publication::Format> {
+        use crate::report::publication::Format;
+        let named = Format::of_path(&self.output);
+        match (self.format, named) {
+            (Some(asked), Some(named)) if asked != named => bail!(
+                "--format {} contradicts the file name {} (a .{} file): drop --format or name the file .{}",
+                asked.extension(),
+                self.output.display(),
+                named.extension(),
+                asked.extension()
+            ),
+            (Some(f), _) | (None, Some(f)) => Ok(f),
+            (None, None) => bail!(
+                "cannot tell the format from {}: name it .html, .docx, .pdf or .xlsx, or give --format",
+                self.output.display()
+            ),
+        }
+    }
+}
+
 /// Writes the whole annual report in a published format.
 pub async fn annual_report(
     server: &ServerArg,
@@ -232,9 +263,9 @@ pub async fn annual_report(
     year: i32,
     template: Option<&str>,
     as_of: Option<u64>,
-    format: crate::report::publication::Format,
-    output: &Path,
+    publish: Publish,
 ) -> anyhow::Result<()> {
+    let format = publish.format()?;
     let template = match template {
         Some("2019") => proto::Template::Template2019,
         Some("2021") => proto::Template::Template2021,
@@ -255,16 +286,37 @@ pub async fn annual_report(
         .into_inner()
         .annual_report
         .context("the server sent no report")?;
-    let bytes = crate::report::publication::publish(&report, format)?;
+    let missing: Vec<&str> = report
+        .missing_sections
+        .iter()
+        .filter_map(|s| crate::domain::codes::ReportSection::from_proto(*s).ok())
+        .map(|s| s.name())
+        .collect();
+    if !missing.is_empty() {
+        let what = format!(
+            "the report of {agency} for {year} has no text for {} (record it with report-text)",
+            missing.join("、")
+        );
+        if !publish.allow_missing_text {
+            bail!("{what}; nothing written (--allow-missing-text writes it as a draft)");
+        }
+        eprintln!("warning: {what}; written as a draft");
+    }
+    let bytes = crate::report::publication::publish(&report, format, &publish.options)?;
+    let output = &publish.output;
     std::fs::write(output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
     let tables = report.tables.unwrap_or_default();
     println!(
-        "{} written to {} (log position {}; checks {})",
+        "{} written to {} ({}; log position {}; checks {})",
         report.title,
         output.display(),
+        format.extension().to_uppercase(),
         tables.log_position,
         if tables.checks_passed { "passed" } else { "FAILED" }
     );
+    if !tables.checks_passed {
+        bail!("the tables failed their checks");
+    }
     Ok(())
 }
 
@@ -288,6 +340,7 @@ pub async fn report_text(
         SectionArg::Overview => proto::ReportSection::Overview,
         SectionArg::Problems => proto::ReportSection::Problems,
         SectionArg::Other => proto::ReportSection::Other,
+        SectionArg::SignOff => proto::ReportSection::SignOff,
     };
     let payload = proto::event::Payload::ReportTextSet(proto::ReportTextSet { year, section: section as i32, text });
     let position = record_in_report(server, agency, year, payload).await?;

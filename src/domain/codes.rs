@@ -203,6 +203,8 @@ closed_enum! {
         Overview,
         Problems,
         Other,
+        /// 落款: the agency's name and the report's date, at its end.
+        SignOff,
     }
 }
 
@@ -210,10 +212,27 @@ impl ReportSection {
     /// The official heading ("" for the name and the preamble).
     pub fn heading(self) -> &'static str {
         match self {
-            Self::AgencyName | Self::Preamble => "",
+            Self::AgencyName | Self::Preamble | Self::SignOff => "",
             Self::Overview => "一、总体情况",
             Self::Problems => "五、存在的主要问题及改进情况",
             Self::Other => "六、其他需要报告的事项",
         }
     }
+
+    /// What the section is, as a warning names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AgencyName => "机关名称（标题）",
+            Self::Preamble => "开头段落",
+            Self::Overview => "一、总体情况",
+            Self::Problems => "五、存在的主要问题及改进情况",
+            Self::Other => "六、其他需要报告的事项",
+            Self::SignOff => "落款（机关名称和日期）",
+        }
+    }
+
+    /// The sections a finished report cannot do without: the opening
+    /// paragraph is the only one the template leaves to the agency.
+    pub const REQUIRED: [ReportSection; 5] =
+        [Self::AgencyName, Self::Overview, Self::Problems, Self::Other, Self::SignOff];
 }

@@ -27,6 +27,7 @@ pub fn subject_for(year: i32) -> String {
 /// The placeholders a text may use, and what each stands for.
 pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("year", "the report year"),
+    ("period", "统计期限, e.g. 2024年1月1日至2024年12月31日"),
     ("new", "三 一、本年新收政府信息公开申请数量 (总计)"),
     ("carried_in", "三 二、上年结转 (总计)"),
     ("concluded", "三 （七）总计: applications concluded in the year"),

@@ -29,6 +29,10 @@ pub struct AnnualReport {
     pub placeholders: Vec<(&'static str, &'static str, String)>,
     /// The times the report was published, oldest first (voided ones left out).
     pub publications: Vec<Publication>,
+    /// The agency's name (its id when no name was recorded).
+    pub agency_name: String,
+    /// Required sections without text: the report is a draft while any is.
+    pub missing: Vec<ReportSection>,
 }
 
 /// The report published as the log stood at `position`.
@@ -70,6 +74,7 @@ pub fn values(r: &Report) -> BTreeMap<&'static str, String> {
     };
     let mut v = BTreeMap::new();
     v.insert("year", r.year.to_string());
+    v.insert("period", r.period.label());
     v.insert("new", total(Row::New).to_string());
     v.insert("carried_in", total(Row::CarriedIn).to_string());
     v.insert("concluded", total(Row::Total).to_string());
@@ -156,15 +161,23 @@ pub fn assemble(store: &Store, agency: &AgencyId, q: &ReportQuery) -> Result<Ann
     let values = values(&tables);
     let name = sections.get(&ReportSection::AgencyName).map_or_else(|| agency.to_string(), |n| n.trim().to_owned());
     let title = format!("{name}{}年政府信息公开工作年度报告", q.year);
-    let texts = [ReportSection::Preamble, ReportSection::Overview, ReportSection::Problems, ReportSection::Other]
-        .into_iter()
+    let missing =
+        ReportSection::REQUIRED.into_iter().filter(|s| sections.get(s).is_none_or(|t| t.trim().is_empty())).collect();
+    let texts = [
+        ReportSection::Preamble,
+        ReportSection::Overview,
+        ReportSection::Problems,
+        ReportSection::Other,
+        ReportSection::SignOff,
+    ]
+    .into_iter()
         .filter_map(|s| sections.get(&s).map(|t| (s, s.heading(), fill(t, &values))))
         .collect();
     let placeholders = crate::domain::report_text::PLACEHOLDERS
         .iter()
         .map(|(name, meaning)| (*name, *meaning, values.get(name).cloned().unwrap_or_default()))
         .collect();
-    Ok(AnnualReport { title, tables, texts, recorded: sections, placeholders, publications })
+    Ok(AnnualReport { title, tables, texts, recorded: sections, placeholders, publications, agency_name: name, missing })
 }
 
 fn missing(position: u64) -> DeriveError {

@@ -242,22 +242,34 @@ fn proactive_html(r: &proto::Report) -> String {
     out
 }
 
-/// The print style: A4, serif CJK, the official ruled tables.
-const STYLE: &str = r#"<style>
-@page { size: A4; margin: 18mm 15mm; }
-body { font-family: "Noto Serif CJK SC", "Source Han Serif SC", "SimSun", serif; font-size: 10.5pt; color: #000; }
-h2 { font-size: 14pt; font-weight: bold; margin: 1.2em 0 0.5em; }
-table { border-collapse: collapse; width: 100%; page-break-inside: avoid; }
-th, td { border: 1px solid #000; padding: 3px 4px; text-align: center; vertical-align: middle; }
-td.label, th.label { text-align: left; font-weight: normal; }
-td.num { text-align: center; width: 7%; }
-td.note { font-weight: normal; }
-table.reviews, table.proactive { table-layout: fixed; }
-table.proactive { margin-bottom: 0.8em; }
+/// The print style: A4 with GB/T 9704's margins (top 37 mm, bottom 35 mm,
+/// left 28 mm, right 26 mm: a 156 mm text width), its fonts by role with
+/// fallbacks (a 小标宋 title, 仿宋 body, 黑体 headings), page numbers "— N —"
+/// outside at the foot, headings kept with what follows, header rows
+/// repeated on every printed page and rows never split.
+pub const PRINT_STYLE: &str = r#"<style>
+@page { size: A4; margin: 37mm 26mm 35mm 28mm; }
+@page :right { @bottom-right { content: "— " counter(page) " —"; font-family: "SimSun", "宋体", "Noto Serif CJK SC", serif; font-size: 14pt; vertical-align: top; padding-top: 7mm; } }
+@page :left { @bottom-left { content: "— " counter(page) " —"; font-family: "SimSun", "宋体", "Noto Serif CJK SC", serif; font-size: 14pt; vertical-align: top; padding-top: 7mm; } }
+body { font-family: "FangSong_GB2312", "仿宋_GB2312", "FangSong", "仿宋", "STFangsong", "Noto Serif CJK SC", "Source Han Serif SC", serif; font-size: 16pt; color: #000; margin: 0; }
+h1 { font-family: "FZXiaoBiaoSong-B05S", "方正小标宋简体", "STZhongsong", "华文中宋", "Noto Serif CJK SC", serif; font-size: 22pt; font-weight: bold; text-align: center; line-height: 1.5; margin: 0 0 1em; }
+h2 { font-family: "SimHei", "黑体", "Noto Sans CJK SC", "Source Han Sans SC", sans-serif; font-size: 16pt; font-weight: normal; margin: 0.6em 0 0.3em; text-indent: 2em; break-after: avoid-page; page-break-after: avoid; }
+p.text { text-indent: 2em; line-height: 1.75; margin: 0; text-align: justify; orphans: 2; widows: 2; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; margin: 0.3em 0 0.8em; font-size: 9pt; line-height: 1.3; }
+table.proactive { font-size: 10.5pt; }
+table.proactive, table.reviews { break-inside: avoid; page-break-inside: avoid; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; page-break-inside: avoid; }
+th, td { border: 1px solid #000; padding: 2px 3px; text-align: center; vertical-align: middle; font-weight: normal; overflow-wrap: normal; }
+td.label, th.label { text-align: left; }
+th.group, td.num { white-space: nowrap; }
+td.note { text-align: left; }
+div.sign-off { break-inside: avoid; margin-top: 2em; text-align: right; padding-right: 4em; }
+div.sign-off p { margin: 0; line-height: 1.75; }
+p.colophon { font-size: 8pt; color: #555; margin-top: 2em; line-height: 1.4; }
 p.meta { font-size: 9pt; color: #333; }
-h1 { font-size: 18pt; font-weight: bold; text-align: center; margin: 0.5em 0 1em; }
-p.text { text-indent: 2em; line-height: 1.8; margin: 0.3em 0; }
 p.period { text-align: center; font-size: 10.5pt; }
+@media screen { body { max-width: 156mm; margin: 2em auto; } }
 </style>"#;
 
 /// The tables' column widths, as classes rather than `style` attributes
@@ -266,8 +278,8 @@ p.period { text-align: center; font-size: 10.5pt; }
 /// columns of section 三.
 pub fn column_widths() -> String {
     let mut css = String::from(
-        "col.w-label { width: 34%; } col.w-block { width: 9%; } col.w-group { width: 9%; } \
-         col.w-row { width: 24%; } col.w-value { width: 8.28%; }\n",
+        "col.w-label { width: 34%; } col.w-block { width: 12%; } col.w-group { width: 16%; } \
+         col.w-row { width: 29%; } col.w-value { width: 6.14%; }\n",
     );
     for n in 1..=12 {
         let _ = writeln!(css, "col.w-rest{n} {{ width: {:.2}%; }}", 66.0 / n as f64);
@@ -293,7 +305,7 @@ fn html(r: &proto::Report) -> String {
 /// The start of a printable A4 HTML document, up to `<body>`.
 pub fn html_head(title: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\n{STYLE}\n<style>\n{}</style></head><body>\n",
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\n{PRINT_STYLE}\n<style>\n{}</style></head><body>\n",
         escape(title),
         column_widths()
     )
@@ -363,9 +375,12 @@ pub fn tables_html_linked(r: &proto::Report, links: Option<&dyn CellLinks>) -> S
         r#"{proactive}<h2>三、收到和处理政府信息公开申请情况</h2>
 <table class="applications">
 <colgroup><col class="w-block"><col class="w-group"><col class="w-row"><col span="7" class="w-value"></colgroup>
+<thead>
 <tr><td class="note" colspan="3" rowspan="3">{note}</td><th scope="colgroup" colspan="7">{applicant}</th></tr>
 <tr><th scope="col" rowspan="2">{c0}</th><th scope="colgroup" colspan="5">{orgs}</th><th scope="col" rowspan="2">{c6}</th></tr>
 <tr><th scope="col">{c1}</th><th scope="col">{c2}</th><th scope="col">{c3}</th><th scope="col">{c4}</th><th scope="col">{c5}</th></tr>
+</thead>
+<tbody>
 "#,
         note = BALANCE_NOTE,
         applicant = APPLICANT_HEADER,
@@ -402,7 +417,7 @@ pub fn tables_html_linked(r: &proto::Report, links: Option<&dyn CellLinks>) -> S
                 let span = rows.iter().filter(|x| x.group_label == row.group_label).count();
                 let _ = write!(
                     out,
-                    "<th scope=\"rowgroup\" class=\"label\" rowspan=\"{span}\">{}</th>",
+                    "<th scope=\"rowgroup\" class=\"label group\" rowspan=\"{span}\">{}</th>",
                     escape(&row.group_label)
                 );
             }
@@ -414,11 +429,12 @@ pub fn tables_html_linked(r: &proto::Report, links: Option<&dyn CellLinks>) -> S
         }
         let _ = writeln!(out, "</tr>");
     }
-    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "</tbody>\n</table>");
     let _ = write!(
         out,
         r#"<h2>四、政府信息公开行政复议、行政诉讼情况</h2>
 <table class="reviews">
+<thead>
 <tr><th scope="colgroup" colspan="5" rowspan="2">{b0}</th><th scope="colgroup" colspan="10">{lit}</th></tr>
 <tr><th scope="colgroup" colspan="5">{b1}</th><th scope="colgroup" colspan="5">{b2}</th></tr>
 <tr>"#,
@@ -432,13 +448,13 @@ pub fn tables_html_linked(r: &proto::Report, links: Option<&dyn CellLinks>) -> S
             let _ = write!(out, "<th scope=\"col\">{c}</th>");
         }
     }
-    let _ = write!(out, "</tr>\n<tr>");
+    let _ = write!(out, "</tr>\n</thead>\n<tbody><tr>");
     for (block, b) in r.review_blocks.iter().enumerate() {
         for (column, v) in [b.upheld, b.corrected, b.other, b.pending, b.total].into_iter().enumerate() {
             number_cell(&mut out, links, CellRef::Review { block, column }, v);
         }
     }
-    let _ = writeln!(out, "</tr>\n</table>");
+    let _ = writeln!(out, "</tr></tbody>\n</table>");
     out
 }
 

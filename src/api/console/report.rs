@@ -57,29 +57,37 @@ pub(super) async fn report(
     )
 }
 
-/// The report as a file to publish: DOCX (the whole report), HTML, or XLSX
-/// (the tables), as `disclosure-ledger report --annual` writes them.
+/// The report as a file to publish: DOCX, PDF or HTML (the whole report),
+/// or XLSX (the tables), as `disclosure-ledger annual-report` writes them.
 pub(super) async fn download(
     State(console): State<Console>,
     headers: HeaderMap,
     Query(q): Query<ReportQuery>,
 ) -> Response {
-    use crate::report::publication::{Format, publish};
+    use crate::report::publication::{Format, Options, publish};
     let Some(session) = console.sessions.of(&headers) else { return to_sign_in() };
-    let (format, kind, extension) = match q.format.as_str() {
-        "docx" => (Format::Docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
-        "xlsx" => (Format::Xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-        "html" => (Format::Html, "text/html; charset=utf-8", "html"),
+    let format = match q.format.as_str() {
+        "docx" => Format::Docx,
+        "xlsx" => Format::Xlsx,
+        "html" => Format::Html,
+        "pdf" => Format::Pdf,
         other => {
-            return refused(&session, &tonic::Status::invalid_argument(format!("{other:?} is not docx, xlsx or html")));
+            return refused(
+                &session,
+                &tonic::Status::invalid_argument(format!("format: {other:?} is not docx, pdf, xlsx or html")),
+            );
         }
     };
+    let (kind, extension) = (format.media_type(), format.extension());
     let annual = match annual_report(&console, &session, &q).await {
         Ok(a) => a,
         Err(status) => return refused(&session, &status),
     };
-    let bytes = match publish(&annual, format) {
-        Ok(b) => b,
+    // Typesetting a PDF reads the fonts and takes a while: off the runtime.
+    let made = tokio::task::spawn_blocking(move || publish(&annual, format, &Options::default())).await;
+    let bytes = match made {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return refused(&session, &tonic::Status::failed_precondition(e.to_string())),
         Err(e) => return refused(&session, &tonic::Status::internal(e.to_string())),
     };
     let name = format!("{}-{}-年度报告.{extension}", q.agency, q.year);
@@ -97,7 +105,7 @@ pub(super) async fn download(
 /// The finished report: its text and tables as the agency will publish
 /// them, and the downloads.
 fn report_page(session: &Session, agency: &str, year: i32, annual: &proto::AnnualReport, tables: String) -> Markup {
-    use crate::report::publication::{paragraphs, period_statement, text_of};
+    use crate::report::publication::{paragraphs, text_of};
     let t = annual.tables.clone().unwrap_or_default();
     let download =
         |format: &str| format!("/console/report/download?agency={}&year={year}&format={format}", encode(agency));
@@ -111,11 +119,21 @@ fn report_page(session: &Session, agency: &str, year: i32, annual: &proto::Annua
     };
     html! {
         nav.downloads {
-            "下载：" a href=(download("docx")) { "DOCX" } " · " a href=(download("html")) { "HTML" } " · "
+            "下载：" a href=(download("docx")) { "DOCX" } " · " a href=(download("pdf")) { "PDF" } " · "
+            a href=(download("html")) { "HTML" } " · "
             a href=(download("xlsx")) { "XLSX（统计表）" }
             " · " a href=(format!("/console/report/text?agency={}&year={year}", encode(agency))) { "编辑报告文字" }
         }
         p.meta { "日志位置 " (t.log_position) "；日志摘要 " code { (t.log_digest) } }
+        @if !annual.missing_sections.is_empty() {
+            p.refusal role="alert" {
+                "尚缺以下部分的文字，报告还不能发布："
+                @for (i, s) in annual.missing_sections.iter().enumerate() {
+                    @if i > 0 { "、" }
+                    (crate::domain::codes::ReportSection::from_proto(*s).map_or("?", |s| s.name()))
+                }
+            }
+        }
         @if !annual.publications.is_empty() {
             p.meta {
                 "已发布："
@@ -137,11 +155,13 @@ fn report_page(session: &Session, agency: &str, year: i32, annual: &proto::Annua
         article.report {
             h1 { (annual.title) }
             (text(proto::ReportSection::Preamble))
-            p.text { (period_statement(&t)) }
             (text(proto::ReportSection::Overview))
             (PreEscaped(tables))
             (text(proto::ReportSection::Problems))
             (text(proto::ReportSection::Other))
+            @if let Some(t) = text_of(annual, proto::ReportSection::SignOff) {
+                div.sign-off { @for line in t.text.lines() { p { (line) } } }
+            }
         }
     }
 }

@@ -19,12 +19,13 @@ use crate::api::console::{Console, admin::guarded, page, refused, to_sign_in, vi
 use crate::wire::proto;
 
 /// The sections an agency writes, in report order, with their names.
-const SECTIONS: [(proto::ReportSection, &str); 5] = [
+const SECTIONS: [(proto::ReportSection, &str); 6] = [
     (proto::ReportSection::AgencyName, "机关名称（标题）"),
     (proto::ReportSection::Preamble, "开头段落"),
     (proto::ReportSection::Overview, "一、总体情况"),
     (proto::ReportSection::Problems, "五、存在的主要问题及改进情况"),
     (proto::ReportSection::Other, "六、其他需要报告的事项"),
+    (proto::ReportSection::SignOff, "落款（机关名称和日期，每项一行）"),
 ];
 
 pub(super) async fn edit(State(console): State<Console>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Response {

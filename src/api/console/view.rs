@@ -29,6 +29,7 @@ table.list td, table.list th { text-align: left; }
 .meta { color: #444; font-size: 0.9em; word-break: break-all; }
 .failed { color: #a00; font-weight: bold; } .passed { color: #176117; }
 article.report { max-width: 60em; } p.text { text-indent: 2em; line-height: 1.8; }
+div.sign-off { text-align: right; padding-right: 4em; } div.sign-off p { margin: 0; }
 nav.downloads { margin: 0.5em 0; }
 .refusal { border-left: 4px solid #a00; padding: 0.5em 1em; background: #fbeaea; }
 form.pick { display: flex; gap: 1em; align-items: end; flex-wrap: wrap; }

@@ -1,12 +1,16 @@
 //! The tables as XLSX in the official layout: the annual report's, one
 //! sheet per section; and a roll-up's, a summary sheet of its members, the
-//! total, then one sheet per member with its sections stacked.
+//! total, then one sheet per member with its sections stacked. Every sheet
+//! is in 宋体 (GB2312 character set, so Excel on Chinese Windows picks it),
+//! set up for A4, fitted to the page width, its header rows repeated on
+//! every printed page and numbered "— N —" at the foot.
 
 use rust_xlsxwriter::{Format as Cell, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
-use crate::report::publication::{TABLE_HEADINGS, period_statement, proactive_tables};
+use crate::report::publication::{period_statement, proactive_tables};
 use crate::report::template::{
-    APPLICANT_HEADER, BALANCE_NOTE, COLUMNS, LITIGATION_HEADER, ORGANISATIONS_HEADER, REVIEW_BLOCKS, REVIEW_COLUMNS,
+    APPLICANT_HEADER, BALANCE_NOTE, COLUMNS, HEADING_FOUR, HEADING_THREE, HEADING_TWO, LITIGATION_HEADER,
+    ORGANISATIONS_HEADER, REVIEW_BLOCKS, REVIEW_COLUMNS,
 };
 use crate::wire::proto;
 
@@ -18,15 +22,44 @@ struct Formats {
     money: Cell,
 }
 
+/// The East Asian face of every cell (charset 134 is GB2312).
+fn song() -> Cell {
+    Cell::new().set_font_name("宋体").set_font_charset(134).set_font_size(11)
+}
+
+/// A workbook whose default face is 宋体 rather than Calibri.
+fn workbook() -> Result<Workbook, XlsxError> {
+    let mut book = Workbook::new();
+    book.set_default_format(&song().set_align(FormatAlign::VerticalCenter), 20, 64)?;
+    Ok(book)
+}
+
+/// A4, portrait or landscape, fitted to one page wide, `repeat` (the
+/// header rows) printed at the top of every page.
+fn print_setup(sheet: &mut Worksheet, landscape: bool, repeat: Option<(u32, u32)>) -> Result<(), XlsxError> {
+    sheet.set_paper_size(9);
+    if landscape {
+        sheet.set_landscape();
+    }
+    sheet.set_print_fit_to_pages(1, 0);
+    sheet.set_print_center_horizontally(true);
+    sheet.set_margins(0.7, 0.7, 0.75, 0.75, 0.3, 0.3);
+    sheet.set_footer("&C— &P —");
+    if let Some((first, last)) = repeat {
+        sheet.set_repeat_rows(first, last)?;
+    }
+    Ok(())
+}
+
 impl Formats {
     fn new() -> Self {
-        let plain = Cell::new()
+        let plain = song()
             .set_border(FormatBorder::Thin)
             .set_align(FormatAlign::Center)
             .set_align(FormatAlign::VerticalCenter)
             .set_text_wrap();
         let left = plain.clone().set_align(FormatAlign::Left);
-        let title = Cell::new().set_bold().set_font_size(14);
+        let title = song().set_bold().set_font_size(14);
         let money = plain.clone().set_num_format("0.######");
         Self { plain, left, title, money }
     }
@@ -35,16 +68,19 @@ impl Formats {
 pub fn xlsx(r: &proto::AnnualReport) -> anyhow::Result<Vec<u8>> {
     let tables = r.tables.clone().unwrap_or_default();
     let f = Formats::new();
-    let mut book = Workbook::new();
+    let mut book = workbook()?;
     let sheet = book.add_worksheet().set_name("二、主动公开")?;
-    sheet.write_with_format(0, 0, format!("{} {}", r.title, TABLE_HEADINGS[0]), &f.title)?;
+    sheet.write_with_format(0, 0, format!("{} {}", r.title, HEADING_TWO), &f.title)?;
     section_two(sheet, &tables, 2, &f)?;
+    print_setup(sheet, false, None)?;
     let sheet = book.add_worksheet().set_name("三、依申请公开")?;
-    sheet.write_with_format(0, 0, format!("{} {}", r.title, TABLE_HEADINGS[1]), &f.title)?;
+    sheet.write_with_format(0, 0, format!("{} {}", r.title, HEADING_THREE), &f.title)?;
     section_three(sheet, &tables, 2, &f)?;
+    print_setup(sheet, false, Some((2, 4)))?;
     let sheet = book.add_worksheet().set_name("四、复议诉讼")?;
-    sheet.write_with_format(0, 0, format!("{} {}", r.title, TABLE_HEADINGS[2]), &f.title)?;
+    sheet.write_with_format(0, 0, format!("{} {}", r.title, HEADING_FOUR), &f.title)?;
     let next = section_four(sheet, &tables, 2, &f)?;
+    print_setup(sheet, true, Some((2, 4)))?;
     sheet.write(next + 1, 0, period_statement(&tables))?;
     Ok(book.save_to_buffer()?)
 }
@@ -55,7 +91,7 @@ pub fn xlsx(r: &proto::AnnualReport) -> anyhow::Result<Vec<u8>> {
 /// then one sheet per member with its tables.
 pub fn rollup_xlsx(r: &proto::Rollup) -> anyhow::Result<Vec<u8>> {
     let f = Formats::new();
-    let mut book = Workbook::new();
+    let mut book = workbook()?;
     let total = r.total.clone().unwrap_or_default();
     let sheet = book.add_worksheet().set_name("汇总")?;
     sheet.write_with_format(0, 0, format!("{} 汇总 {}", r.group_id, total.period), &f.title)?;
@@ -102,6 +138,7 @@ pub fn rollup_xlsx(r: &proto::Rollup) -> anyhow::Result<Vec<u8>> {
     }
     sheet.set_column_width(0, 20)?;
     sheet.set_column_width(6, 30)?;
+    print_setup(sheet, true, Some((2, 2)))?;
     let mut names = vec!["汇总".to_string()];
     let mut tables = vec![(format!("{} 合计", r.group_id), total.clone())];
     tables.extend(r.members.iter().filter_map(|m| m.table.clone().map(|t| (m.member_id.clone(), t))));
@@ -112,6 +149,7 @@ pub fn rollup_xlsx(r: &proto::Rollup) -> anyhow::Result<Vec<u8>> {
         let next = section_four(sheet, &t, next + 1, &f)?;
         let next = section_two(sheet, &t, next + 1, &f)?;
         sheet.write(next + 1, 0, period_statement(&t))?;
+        print_setup(sheet, false, Some((2, 4)))?;
     }
     Ok(book.save_to_buffer()?)
 }
