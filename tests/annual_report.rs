@@ -5,7 +5,7 @@
 
 mod support;
 
-use disclosure_ledger::report::publication::{Format, publish};
+use disclosure_ledger::report::publication::{Format, Options, publish};
 use disclosure_ledger::wire::proto::{self, event::Payload};
 use support::*;
 
@@ -161,10 +161,15 @@ async fn the_finished_report_quotes_its_own_tables_in_every_format() {
     let numbers = expected_numbers(&t);
     assert_eq!(numbers.len(), 10 + 25 * 7 + 15, "section 二 (2021), 三 and 四");
 
-    // HTML: the statement of the period and position, and every table cell.
-    let html = String::from_utf8(publish(&r, Format::Html).unwrap()).unwrap();
-    assert!(html.contains("本报告统计期限为2024年1月1日至2024年12月31日"));
-    assert!(html.contains(&format!("反映日志位置{}", t.log_position)));
+    // HTML: the provenance in the colophon and the properties (not the
+    // body's words), and every table cell.
+    let html = String::from_utf8(publish(&r, Format::Html, &Options::default()).unwrap()).unwrap();
+    assert!(html.contains(&format!("日志位置 {}", t.log_position)), "the colophon");
+    assert!(html.contains(&format!(
+        "<meta name=\"description\" content=\"由 disclosure-ledger 从事件日志推导：日志位置 {}",
+        t.log_position
+    )));
+    assert!(!html.contains("反映日志位置"));
     let cells: Vec<String> = html
         .split("<td class=\"num\"")
         .skip(1)
@@ -179,7 +184,7 @@ async fn the_finished_report_quotes_its_own_tables_in_every_format() {
     assert!(order.windows(2).all(|w| w[0] < w[1]), "sections in report order: {order:?}");
 
     // DOCX: unzip, read word/document.xml, every numeric table cell in order.
-    let docx = publish(&r, Format::Docx).unwrap();
+    let docx = publish(&r, Format::Docx, &Options::default()).unwrap();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).expect("a zip");
     let mut xml = String::new();
     std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").expect("document.xml"), &mut xml).unwrap();
@@ -202,7 +207,7 @@ async fn the_finished_report_quotes_its_own_tables_in_every_format() {
     assert!(xml.contains(&wanted), "the text is in the document");
 
     // XLSX: read back, one sheet per section, merged cells, every value.
-    let xlsx = publish(&r, Format::Xlsx).unwrap();
+    let xlsx = publish(&r, Format::Xlsx, &Options::default()).unwrap();
     use calamine::{Data, Reader};
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).expect("an xlsx");
     assert_eq!(book.sheet_names(), vec!["二、主动公开", "三、依申请公开", "四、复议诉讼"]);

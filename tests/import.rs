@@ -194,6 +194,16 @@ async fn a_bad_row_refuses_the_file_unless_skipped() {
     let rejected = std::fs::read_to_string(&rejects).unwrap();
     assert_eq!(rejected.lines().count(), 7, "a header and six rows:\n{rejected}");
     assert!(rejected.lines().nth(1).unwrap().starts_with("3,"), "{rejected}");
+    assert!(!rejected.starts_with('\u{feff}'), "UTF-8 in, UTF-8 out");
+    // The same ledger as Excel on Chinese Windows saves it (GB18030): the
+    // rejects start with a byte-order mark, so that Excel reads them as UTF-8.
+    let (gbk, _, _) = encoding_rs::GB18030.encode(&csv);
+    let excel = import::read_csv(&gbk).unwrap();
+    let for_excel = dir.path().join("rejects-excel.csv");
+    import(&app, &excel, &Mapping::default(), &options(true, Some(for_excel.clone()))).await.expect("skip bad");
+    let rejected = std::fs::read_to_string(&for_excel).unwrap();
+    assert!(rejected.starts_with('\u{feff}'), "a BOM for Excel");
+    assert_eq!(rejected.lines().count(), 7, "{rejected}");
     let a1 = app.application(AGENCY, "A-1").await.application.unwrap();
     assert_eq!(a1.status, disclosure_ledger::wire::proto::ApplicationStatus::Concluded as i32);
 }

@@ -36,6 +36,7 @@ pub fn report_to_proto(r: &Report, log_digest: Digest) -> proto::Report {
         log_position: r.position,
         log_digest: log_digest.hex(),
         period: r.period.label(),
+        unrecorded_agency_ids: Vec::new(),
         period_days: Some(proto::ReportPeriod {
             first_day: Some(r.period.first.to_proto()),
             last_day: Some(r.period.last.to_proto()),

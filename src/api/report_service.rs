@@ -319,21 +319,28 @@ impl ReportServiceApi for ReportService {
         async move {
             may_see(&caller, r.scope.as_ref()).map_err(refuse)?;
             let ledger = self.ledger.get().map_err(refuse)?;
-            let (report, digest) = blocking(move || {
+            let report = blocking(move || {
                 let store = ledger.store();
                 let asked = period(r.year, r.period.as_ref())?;
                 let q = query(store, r.scope.as_ref(), asked, r.template, r.review_dating, r.as_of_position)?;
                 let report = derivation::report(store, &q).map_err(|e| derive_error(e, "as_of_position"))?;
                 let digest = digest_at(&ledger, report.position)?;
-                Ok((report, digest))
+                let unrecorded: Vec<String> = q
+                    .agencies
+                    .iter()
+                    .filter(|a| store.subjects(a, None).next().is_none())
+                    .map(ToString::to_string)
+                    .collect();
+                Ok((report, digest, unrecorded))
             })
             .await
             .map_err(refuse)?;
+            let (report, digest, unrecorded) = (report.0, report.1, report.2);
             if !report.passed() {
                 // A failed check is a bug in the derivation, never in the data.
                 tracing::error!(checks = ?report.checks, "a derived table failed its checks");
             }
-            let report = report_to_proto(&report, digest);
+            let report = proto::Report { unrecorded_agency_ids: unrecorded, ..report_to_proto(&report, digest) };
             Ok(Response::new(proto::GetReportResponse { report: Some(report) }))
         }
         .instrument(span)

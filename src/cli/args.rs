@@ -62,6 +62,7 @@ pub enum CalendarCommand {
     Set {
         #[command(flatten)]
         server: ServerArg,
+        /// A TOML schedule of holidays and make-up working days (see the README).
         file: PathBuf,
     },
     /// The years known, with their notices.
@@ -78,6 +79,7 @@ pub enum TokenCommand {
     Create {
         #[command(flatten)]
         server: ServerArg,
+        /// The token's role: reader, writer or admin.
         #[arg(long, value_enum)]
         role: RoleArg,
         /// An agency it covers; repeat for several.
@@ -100,6 +102,7 @@ pub enum TokenCommand {
     Revoke {
         #[command(flatten)]
         server: ServerArg,
+        /// The id of the token to revoke (as `token list` shows it).
         token_id: String,
     },
     /// List tokens (never their secrets).

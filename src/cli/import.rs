@@ -265,7 +265,11 @@ fn server_reason(status: &tonic::Status, i: usize) -> String {
 
 /// The bad rows, with their reasons and their cells, as CSV.
 fn write_rejects(path: &Path, table: &Table, bad: &[BadRow]) -> anyhow::Result<()> {
-    let mut out = csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    if table.from_excel {
+        std::io::Write::write_all(&mut file, "\u{feff}".as_bytes())?;
+    }
+    let mut out = csv::Writer::from_writer(file);
     let mut header = vec!["row".to_owned(), "reason".to_owned()];
     header.extend(table.headers.iter().cloned());
     out.write_record(&header)?;

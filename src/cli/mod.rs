@@ -84,6 +84,7 @@ pub enum Command {
     Restore {
         /// The backup file.
         file: PathBuf,
+        /// The empty data directory to restore into.
         #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
@@ -106,6 +107,7 @@ pub enum Command {
     SubmitTable {
         #[command(flatten)]
         server: ServerArg,
+        /// The table: the exchange format's JSON, a workbook (.xlsx/.xls/.ods), or a published report's text or TSV.
         file: PathBuf,
         /// The unit the table is of.
         #[arg(long)]
@@ -118,6 +120,7 @@ pub enum Command {
     AcceptTable {
         #[command(flatten)]
         server: ServerArg,
+        /// The unit whose submitted table is accepted.
         #[arg(long)]
         agency: String,
         /// The period: 2025, 2025-Q3, 2025-07, …
@@ -132,10 +135,13 @@ pub enum Command {
     Rollup {
         #[command(flatten)]
         server: ServerArg,
+        /// The group whose members are totalled.
         #[arg(long)]
         group: String,
+        /// The year (or give --period).
         #[arg(long, required_unless_present = "period")]
         year: Option<i32>,
+        /// Another period than a year: 2025-H1, 2025-Q3, 2025-07 or 2025-03-01..2025-05-31.
         #[arg(long, conflicts_with = "year")]
         period: Option<crate::report::period::Period>,
         /// The tables' due date: members with none by then are late.
@@ -146,6 +152,7 @@ pub enum Command {
         /// (a summary sheet, the total, then one sheet per member; needs -o).
         #[arg(long, default_value = "text")]
         format: String,
+        /// Write to this file instead of standard output (required for xlsx).
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -156,6 +163,7 @@ pub enum Command {
     /// --format json` writes and the service serves at /schemas/table-v1.json);
     /// with --rollup, of the roll-up bundle (`rollup --format json`).
     TableSchema {
+        /// Print the roll-up's schema instead of the table's.
         #[arg(long)]
         rollup: bool,
     },
@@ -164,6 +172,7 @@ pub enum Command {
     /// identity fails on; exits non-zero if any. `--format json` prints the
     /// table in the exchange format, its source the file's SHA-256.
     CheckTable {
+        /// The table to check: exchange JSON, a workbook, or a published report's text or TSV.
         file: PathBuf,
         /// The agency the table is of (a JSON table names its own).
         #[arg(long, default_value = "")]
@@ -237,6 +246,7 @@ pub enum Command {
     /// Create a new admin token directly in a data directory, with the
     /// service stopped: the way back in when every admin token is lost.
     RecoverAdmin {
+        /// The service's data directory.
         #[arg(long, env = "DISCLOSURE_DATA_DIR", default_value = Config::DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
         /// Where to write the token (readable by its owner only).
@@ -258,6 +268,7 @@ pub enum Command {
     Show {
         #[command(flatten)]
         server: ServerArg,
+        /// The agency the application belongs to.
         #[arg(long)]
         agency: String,
         /// The application id.
@@ -270,7 +281,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a year's tables (sections 三 and 四), derived by the server.
+    /// Print a period's tables (sections 二, 三 and 四), derived by the server,
+    /// in the published layout (TSV) or another format.
     Report {
         #[command(flatten)]
         server: ServerArg,
@@ -279,6 +291,7 @@ pub enum Command {
         /// The tables as they stood at this log position (default: now).
         #[arg(long)]
         as_of: Option<u64>,
+        /// tsv (the published layout), csv, json (the exchange format), md, html, or xlsx (needs -o).
         #[arg(long, value_enum, default_value_t = Format::Tsv)]
         format: Format,
         /// Write to this file instead of standard output.
@@ -330,10 +343,13 @@ pub enum Command {
     ReportText {
         #[command(flatten)]
         server: ServerArg,
+        /// The agency whose report it is.
         #[arg(long)]
         agency: String,
+        /// The report year.
         #[arg(long)]
         year: i32,
+        /// The part of the report the text is for.
         #[arg(long, value_enum)]
         section: SectionArg,
         /// A UTF-8 text file (`-` reads standard input); paragraphs are
@@ -346,8 +362,10 @@ pub enum Command {
     Publish {
         #[command(flatten)]
         server: ServerArg,
+        /// The agency whose report is published.
         #[arg(long)]
         agency: String,
+        /// The report year.
         #[arg(long)]
         year: i32,
         /// What was published, e.g. 正式发布 or 更正后重新发布.
@@ -360,6 +378,7 @@ pub enum Command {
         server: ServerArg,
         #[command(flatten)]
         table: TableArgs,
+        /// The earlier log position (e.g. the one a table was published at).
         #[arg(long)]
         from: u64,
         /// Default: now.
@@ -370,8 +389,10 @@ pub enum Command {
     Cell {
         #[command(flatten)]
         server: ServerArg,
+        /// The agency.
         #[arg(long)]
         agency: String,
+        /// The report year.
         #[arg(long, required_unless_present = "period")]
         year: Option<i32>,
         /// Another period than a year: 2025-H1, 2025-Q3, 2025-07 or a range.
@@ -383,6 +404,7 @@ pub enum Command {
         /// 0-5 an applicant column (自然人 … 其他), 6 总计.
         #[arg(long, default_value_t = 6)]
         column: i32,
+        /// As of this log position (default: now).
         #[arg(long)]
         as_of: Option<u64>,
     },
@@ -400,6 +422,7 @@ pub enum Command {
     Deadlines {
         #[command(flatten)]
         server: ServerArg,
+        /// The agency.
         #[arg(long)]
         agency: String,
         /// YYYY-MM-DD; default today in China Standard Time.
@@ -420,8 +443,10 @@ pub enum Command {
     Timeliness {
         #[command(flatten)]
         server: ServerArg,
+        /// The agency.
         #[arg(long)]
         agency: String,
+        /// The year of the answers.
         #[arg(long)]
         year: i32,
     },
@@ -430,7 +455,9 @@ pub enum Command {
     SetGroup {
         #[command(flatten)]
         server: ServerArg,
+        /// The group's id.
         group: String,
+        /// A member agency (repeatable).
         agencies: Vec<String>,
         /// A member group; repeat for several.
         #[arg(long = "member-group")]
@@ -555,5 +582,35 @@ impl Cli {
                 tables::set_group(&server, &group, agencies, member_groups).await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// `--help` describes every argument of every command.
+    #[test]
+    fn every_argument_is_described() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {} (the command)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "disclosure-ledger", &mut missing);
+        assert!(missing.is_empty(), "{} without a description:\n{}", missing.len(), missing.join("\n"));
     }
 }

@@ -64,6 +64,9 @@ pub async fn report(
         .into_inner()
         .report
         .unwrap_or_default();
+    for agency in &report.unrecorded_agency_ids {
+        eprintln!("warning: the log holds no event of agency {agency:?} (a mistyped id?): its cells are zeros");
+    }
     if format == Format::Xlsx {
         let Some(path) = output else { bail!("--format xlsx writes a workbook: give -o FILE.xlsx") };
         let whose = t.group.clone().unwrap_or_else(|| report.agency_ids.join("、"));
@@ -194,7 +197,13 @@ pub async fn verify(server: &ServerArg, deep: bool) -> anyhow::Result<()> {
         }
         bail!("{} differences between the maintained tallies and the replay", v.differences.len());
     }
-    println!("every table and every application matches the replay");
+    if deep {
+        println!("deep check: every month's tallies and every stored application and review case match the replay");
+    } else {
+        println!(
+            "tally check: every month's tallies match the replay (stored applications not refolded; --deep does that)"
+        );
+    }
     for lost in &v.lost_ranges {
         let loss = crate::store::loss::Loss::from_proto(lost).map_err(anyhow::Error::msg)?;
         println!("{loss}: no event is there, and none ever will be");

@@ -171,13 +171,22 @@ pub fn assemble(store: &Store, agency: &AgencyId, q: &ReportQuery) -> Result<Ann
         ReportSection::SignOff,
     ]
     .into_iter()
-        .filter_map(|s| sections.get(&s).map(|t| (s, s.heading(), fill(t, &values))))
-        .collect();
+    .filter_map(|s| sections.get(&s).map(|t| (s, s.heading(), fill(t, &values))))
+    .collect();
     let placeholders = crate::domain::report_text::PLACEHOLDERS
         .iter()
         .map(|(name, meaning)| (*name, *meaning, values.get(name).cloned().unwrap_or_default()))
         .collect();
-    Ok(AnnualReport { title, tables, texts, recorded: sections, placeholders, publications, agency_name: name, missing })
+    Ok(AnnualReport {
+        title,
+        tables,
+        texts,
+        recorded: sections,
+        placeholders,
+        publications,
+        agency_name: name,
+        missing,
+    })
 }
 
 fn missing(position: u64) -> DeriveError {

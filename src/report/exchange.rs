@@ -319,6 +319,7 @@ impl Table {
                 first_day: Some(p.first.to_proto()),
                 last_day: Some(p.last.to_proto()),
             }),
+            unrecorded_agency_ids: Vec::new(),
         }
     }
 

@@ -35,25 +35,31 @@ pub fn render(report: &proto::Report, format: Format) -> anyhow::Result<String> 
     })
 }
 
-/// The two label cells of a row as a flat layout shows them: the merged
-/// cell it opens (block or group label, on the row that starts it) and its
-/// own label; rows that stand alone put their label first.
-fn flat_labels(rows: &[proto::ApplicationRow]) -> Vec<(String, String)> {
+/// The three label cells of a row as the official grid has them: the
+/// block label (on the row that opens the block), the group label (on the
+/// row that opens the group) or a label the template merges over both
+/// inner columns (（一）予以公开), and an item's label (1.属于国家秘密).
+/// Rows outside the block (一、本年新收 …) put their label first. Every
+/// label of one level is in one column, as in the printed table.
+fn grid_labels(rows: &[proto::ApplicationRow]) -> Vec<[String; 3]> {
     let mut out = Vec::new();
     let mut last_block = "";
     let mut last_group = "";
     for row in rows {
-        let standalone = row.group_label.is_empty() && !matches!(row.code.as_str(), "1" | "2");
-        let opens = if !row.group_label.is_empty() && row.group_label != last_group {
-            row.group_label.clone()
-        } else if !row.block_label.is_empty() && row.block_label != last_block && !standalone {
-            row.block_label.clone()
+        let cells = if row.block_label.is_empty() {
+            [row.label.clone(), String::new(), String::new()]
         } else {
-            String::new()
+            let block = if row.block_label != last_block { row.block_label.clone() } else { String::new() };
+            if row.group_label.is_empty() {
+                [block, row.label.clone(), String::new()]
+            } else {
+                let group = if row.group_label != last_group { row.group_label.clone() } else { String::new() };
+                [block, group, row.label.clone()]
+            }
         };
         last_block = &row.block_label;
         last_group = &row.group_label;
-        out.push(if standalone { (row.label.clone(), String::new()) } else { (opens, row.label.clone()) });
+        out.push(cells);
     }
     out
 }
@@ -113,12 +119,13 @@ fn tsv(r: &proto::Report) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", crate::report::template::HEADING_THREE);
-    let _ = writeln!(out, "{BALANCE_NOTE}\t\t{APPLICANT_HEADER}\t\t\t\t\t\t{}\t", COLUMNS[6]);
-    let _ = writeln!(out, "\t\t{}\t{ORGANISATIONS_HEADER}\t\t\t\t\t\t", COLUMNS[0]);
-    let _ = writeln!(out, "\t\t\t{}\t\t", COLUMNS[1..6].join("\t"));
-    for (row, (first, second)) in r.application_rows.iter().zip(flat_labels(&r.application_rows)) {
+    // Three label columns, then the seven of the applicants.
+    let _ = writeln!(out, "{BALANCE_NOTE}\t\t\t{APPLICANT_HEADER}\t\t\t\t\t\t");
+    let _ = writeln!(out, "\t\t\t{}\t{ORGANISATIONS_HEADER}\t\t\t\t\t{}", COLUMNS[0], COLUMNS[6]);
+    let _ = writeln!(out, "\t\t\t\t{}\t", COLUMNS[1..6].join("\t"));
+    for (row, labels) in r.application_rows.iter().zip(grid_labels(&r.application_rows)) {
         let values: Vec<String> = row.values.iter().map(ToString::to_string).collect();
-        let _ = writeln!(out, "{first}\t{second}\t{}\t", values.join("\t"));
+        let _ = writeln!(out, "{}\t{}", labels.join("\t"), values.join("\t"));
     }
     let _ = writeln!(out, "\n{}", crate::report::template::HEADING_FOUR);
     let _ = writeln!(out, "{}\t\t\t\t\t{LITIGATION_HEADER}\t\t\t\t\t\t\t\t\t", REVIEW_BLOCKS[0]);
@@ -563,10 +570,14 @@ mod tests {
         let lines = &all[start..];
         assert_eq!(lines[3 + 23 + 1], "四、政府信息公开行政复议、行政诉讼情况");
         assert_eq!(lines.last().unwrap().split('\t').count(), 15, "section 四's fifteen numbers");
-        assert_eq!(lines[3], "一、本年新收政府信息公开申请数量\t\t3\t1\t0\t0\t2\t0\t6\t");
-        assert!(lines[5].starts_with("三、本年度办理结果\t（一）予以公开\t2\t1\t"));
-        assert!(lines[7].starts_with("（三）不予公开\t1.属于国家秘密\t"));
-        assert!(lines[23].starts_with("（六）其他处理\t\t1\t"));
+        assert_eq!(lines[3], "一、本年新收政府信息公开申请数量\t\t\t3\t1\t0\t0\t2\t0\t6");
+        assert!(lines[5].starts_with("三、本年度办理结果\t（一）予以公开\t\t2\t1\t"));
+        assert!(lines[6].starts_with("\t（二）部分公开"), "（一） to （七） in one column: {}", lines[6]);
+        assert!(lines[7].starts_with("\t（三）不予公开\t1.属于国家秘密\t"));
+        assert!(lines[8].starts_with("\t\t2."));
+        assert!(lines[23].starts_with("\t（六）其他处理\t\t1\t"));
+        // Every row has the same number of cells: 3 labels and 7 numbers.
+        assert!(lines[3..3 + 23].iter().all(|l| l.split('\t').count() == 10), "{lines:?}");
     }
 
     #[test]

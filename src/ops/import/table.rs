@@ -11,6 +11,11 @@ use anyhow::{Context as _, bail};
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<(usize, Vec<String>)>,
+    /// The file came from Excel (a workbook, GB18030 text, or UTF-8 with a
+    /// byte-order mark): what is written back for it (the rejects) starts
+    /// with a byte-order mark, without which Excel on Chinese Windows reads
+    /// UTF-8 as GB18030 and garbles it.
+    pub from_excel: bool,
 }
 
 /// Reads a ledger by its extension: `.csv`, `.xlsx`/`.xls`/`.ods`, or
@@ -30,14 +35,17 @@ pub fn read(path: &Path) -> anyhow::Result<Table> {
 /// CSV in UTF-8 (with or without Excel's byte-order mark) or, failing
 /// that, GB18030 (what Excel writes on Chinese Windows).
 pub fn read_csv(bytes: &[u8]) -> anyhow::Result<Table> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t).to_owned(),
+    let (text, from_excel) = match std::str::from_utf8(bytes) {
+        Ok(t) => match t.strip_prefix('\u{feff}') {
+            Some(t) => (t.to_owned(), true),
+            None => (t.to_owned(), false),
+        },
         Err(_) => {
             let (t, _, bad) = encoding_rs::GB18030.decode(bytes);
             if bad {
                 bail!("the CSV file is neither UTF-8 nor GB18030 text");
             }
-            t.into_owned()
+            (t.into_owned(), true)
         }
     };
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
@@ -47,7 +55,7 @@ pub fn read_csv(bytes: &[u8]) -> anyhow::Result<Table> {
         let record = record.with_context(|| format!("row {}: not valid CSV", i + 2))?;
         rows.push((i + 2, record.iter().map(|c| c.trim().to_owned()).collect()));
     }
-    Ok(Table { headers, rows })
+    Ok(Table { headers, rows, from_excel })
 }
 
 /// The first sheet of a workbook; date cells become YYYY-MM-DD.
@@ -68,7 +76,7 @@ fn read_sheet(path: &Path) -> anyhow::Result<Table> {
         .map(|(i, r)| (start + i + 1, r.iter().map(cell).collect::<Vec<_>>()))
         .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
         .collect();
-    Ok(Table { headers, rows })
+    Ok(Table { headers, rows, from_excel: true })
 }
 
 /// JSON Lines: one object per row, keyed by the same column names.

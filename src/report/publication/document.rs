@@ -159,7 +159,10 @@ pub fn proactive(r: &proto::Report) -> Vec<Table> {
                 for row in &b.rows {
                     let mut cells = vec![Cell::new(&row.label).left()];
                     cells.extend(
-                        row.values.iter().enumerate().map(|(c, v)| Cell::new(proactive_cell(b, c, *v)).span(span(c), 1)),
+                        row.values
+                            .iter()
+                            .enumerate()
+                            .map(|(c, v)| Cell::new(proactive_cell(b, c, *v)).span(span(c), 1)),
                     );
                     rows.push(cells);
                 }
@@ -177,7 +180,11 @@ pub fn proactive(r: &proto::Report) -> Vec<Table> {
 pub fn applications(r: &proto::Report) -> Table {
     let mut rows = vec![
         vec![Cell::new(BALANCE_NOTE).span(3, 3).left(), Cell::new(APPLICANT_HEADER).span(7, 1)],
-        vec![Cell::new(COLUMNS[0]).span(1, 2), Cell::new(ORGANISATIONS_HEADER).span(5, 1), Cell::new(COLUMNS[6]).span(1, 2)],
+        vec![
+            Cell::new(COLUMNS[0]).span(1, 2),
+            Cell::new(ORGANISATIONS_HEADER).span(5, 1),
+            Cell::new(COLUMNS[6]).span(1, 2),
+        ],
         COLUMNS[1..6].iter().map(|h| Cell::new(*h)).collect(),
     ];
     let body = &r.application_rows;

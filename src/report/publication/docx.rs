@@ -35,7 +35,8 @@ struct Margins {
 /// The fonts by role, each with the one Word substitutes when it is missing
 /// (`w:altName`); LibreOffice picks a Simplified Chinese face by the
 /// document's `w:lang`.
-const FONTS: [(&str, &str); 4] = [("方正小标宋简体", "华文中宋"), ("仿宋_GB2312", "仿宋"), ("黑体", "SimHei"), ("宋体", "SimSun")];
+const FONTS: [(&str, &str); 4] =
+    [("方正小标宋简体", "华文中宋"), ("仿宋_GB2312", "仿宋"), ("黑体", "SimHei"), ("宋体", "SimSun")];
 const TITLE_FONT: &str = FONTS[0].0;
 const BODY_FONT: &str = FONTS[1].0;
 const HEADING_FONT: &str = FONTS[2].0;
@@ -158,7 +159,8 @@ fn table(out: &mut String, t: &Table) {
             if span > 1 {
                 let _ = write!(out, "<w:gridSpan w:val=\"{span}\"/>");
             }
-            let _ = write!(out, "{merge}<w:vAlign w:val=\"center\"/></w:tcPr><w:p><w:pPr><w:pStyle w:val=\"TableText\"/>");
+            let _ =
+                write!(out, "{merge}<w:vAlign w:val=\"center\"/></w:tcPr><w:p><w:pPr><w:pStyle w:val=\"TableText\"/>");
             if keep {
                 out.push_str("<w:keepNext/>");
             }
@@ -199,7 +201,9 @@ fn document_xml(body: &str) -> String {
 
 /// The page number, 4号 宋体, one character in from the outer edge.
 fn footer(side: &str) -> String {
-    let rpr = format!("<w:rPr><w:rFonts w:ascii=\"{TABLE_FONT}\" w:hAnsi=\"{TABLE_FONT}\" w:eastAsia=\"{TABLE_FONT}\"/><w:sz w:val=\"28\"/></w:rPr>");
+    let rpr = format!(
+        "<w:rPr><w:rFonts w:ascii=\"{TABLE_FONT}\" w:hAnsi=\"{TABLE_FONT}\" w:eastAsia=\"{TABLE_FONT}\"/><w:sz w:val=\"28\"/></w:rPr>"
+    );
     let indent = if side == "right" { "w:right=\"280\"" } else { "w:left=\"280\"" };
     format!(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>

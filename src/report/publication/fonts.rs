@@ -27,16 +27,32 @@ impl Role {
     fn families(self) -> (&'static [&'static str], fontdb::Weight) {
         match self {
             Role::Title => (
-                &["FZXiaoBiaoSong-B05S", "方正小标宋简体", "STZhongsong", "华文中宋", "Noto Serif CJK SC", "Source Han Serif SC"],
+                &[
+                    "FZXiaoBiaoSong-B05S",
+                    "方正小标宋简体",
+                    "STZhongsong",
+                    "华文中宋",
+                    "Noto Serif CJK SC",
+                    "Source Han Serif SC",
+                ],
                 fontdb::Weight::BOLD,
             ),
             Role::Body => (
-                &["FangSong_GB2312", "仿宋_GB2312", "FangSong", "仿宋", "STFangsong", "Noto Serif CJK SC", "Source Han Serif SC"],
+                &[
+                    "FangSong_GB2312",
+                    "仿宋_GB2312",
+                    "FangSong",
+                    "仿宋",
+                    "STFangsong",
+                    "Noto Serif CJK SC",
+                    "Source Han Serif SC",
+                ],
                 fontdb::Weight::NORMAL,
             ),
-            Role::Heading => {
-                (&["SimHei", "黑体", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei"], fontdb::Weight::NORMAL)
-            }
+            Role::Heading => (
+                &["SimHei", "黑体", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei"],
+                fontdb::Weight::NORMAL,
+            ),
             Role::Table => (
                 &["SimSun", "宋体", "Noto Serif CJK SC", "Source Han Serif SC", "AR PL UMing CN"],
                 fontdb::Weight::NORMAL,

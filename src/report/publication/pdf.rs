@@ -91,7 +91,10 @@ pub fn pdf(r: &proto::AnnualReport, options: &Options) -> anyhow::Result<Vec<u8>
             .title(r.title.clone())
             .authors(vec![r.agency_name.clone()])
             .description(provenance(&tables))
-            .keywords(vec![format!("log position {}", tables.log_position), format!("log digest {}", tables.log_digest)])
+            .keywords(vec![
+                format!("log position {}", tables.log_position),
+                format!("log digest {}", tables.log_digest),
+            ])
             .language("zh-CN".into())
             .creator("disclosure-ledger".into())
             .creation_date(created),
@@ -112,7 +115,13 @@ fn page_number(n: usize, fonts: &Fonts) -> Item {
     let text = format!("— {n} —");
     let w = fonts.get(Role::Table).width(&text, PAGE_NUMBER);
     let x = if n % 2 == 1 { PAGE_W - RIGHT - PAGE_NUMBER - w } else { LEFT + PAGE_NUMBER };
-    Item::Text { x, baseline: TEXT_BOTTOM + 7.0 * MM + PAGE_NUMBER * ASCENT, role: Role::Table, size: PAGE_NUMBER, text }
+    Item::Text {
+        x,
+        baseline: TEXT_BOTTOM + 7.0 * MM + PAGE_NUMBER * ASCENT,
+        role: Role::Table,
+        size: PAGE_NUMBER,
+        text,
+    }
 }
 
 /// Where the next thing goes.
