@@ -20,6 +20,9 @@ fn every_example_file_the_readme_names_exists() {
             || path.ends_with(".py")
             || path.ends_with(".mjs")
             || path.ends_with(".sh")
+            || path.ends_with(".toml")
+            || path.ends_with(".txt")
+            || path.ends_with(".json")
         {
             named += 1;
             assert!(

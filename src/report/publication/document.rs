@@ -91,10 +91,9 @@ impl Table {
                 }
                 let Some((i, c)) = cells.next() else { break };
                 slots[column] = Slot::Starts(i);
-                for k in column..(column + c.columns).min(width) {
-                    if c.rows > 1 {
-                        covered[k] = Some((r, i, c.rows - 1));
-                    }
+                if c.rows > 1 {
+                    let end = (column + c.columns).min(width);
+                    covered[column..end].fill(Some((r, i, c.rows - 1)));
                 }
                 column += c.columns;
             }
