@@ -319,7 +319,7 @@ impl ReportServiceApi for ReportService {
         async move {
             may_see(&caller, r.scope.as_ref()).map_err(refuse)?;
             let ledger = self.ledger.get().map_err(refuse)?;
-            let report = blocking(move || {
+            let (report, digest, unrecorded) = blocking(move || {
                 let store = ledger.store();
                 let asked = period(r.year, r.period.as_ref())?;
                 let q = query(store, r.scope.as_ref(), asked, r.template, r.review_dating, r.as_of_position)?;
@@ -335,7 +335,6 @@ impl ReportServiceApi for ReportService {
             })
             .await
             .map_err(refuse)?;
-            let (report, digest, unrecorded) = (report.0, report.1, report.2);
             if !report.passed() {
                 // A failed check is a bug in the derivation, never in the data.
                 tracing::error!(checks = ?report.checks, "a derived table failed its checks");

@@ -332,8 +332,10 @@ pub enum Command {
         /// Write the report even if a required section has no text (a draft).
         #[arg(long)]
         allow_missing_text: bool,
-        /// A font file or folder for the PDF, searched before the system's
-        /// fonts (repeatable). Fonts are never downloaded.
+        /// A font file or folder for the PDF, searched with the system's
+        /// fonts (repeatable): the official face of a role (方正小标宋简体,
+        /// 仿宋_GB2312, 黑体, 宋体) found there is used before any fallback.
+        /// Fonts are never downloaded.
         #[arg(long = "font")]
         fonts: Vec<PathBuf>,
     },

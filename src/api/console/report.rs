@@ -105,7 +105,7 @@ pub(super) async fn download(
 /// The finished report: its text and tables as the agency will publish
 /// them, and the downloads.
 fn report_page(session: &Session, agency: &str, year: i32, annual: &proto::AnnualReport, tables: String) -> Markup {
-    use crate::report::publication::{paragraphs, text_of};
+    use crate::report::publication::{paragraphs, sign_off_lines, text_of};
     let t = annual.tables.clone().unwrap_or_default();
     let download =
         |format: &str| format!("/console/report/download?agency={}&year={year}&format={format}", encode(agency));
@@ -159,8 +159,9 @@ fn report_page(session: &Session, agency: &str, year: i32, annual: &proto::Annua
             (PreEscaped(tables))
             (text(proto::ReportSection::Problems))
             (text(proto::ReportSection::Other))
-            @if let Some(t) = text_of(annual, proto::ReportSection::SignOff) {
-                div.sign-off { @for line in t.text.lines() { p { (line) } } }
+            @let sign_off = sign_off_lines(annual);
+            @if !sign_off.is_empty() {
+                div.sign-off { @for line in sign_off { p { (line) } } }
             }
         }
     }

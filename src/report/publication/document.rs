@@ -4,7 +4,7 @@
 //! disagree on what the report says or how its tables are merged.
 
 use crate::domain::codes::ReportSection;
-use crate::report::publication::{Options, paragraphs, proactive_cell, proactive_tables, text_of};
+use crate::report::publication::{Options, paragraphs, proactive_cell, proactive_tables, sign_off_lines, text_of};
 use crate::report::template::{
     APPLICANT_HEADER, BALANCE_NOTE, COLUMNS, HEADING_FOUR, HEADING_THREE, HEADING_TWO, LITIGATION_HEADER,
     ORGANISATIONS_HEADER, REVIEW_BLOCKS, REVIEW_COLUMNS,
@@ -128,11 +128,9 @@ pub fn parts(r: &proto::AnnualReport, options: &Options) -> Vec<Part> {
     out.push(Part::Table(reviews(&tables)));
     text(&mut out, ReportSection::Problems);
     text(&mut out, ReportSection::Other);
-    if let Some(t) = text_of(r, proto::ReportSection::SignOff) {
-        let lines: Vec<String> = t.text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
-        if !lines.is_empty() {
-            out.push(Part::SignOff(lines));
-        }
+    let lines = sign_off_lines(r);
+    if !lines.is_empty() {
+        out.push(Part::SignOff(lines));
     }
     if options.colophon {
         out.push(Part::Colophon(crate::report::publication::colophon(&tables, options)));

@@ -108,10 +108,21 @@ pub struct Fonts {
 }
 
 impl Fonts {
-    /// Finds a face for every role in `paths` (files or folders, searched
-    /// first) and the system's fonts.
+    /// Finds a face for every role among the system's fonts and those in
+    /// `paths` (files or folders): for each role, the first family of its
+    /// list that any of them has (so a path holding an official face makes
+    /// it win over the system's fallbacks).
     pub fn find(paths: &[PathBuf]) -> anyhow::Result<Self> {
-        let mut db = fontdb::Database::new();
+        // The system's fonts are scanned once per process (a console
+        // download must not rescan /usr/share/fonts); fonts installed
+        // later are seen after a restart.
+        static SYSTEM: std::sync::OnceLock<fontdb::Database> = std::sync::OnceLock::new();
+        let system = SYSTEM.get_or_init(|| {
+            let mut db = fontdb::Database::new();
+            db.load_system_fonts();
+            db
+        });
+        let mut db = system.clone();
         for p in paths {
             if p.is_dir() {
                 db.load_fonts_dir(p);
@@ -119,7 +130,6 @@ impl Fonts {
                 db.load_font_file(p).map_err(|e| anyhow::anyhow!("cannot read the font {}: {e}", p.display()))?;
             }
         }
-        db.load_system_fonts();
         let mut faces = HashMap::new();
         for role in Role::ALL {
             let (names, weight) = role.families();

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::publication::{Options, colophon, paragraphs, provenance, text_of};
+use crate::report::publication::{Options, colophon, paragraphs, provenance, sign_off_lines, text_of};
 use crate::report::render::{PRINT_STYLE, column_widths, escape, tables_html};
 use crate::wire::proto;
 
@@ -39,10 +39,11 @@ pub fn html(r: &proto::AnnualReport, options: &Options) -> String {
     out.push_str(&tables_html(&tables));
     text(&mut out, proto::ReportSection::Problems);
     text(&mut out, proto::ReportSection::Other);
-    if let Some(t) = text_of(r, proto::ReportSection::SignOff) {
+    let lines = sign_off_lines(r);
+    if !lines.is_empty() {
         out.push_str("<div class=\"sign-off\">");
-        for line in t.text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let _ = write!(out, "<p>{}</p>", escape(line));
+        for line in lines {
+            let _ = write!(out, "<p>{}</p>", escape(&line));
         }
         out.push_str("</div>\n");
     }

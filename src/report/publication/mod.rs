@@ -67,7 +67,7 @@ pub struct Options {
     pub colophon: bool,
     /// When the document is made: the date of its properties and colophon.
     pub made_at: chrono::DateTime<chrono::Utc>,
-    /// Font files or folders for the PDF, searched before the system's.
+    /// Font files or folders for the PDF, searched with the system's.
     pub font_paths: Vec<PathBuf>,
 }
 
@@ -119,6 +119,12 @@ pub fn period_statement(tables: &proto::Report) -> String {
 
 pub(crate) fn paragraphs(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split("\n\n").map(|p| p.trim().replace('\n', "")).filter(|p| !p.is_empty())
+}
+
+/// The sign-off's lines (the agency, the date), blank ones left out.
+pub(crate) fn sign_off_lines(r: &proto::AnnualReport) -> Vec<String> {
+    text_of(r, proto::ReportSection::SignOff)
+        .map_or_else(Vec::new, |t| t.text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
 }
 
 pub(crate) fn text_of(r: &proto::AnnualReport, section: proto::ReportSection) -> Option<&proto::ReportText> {
