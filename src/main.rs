@@ -17,7 +17,7 @@ async fn main() -> std::process::ExitCode {
     match Cli::parse().run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            disclosure_ledger::cli::say_line(format!("error: {e:#}"));
             // At once, without unwinding: a store that failed to write must
             // not be flushed again on the way out (a failed fsync is never
             // retried), and a runtime blocked on it must not hold the exit.

@@ -82,7 +82,12 @@ impl Token {
     }
 
     pub fn to_proto(&self) -> proto::Token {
-        let ts = |t: DateTime<Utc>| pbjson_types::Timestamp { seconds: t.timestamp(), nanos: 0 };
+        // To the nanosecond, so tokens made in the same second still list in
+        // the order they were made.
+        let ts = |t: DateTime<Utc>| pbjson_types::Timestamp {
+            seconds: t.timestamp(),
+            nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+        };
         proto::Token {
             token_id: self.id.clone(),
             role: self.role.to_proto().into(),
@@ -101,7 +106,9 @@ impl Token {
 
     pub fn from_stored(stored: &proto::StoredToken) -> Result<Self, String> {
         let t = stored.token.as_ref().ok_or("no token")?;
-        let time = |ts: &pbjson_types::Timestamp| DateTime::from_timestamp(ts.seconds, 0).ok_or("bad time");
+        let time = |ts: &pbjson_types::Timestamp| {
+            DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0)).ok_or("bad time")
+        };
         Ok(Self {
             id: t.token_id.clone(),
             role: Role::from_proto(t.role)?,

@@ -25,7 +25,7 @@ pub async fn deadlines(
         d.as_ref().map_or("-".to_owned(), |d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
     };
     let mut token = String::new();
-    let mut count = 0;
+    let mut count = 0u64;
     loop {
         let page = client
             .list_deadlines(proto::ListDeadlinesRequest {
@@ -71,7 +71,7 @@ pub async fn deadlines(
             count += 1;
         }
         if page.next_page_token.is_empty() {
-            eprintln!("{count} applications");
+            say!("{}", super::counted(count, "application"));
             return Ok(());
         }
         token = page.next_page_token;

@@ -169,6 +169,6 @@ pub async fn export(server: &ServerArg, agency: Option<&str>, output: Option<&Pa
         }
     }
     out.flush()?;
-    eprintln!("{n} events exported");
+    say!("{n} events exported");
     Ok(())
 }

@@ -12,6 +12,31 @@ use crate::ops::telemetry::{self, LogFormat};
 use crate::report::render::Format;
 use args::{CalendarCommand, SectionArg, ServeSecurity, ServerArg, TableArgs, TokenCommand};
 
+/// A line for the person at the terminal, on standard error, in one write:
+/// `eprintln!` writes each piece of its format on its own, so a line would be
+/// cut in two by what `| head` prints meanwhile.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        crate::cli::say_line(format!($($arg)*))
+    };
+}
+
+/// `say!`'s one write (what `main` uses for its error line too).
+pub fn say_line(mut line: String) {
+    use std::io::Write as _;
+    line.push('\n');
+    // Nothing to do if the terminal is gone.
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// "1 application", "2 applications": `thing` and its plural in -s.
+pub fn counted(n: impl Into<u64>, thing: &str) -> String {
+    match n.into() {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
+}
+
 pub mod args;
 pub mod backup;
 pub mod calendar;

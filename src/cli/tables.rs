@@ -65,7 +65,7 @@ pub async fn report(
         .report
         .unwrap_or_default();
     for agency in &report.unrecorded_agency_ids {
-        eprintln!("warning: the log holds no event of agency {agency:?} (a mistyped id?): its cells are zeros");
+        say!("warning: the log holds no event of agency {agency:?} (a mistyped id?): its cells are zeros");
     }
     if format == Format::Xlsx {
         let Some(path) = output else { bail!("--format xlsx writes a workbook: give -o FILE.xlsx") };
@@ -80,7 +80,7 @@ pub async fn report(
         if !report.checks_passed {
             bail!("the table failed its checks");
         }
-        eprintln!("wrote {} (log position {})", path.display(), report.log_position);
+        say!("wrote {} (log position {})", path.display(), report.log_position);
         return Ok(());
     }
     let text = match (format, &t.group) {
@@ -99,7 +99,7 @@ pub async fn report(
             report.checks.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.name, c.detail)).collect();
         bail!("the table failed its checks: {}", failed.join("; "));
     }
-    eprintln!("log position {}; all {} checks passed", report.log_position, report.checks.len());
+    say!("log position {}; all {} checks passed", report.log_position, report.checks.len());
     Ok(())
 }
 
@@ -138,7 +138,7 @@ pub async fn cell(
 ) -> anyhow::Result<()> {
     let mut client = reports(server).await?;
     let mut token = String::new();
-    let mut count = 0;
+    let mut count = 0u64;
     loop {
         let page = client
             .list_cell_applications(proto::ListCellApplicationsRequest {
@@ -172,7 +172,7 @@ pub async fn cell(
             count += 1;
         }
         if page.next_page_token.is_empty() {
-            eprintln!("{count} applications (log position {})", page.log_position);
+            say!("{} (log position {})", super::counted(count, "application"), page.log_position);
             return Ok(());
         }
         token = page.next_page_token;
@@ -184,9 +184,9 @@ pub async fn verify(server: &ServerArg, deep: bool) -> anyhow::Result<()> {
     let v =
         reports(server).await?.verify_tallies(proto::VerifyTalliesRequest { deep }).await.map_err(status)?.into_inner();
     println!(
-        "replayed {} events ({} subjects) up to log position {} in {:.2} s ({:.0} events/s)",
-        v.events_replayed,
-        v.subjects,
+        "replayed {} ({}) up to log position {} in {:.2} s ({:.0} events/s)",
+        super::counted(v.events_replayed, "event"),
+        super::counted(v.subjects, "subject"),
         v.log_position,
         v.seconds,
         v.events_replayed as f64 / v.seconds.max(1e-9)
@@ -309,7 +309,7 @@ pub async fn annual_report(
         if !publish.allow_missing_text {
             bail!("{what}; nothing written (--allow-missing-text writes it as a draft)");
         }
-        eprintln!("warning: {what}; written as a draft");
+        say!("warning: {what}; written as a draft");
     }
     let bytes = crate::report::publication::publish(&report, format, &publish.options)?;
     let output = &publish.output;
@@ -429,7 +429,7 @@ pub fn check_table(
     if !failures.is_empty() {
         bail!("{} cells fail their identities", failures.len());
     }
-    eprintln!("all {} checks passed", table.checks.len());
+    say!("all {} checks passed", table.checks.len());
     Ok(())
 }
 
@@ -537,11 +537,7 @@ pub async fn rollup(
             let Some(path) = output else { bail!("--format xlsx writes a workbook: give -o FILE.xlsx") };
             let bytes = crate::report::publication::xlsx::rollup_xlsx(&rollup)?;
             std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!(
-                "wrote {}: a summary sheet, the total, and {} members' sheets",
-                path.display(),
-                rollup.members.len()
-            );
+            say!("wrote {}: a summary sheet, the total, and {} members' sheets", path.display(), rollup.members.len());
         }
         "text" => {
             println!("roll-up of {group}, {} ({} members)", total.period, rollup.members.len());

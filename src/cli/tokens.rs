@@ -35,10 +35,10 @@ pub async fn token(command: crate::cli::args::TokenCommand) -> anyhow::Result<()
                 Some(path) => {
                     crate::api::server::write_secret(&path, &created.secret)
                         .with_context(|| format!("cannot write {}", path.display()))?;
-                    eprintln!("token {} created; its secret is in {}", token.token_id, path.display());
+                    say!("token {} created; its secret is in {}", token.token_id, path.display());
                 }
                 None => {
-                    eprintln!("token {} created; the secret below is shown only now:", token.token_id);
+                    say!("token {} created; the secret below is shown only now:", token.token_id);
                     println!("{}", created.secret);
                 }
             }
@@ -55,28 +55,46 @@ pub async fn token(command: crate::cli::args::TokenCommand) -> anyhow::Result<()
         TokenCommand::List { server } => {
             let mut admin = Remote::connect(&server).await?.admin();
             let mut page_token = String::new();
-            println!("{:<17} {:<7} {:<8} {:<20} scope", "id", "role", "state", "label");
+            let mut tokens = Vec::new();
             loop {
                 let page = admin
                     .list_tokens(proto::ListTokensRequest { page_size: 1000, page_token })
                     .await
                     .map_err(status)?
                     .into_inner();
-                for t in &page.tokens {
-                    let role = proto::Role::try_from(t.role).map(|r| r.as_str_name()).unwrap_or("?");
-                    let role = role.trim_start_matches("ROLE_").to_lowercase();
-                    let state = if t.revoke_time.is_some() { "revoked" } else { "active" };
-                    let mut scope: Vec<String> = t.agency_ids.clone();
-                    scope.extend(t.group_ids.iter().map(|g| format!("group:{g}")));
-                    if t.all_agencies {
-                        scope.push("all agencies".into());
-                    }
-                    println!("{:<17} {:<7} {:<8} {:<20} {}", t.token_id, role, state, t.label, scope.join(","));
-                }
+                tokens.extend(page.tokens);
                 if page.next_page_token.is_empty() {
                     break;
                 }
                 page_token = page.next_page_token;
+            }
+            // The API pages by id (random); people read them oldest first.
+            let created = |t: &proto::Token| t.create_time.map(|c| (c.seconds, c.nanos));
+            tokens.sort_by(|a, b| created(a).cmp(&created(b)).then_with(|| a.token_id.cmp(&b.token_id)));
+            println!("{:<17} {:<7} {:<8} {:<20} {:<20} scope", "id", "role", "state", "label", "created (UTC)");
+            for t in &tokens {
+                let role = proto::Role::try_from(t.role).map(|r| r.as_str_name()).unwrap_or("?");
+                let role = role.trim_start_matches("ROLE_").to_lowercase();
+                let state = if t.revoke_time.is_some() { "revoked" } else { "active" };
+                let mut scope: Vec<String> = t.agency_ids.clone();
+                scope.extend(t.group_ids.iter().map(|g| format!("group:{g}")));
+                if t.all_agencies {
+                    scope.push("all agencies".into());
+                }
+                let created = t
+                    .create_time
+                    .and_then(|c| chrono::DateTime::from_timestamp(c.seconds, 0))
+                    .map(|c| c.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{:<17} {:<7} {:<8} {:<20} {:<20} {}",
+                    t.token_id,
+                    role,
+                    state,
+                    t.label,
+                    created,
+                    scope.join(",")
+                );
             }
         }
     }
