@@ -90,6 +90,10 @@ const ROWS_OF_THREE: [&str; 7] = [
 ];
 
 /// The checks the issue names, on one printed PDF; `what` names it.
+/// Labels of table 三 that must stay on one line wherever they are printed.
+const UNBROKEN: [&str; 6] =
+    ["自然人", "（一）予以公开", "（三）不予公开", "（四）无法提供", "（五）不予处理", "（六）其他处理"];
+
 fn check_printed(pdf: &Path, what: &str) {
     let pages = pages(pdf);
     assert!(pages.len() >= 3, "{what}: the sample report takes several pages ({})", pages.len());
@@ -113,6 +117,12 @@ fn check_printed(pdf: &Path, what: &str) {
                 squashed.contains("申请人情况") && squashed.contains("法人或其他组织") && squashed.contains("勾稽关系"),
                 "{what}: page {n} holds rows of table 三 without its header row\n{page}"
             );
+            // Short labels are never broken inside a word ("不予公/开").
+            // (its first characters, before any break, say it is on the page)
+            let start = |l: &str| l.chars().take(if l.chars().count() > 4 { 4 } else { 2 }).collect::<String>();
+            for label in UNBROKEN.iter().filter(|l| squashed.contains(&start(l))) {
+                assert!(lines.iter().any(|l| l.contains(label)), "{what}: page {n} breaks {label}\n{page}");
+            }
         }
     }
     assert!(pages_with_rows >= 2, "{what}: table 三 runs over two pages in the sample ({pages_with_rows})");

@@ -267,7 +267,9 @@ table.proactive { font-size: 10.5pt; }
 table.proactive, table.reviews { break-inside: avoid; page-break-inside: avoid; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
-th, td { border: 1px solid #000; padding: 2px 3px; text-align: center; vertical-align: middle; font-weight: normal; overflow-wrap: normal; }
+tr.spans { break-inside: auto; page-break-inside: auto; }
+th { text-wrap: balance; }
+th, td { border: 1px solid #000; padding: 2px 2px; text-align: center; vertical-align: middle; font-weight: normal; overflow-wrap: normal; }
 td.label, th.label { text-align: left; }
 th.group, td.num { white-space: nowrap; }
 td.note { text-align: left; }
@@ -285,8 +287,10 @@ p.period { text-align: center; font-size: 10.5pt; }
 /// columns of section 三.
 pub fn column_widths() -> String {
     let mut css = String::from(
-        "col.w-label { width: 34%; } col.w-block { width: 12%; } col.w-group { width: 16%; } \
-         col.w-row { width: 29%; } col.w-value { width: 6.14%; }\n",
+        // As the DOCX and PDF lay section 三 out (publication::document):
+        // 自然人 on one line in an applicant column.
+        "col.w-label { width: 34%; } col.w-block { width: 9%; } col.w-group { width: 15%; } \
+         col.w-row { width: 27%; } col.w-value { width: 7%; }\n",
     );
     for n in 1..=12 {
         let _ = writeln!(css, "col.w-rest{n} {{ width: {:.2}%; }}", 66.0 / n as f64);
@@ -406,7 +410,12 @@ pub fn tables_html_linked(r: &proto::Report, links: Option<&dyn CellLinks>) -> S
     let mut block_open = false;
     let mut last_group = "";
     for row in rows {
-        let _ = write!(out, "<tr data-code=\"{}\">", escape(&row.code));
+        // A row that starts a merged cell may break across pages (the merged
+        // cell then continues on the next), or the whole block would move.
+        let starts_span = (!row.block_label.is_empty() && !block_open)
+            || (!row.group_label.is_empty() && row.group_label != last_group);
+        let class = if starts_span { " class=\"spans\"" } else { "" };
+        let _ = write!(out, "<tr{class} data-code=\"{}\">", escape(&row.code));
         if !row.block_label.is_empty() && !block_open {
             let _ = write!(
                 out,

@@ -211,8 +211,11 @@ pub fn applications(r: &proto::Report) -> Table {
         cells.extend(row.values.iter().map(|v| Cell::new(v.to_string())));
         rows.push(cells);
     }
-    let mut widths = vec![0.12, 0.16, 0.29];
-    widths.extend(std::iter::repeat_n(0.43 / 7.0, 7));
+    // Each applicant column holds 自然人 (three characters of the 9 pt table
+    // face) on one line; the group column （三）不予公开 (seven); the block
+    // column wraps its label by design, as the template does.
+    let mut widths = vec![0.09, 0.15, 0.27];
+    widths.extend(std::iter::repeat_n(0.07, 7));
     Table { widths, rows, header_rows: 3, keep_together: false }
 }
 

@@ -121,7 +121,7 @@ fn table(out: &mut String, t: &Table) {
          <w:insideH w:val=\"single\" w:sz=\"4\" w:space=\"0\" w:color=\"000000\"/>\
          <w:insideV w:val=\"single\" w:sz=\"4\" w:space=\"0\" w:color=\"000000\"/></w:tblBorders>\
          <w:tblLayout w:type=\"fixed\"/>\
-         <w:tblCellMar><w:left w:w=\"40\" w:type=\"dxa\"/><w:right w:w=\"40\" w:type=\"dxa\"/></w:tblCellMar>\
+         <w:tblCellMar><w:left w:w=\"20\" w:type=\"dxa\"/><w:right w:w=\"20\" w:type=\"dxa\"/></w:tblCellMar>\
          </w:tblPr><w:tblGrid>"
     );
     for w in &grid {

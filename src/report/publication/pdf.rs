@@ -35,7 +35,7 @@ const TITLE: f32 = 22.0;
 const PAGE_NUMBER: f32 = 14.0;
 /// The share of the size above the baseline, for the CJK faces used.
 const ASCENT: f32 = 0.88;
-const PAD_X: f32 = 2.5;
+const PAD_X: f32 = 1.5;
 const PAD_Y: f32 = 2.5;
 
 pub fn pdf(r: &proto::AnnualReport, options: &Options) -> anyhow::Result<Vec<u8>> {
@@ -245,7 +245,7 @@ impl Laid {
         let lines_of = |r: usize, column: usize, i: usize| {
             let c = &t.rows[r][i];
             let w = xs[(column + c.columns).min(t.widths.len())] - xs[column] - 2.0 * PAD_X;
-            wrap(face, size, &c.text, w, w).len().max(1) as f32
+            cell_lines(face, size, &c.text, w).len().max(1) as f32
         };
         let mut heights = vec![line + 2.0 * PAD_Y; t.rows.len()];
         // Cells of one row first, then merged cells grow their last row.
@@ -318,7 +318,7 @@ fn table(flow: &mut Flow<'_>, t: &Table) {
                 let w = laid.xs[(column + c.columns).min(t.widths.len())] - x;
                 let items = flow.pages.get_mut(page).expect("a placed page");
                 items.push(Item::Box { x, y: top, w, h: bottom - top });
-                let lines = wrap(face, laid.size, &c.text, w - 2.0 * PAD_X, w - 2.0 * PAD_X);
+                let lines = cell_lines(face, laid.size, &c.text, w - 2.0 * PAD_X);
                 let text_h = lines.len() as f32 * laid.line;
                 let mut y = top + ((bottom - top) - text_h) / 2.0;
                 for text in lines {
@@ -332,6 +332,24 @@ fn table(flow: &mut Flow<'_>, t: &Table) {
         }
     }
     flow.y += LINE / 2.0;
+}
+
+/// A table cell's lines: as few as fit in `width`, and as even as those
+/// few allow, so that 商业企业 breaks as 商业/企业, not 商业企/业.
+fn cell_lines(face: &Face, size: f32, text: &str, width: f32) -> Vec<String> {
+    let lines = wrap(face, size, text, width, width);
+    if lines.len() < 2 {
+        return lines;
+    }
+    let mut target = face.width(text, size) / lines.len() as f32 + 0.01;
+    while target < width {
+        let even = wrap(face, size, text, target, target);
+        if even.len() == lines.len() {
+            return even;
+        }
+        target += size / 2.0;
+    }
+    lines
 }
 
 /// Breaks `text` into lines no wider than `first` (the first line) and
