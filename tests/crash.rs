@@ -42,6 +42,11 @@ async fn retry(
     }
 }
 
+/// The commit log's segment files in a data directory.
+fn commit_log_segments(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir.join(disclosure_ledger::store::wal::DIR)).map_or(0, |d| d.count())
+}
+
 /// Kill cycles per run: at least 50 in CI (`KILL_CYCLES` overrides).
 fn cycles() -> usize {
     std::env::var("KILL_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(50)
@@ -95,9 +100,24 @@ async fn acknowledged_events_survive_sigkill() {
     let mut unanswered: Vec<Vec<proto::Event>> = Vec::new();
     let started = std::time::Instant::now();
     let cycles = cycles();
+    // Kills that found a checkpoint under way (the commit log rotated, its
+    // older segments not yet deleted), and restarts that applied commits
+    // from the log.
+    let (mut during_checkpoint, mut replayed) = (0, 0);
     for cycle in 0..cycles {
-        let process = Process::start(dir.path());
+        let segments = commit_log_segments(dir.path());
+        if segments > 1 {
+            during_checkpoint += 1;
+        }
+        // A checkpoint after nearly every commit in one cycle of three, so
+        // that kills land in flushes and in the log's truncation; every
+        // 20 ms, or the default, in the others.
+        let every = ["1", "20", "500"][cycle % 3];
+        let process = Process::start_with(dir.path(), &[("DISCLOSURE_CHECKPOINT_MS", every)]);
         wait_serving(&process.url).await;
+        if process.log.lock().unwrap().iter().any(|l| l.contains("applied the commit log")) {
+            replayed += 1;
+        }
         let (acked_now, sent_now) = (acked.lock().unwrap().clone(), sent.lock().unwrap().clone());
         check(&process.url, cycle, &acked_now, &sent_now).await;
         // Retrying acknowledged events writes nothing new.
@@ -167,8 +187,11 @@ async fn acknowledged_events_survive_sigkill() {
     let total = whole_log(&process.url).await.len();
     assert_eq!(total, acked.lock().unwrap().len(), "every logged event was acknowledged once");
     process.kill9();
+    assert!(replayed > cycles / 2, "most kills left acknowledged commits only in the commit log ({replayed})");
+    assert!(during_checkpoint > 0, "some kills landed in a checkpoint ({during_checkpoint} of {cycles})");
     println!(
-        "{cycles} SIGKILL cycles, {total} events in the log, {} acknowledged, {} batches sent, {:.1} s",
+        "{cycles} SIGKILL cycles ({during_checkpoint} during a checkpoint, {replayed} restarts applied the commit \
+         log), {total} events in the log, {} acknowledged, {} batches sent, {:.1} s",
         acked.lock().unwrap().len(),
         sent.lock().unwrap().len(),
         started.elapsed().as_secs_f64()

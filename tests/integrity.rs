@@ -3,7 +3,8 @@
 //! binary refuses to start, names the position and exits non-zero; then
 //! `salvage` copies what is intact into a new directory, says what was
 //! lost, and the new store serves it without ever reusing a position; an
-//! edited event breaks the hash chain, at open and in `verify`; a failed
+//! edited event breaks the hash chain, at open and in `verify`; a commit
+//! log that does not read is refused, and salvaged from sled alone; a failed
 //! fsync ends the process non-zero and the restart serves everything that
 //! was acknowledged.
 
@@ -271,8 +272,8 @@ fn edit_first_chunk(ledger: &Ledger) {
     let mut edited = bytes.to_vec();
     let at = find(&edited, b"MARKER-00003").first().copied().expect("the marker is in the first chunk");
     edited[at + 11] = b'4';
-    let mut batch = sled::Batch::default();
-    batch.insert(&disclosure_ledger::store::keys::log(first)[..], edited);
+    let mut batch = disclosure_ledger::store::changes::Changes::default();
+    batch.insert(disclosure_ledger::store::keys::log(first), edited);
     store.commit(batch).unwrap();
 }
 
@@ -374,4 +375,49 @@ async fn a_published_table_names_its_history_and_a_backup_proves_it() {
     let edited = dir.path().join("edited");
     std::fs::write(&edited, bytes).unwrap();
     assert!(check(&edited, Some(&published.log_digest), Some(30)).is_err());
+}
+
+/// 2,000 events: the first 1,000 in sled (a clean stop), the other 1,000
+/// acknowledged into the commit log only (no checkpoint since, then a
+/// SIGKILL); then a byte of the commit log is flipped mid-way.
+async fn store_with_a_damaged_commit_log() -> tempfile::TempDir {
+    let marker = |n: i32| person(&format!("MARKER-{n:05}-{}", "x".repeat(40)), date(2024, 3, 1 + (n % 20)));
+    let mut app = spawn_app().await;
+    for call in 0..50 {
+        app.ok((0..20).map(|i| marker(call * 20 + i)).collect()).await;
+    }
+    let dir = app.stop().await;
+    let p = Process::start_with(dir.path(), &[("DISCLOSURE_CHECKPOINT_MS", "600000")]);
+    wait_serving(&p.url).await;
+    let mut client = LedgerServiceClient::connect(p.url.clone()).await.unwrap();
+    for call in 50..100 {
+        let events = (0..20).map(|i| marker(call * 20 + i)).collect();
+        client.append_events(proto::AppendEventsRequest { events, ..Default::default() }).await.unwrap();
+    }
+    // The record of acknowledgements is synced within a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    p.kill9();
+    let commits = dir.path().join(disclosure_ledger::store::wal::DIR);
+    let segment = std::fs::read_dir(&commits)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::metadata(p).unwrap().len() > 0)
+        .expect("the acknowledged commits are in the commit log");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&segment, bytes).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_damaged_commit_log_is_refused_and_salvage_keeps_what_sled_holds() {
+    let dir = store_with_a_damaged_commit_log().await;
+    let log = refused(dir.path());
+    assert!(log.contains("cannot be proved whole") && log.contains("commit log"), "says why:\n{log}");
+    assert!(log.contains("does not read"), "{log}");
+    assert!(log.contains("disclosure-ledger restore"), "names the way back:\n{log}");
+    // Salvage keeps sled's 1,000 and names the commit log's 1,000 lost.
+    let new = salvaged_and_served(dir.path()).await;
+    drop(new);
 }

@@ -323,7 +323,17 @@ impl Copy {
             }
             let hook = std::panic::take_hook();
             std::panic::set_hook(Box::new(|_| {})); // a panic here is sled's, caught and reported
-            let opened = open_store(&self.work, cache_capacity);
+            let mut opened = open_store(&self.work, cache_capacity);
+            if let Err(crate::store::error::StoreError::Damaged(why)) = &opened
+                && why.starts_with(COMMIT_LOG_DAMAGED)
+            {
+                // A commit log that does not read holds nothing that can be
+                // trusted: salvage goes on from sled alone, and what the log
+                // held is among what the record of acknowledgements names lost.
+                tracing::warn!(error = %why, "the commit log is damaged; salvaging from sled's file alone");
+                std::fs::remove_dir_all(self.work.join(crate::store::wal::DIR))?;
+                opened = open_store(&self.work, cache_capacity);
+            }
             std::panic::set_hook(hook);
             match opened {
                 Ok(store) => Ok(Ok(store)),
@@ -402,6 +412,9 @@ fn copy_tree(from: &Path, to: &Path, cut: Option<u64>) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// How a damaged commit log's error begins ([`crate::store::wal`]).
+const COMMIT_LOG_DAMAGED: &str = "commit log ";
 
 /// Whether `dir` is `store` or lies inside it.
 fn inside(dir: &Path, store: &Path) -> bool {

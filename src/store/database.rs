@@ -4,8 +4,9 @@
 //! [`crate::store::keys`].
 
 use std::fs::File;
-use std::path::Path;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
@@ -14,10 +15,12 @@ use crate::domain::event::Recorded;
 use crate::domain::ids::{AgencyId, EventId};
 use crate::domain::tally::MonthTally;
 use crate::store::bucket;
+use crate::store::changes::Changes;
 use crate::store::chunk::{self, DecodedChunk};
 use crate::store::error::{StoreError, damaged};
 use crate::store::keys;
 use crate::store::loss::Loss;
+use crate::store::wal::Wal;
 
 /// A stretch of the log, as [`Store::log_segment`] reads it.
 pub enum Segment {
@@ -30,18 +33,37 @@ pub enum Segment {
 /// The open store.
 pub struct Store {
     pub(super) db: sled::Db,
+    dir: PathBuf,
     /// The file sled writes its log to; synced after each flush because
     /// sled 0.34's flush uses sync_file_range, which is not durable through
     /// power loss.
     data_file: File,
-    /// Held for writing from a group's apply until it is durable, and for
-    /// reading by whoever must see several keys as of one durable position
-    /// (an agency's tallies): sled's scans are not snapshots.
+    /// Where a commit becomes durable before sled is flushed.
+    wal: Mutex<Log>,
+    /// Held for writing while a group is applied, and for reading by
+    /// whoever must see several keys as of one position (an agency's
+    /// tallies): sled's scans are not snapshots.
     commit_lock: RwLock<()>,
+    /// How often sled is flushed and the commit log cut.
+    checkpoint_every: Duration,
     /// Fault injection for the tests: the sync of the commit after this
     /// many fails (`DISCLOSURE_TEST_FAIL_SYNC_AFTER`), as a disk's would.
     fail_sync_after: Option<std::sync::atomic::AtomicU64>,
 }
+
+/// The commit log and when its current segment began.
+struct Log {
+    wal: Wal,
+    since: Instant,
+}
+
+/// The commit log's size past which a checkpoint is due whatever the time.
+const CHECKPOINT_BYTES: u64 = 8 << 20;
+
+/// The variable that sets how often sled is flushed and the commit log cut
+/// (milliseconds; default 500): more often writes more, less often leaves
+/// more of the log to apply again after a crash.
+pub const CHECKPOINT_MS: &str = "DISCLOSURE_CHECKPOINT_MS";
 
 /// Whether opening failed only because another instance still holds
 /// sled's lock on the directory. sled releases a closed instance's lock
@@ -67,11 +89,33 @@ impl Store {
         // Make the files' directory entries durable once, for a new store.
         data_file.sync_all()?;
         File::open(dir)?.sync_all()?;
+        // What was acknowledged after sled's last checkpoint is in the
+        // commit log: applied again, in order, before anything reads.
+        let (wal, commits, last_segment) = Wal::open(dir)?;
+        if !commits.is_empty() {
+            for changes in &commits {
+                db.apply_batch(changes.to_batch())?;
+            }
+            db.flush()?;
+            data_file.sync_data()?;
+            tracing::info!(commits = commits.len(), "applied the commit log's commits after the last checkpoint");
+        }
+        Wal::remove_through(dir, last_segment)?;
         let fail_sync_after = std::env::var(FAIL_SYNC_AFTER).ok().and_then(|n| n.parse().ok()).map(|n: u64| {
             tracing::warn!(commits = n, "{FAIL_SYNC_AFTER} is set: a commit's sync will fail (a test)");
             std::sync::atomic::AtomicU64::new(n)
         });
-        let store = Self { db, data_file, commit_lock: RwLock::new(()), fail_sync_after };
+        let checkpoint_every =
+            Duration::from_millis(std::env::var(CHECKPOINT_MS).ok().and_then(|n| n.parse().ok()).unwrap_or(500));
+        let store = Self {
+            db,
+            dir: dir.to_path_buf(),
+            data_file,
+            wal: Mutex::new(Log { wal, since: Instant::now() }),
+            commit_lock: RwLock::new(()),
+            checkpoint_every,
+            fail_sync_after,
+        };
         store.move_subjects_into_buckets()?;
         store.upgrade_layout()?;
         Ok(store)
@@ -351,28 +395,42 @@ impl Store {
         Ok(Segment::Events { to, events })
     }
 
-    /// Writes a batch atomically and makes it durable: sled flush, then
-    /// fdatasync of the data file. Only when this returns is anything in the
-    /// batch acknowledged.
-    pub fn commit(&self, batch: sled::Batch) -> Result<(), StoreError> {
-        let _durable = self.commit_lock.write().unwrap_or_else(|e| e.into_inner());
-        let t0 = std::time::Instant::now();
-        self.db.apply_batch(batch)?;
-        let t1 = std::time::Instant::now();
-        self.db.flush()?;
-        let t2 = std::time::Instant::now();
-        if let Some(left) = &self.fail_sync_after
-            && left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 0
+    /// Commits one group: durable in the commit log when this returns (one
+    /// write and one sync), then applied to sled in one atomic batch.
+    pub fn commit(&self, changes: Changes) -> Result<(), StoreError> {
+        let t0 = Instant::now();
+        let mut log = self.wal.lock().unwrap_or_else(|e| e.into_inner());
+        log.wal.append(&changes, self.fail_sync_after.as_ref())?;
+        let t1 = Instant::now();
         {
-            return Err(StoreError::Io(std::io::Error::other("fdatasync failed (injected by the tests)")));
+            let _applying = self.commit_lock.write().unwrap_or_else(|e| e.into_inner());
+            self.db.apply_batch(changes.to_batch())?;
         }
-        self.data_file.sync_data()?;
-        tracing::debug!(
-            apply = (t1 - t0).as_micros() as u64,
-            flush = (t2 - t1).as_micros() as u64,
-            fsync = t2.elapsed().as_micros() as u64,
-            "commit"
-        );
+        tracing::debug!(log = (t1 - t0).as_micros() as u64, apply = t1.elapsed().as_micros() as u64, "commit");
+        Ok(())
+    }
+
+    /// Whether sled should be flushed and the commit log cut: every
+    /// [`CHECKPOINT_MS`], or sooner once the log holds 8 MiB.
+    pub fn checkpoint_due(&self) -> bool {
+        let log = self.wal.lock().unwrap_or_else(|e| e.into_inner());
+        log.wal.written > 0 && (log.wal.written >= CHECKPOINT_BYTES || log.since.elapsed() >= self.checkpoint_every)
+    }
+
+    /// Starts a checkpoint: later commits go to a new segment. Returns the
+    /// last segment the checkpoint covers, for [`Store::finish_checkpoint`].
+    pub fn begin_checkpoint(&self) -> Result<u64, StoreError> {
+        let mut log = self.wal.lock().unwrap_or_else(|e| e.into_inner());
+        let through = log.wal.rotate()?;
+        log.since = Instant::now();
+        Ok(through)
+    }
+
+    /// Makes everything applied so far durable in sled, then deletes the
+    /// commit log's segments up to `through`, whose commits it holds.
+    pub fn finish_checkpoint(&self, through: u64) -> Result<(), StoreError> {
+        self.sync()?;
+        Wal::remove_through(&self.dir, through)?;
         Ok(())
     }
 

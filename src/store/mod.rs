@@ -2,6 +2,8 @@
 //! one sled tree. May use the domain and the wire form, nothing above.
 //!
 //! - [`database`]: the open store, its reads and its one atomic commit;
+//! - [`wal`], [`changes`]: the commit log where a group becomes durable
+//!   before sled is flushed, in the background, at checkpoints;
 //! - [`keys`], [`chunk`], [`bucket`]: how keys and values are laid out;
 //! - [`idempotency`]: the in-memory index of event ids and stream revisions;
 //! - [`chain`], [`journal`], [`proof`]: the log's hash chain, the record of
@@ -59,6 +61,7 @@
 
 pub mod bucket;
 pub mod chain;
+pub mod changes;
 pub mod chunk;
 pub mod database;
 pub mod error;
@@ -70,4 +73,5 @@ pub mod ledger;
 pub mod loss;
 pub mod proof;
 pub mod subjects;
+pub mod wal;
 pub mod writer;

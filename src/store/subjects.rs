@@ -7,6 +7,7 @@ use crate::domain::date::CivilDate;
 use crate::domain::ids::{AgencyId, StreamId, SubjectId};
 use crate::domain::subject::{SubjectRecord, fold_as_of_day};
 use crate::store::bucket;
+use crate::store::changes::Changes;
 use crate::store::database::Store;
 use crate::store::error::{StoreError, damaged};
 use crate::store::keys;
@@ -99,7 +100,7 @@ impl Store {
     /// between its commits.
     pub fn stage_subjects<'r>(
         &self,
-        batch: &mut sled::Batch,
+        batch: &mut Changes,
         subjects: impl IntoIterator<Item = (&'r StreamId, &'r SubjectRecord)>,
     ) -> Result<(), StoreError> {
         // In key order, so that each bucket's updates are one run.
@@ -141,7 +142,7 @@ impl Store {
             if let Some((held, _)) = &holder
                 && held[prefix_len..] != parts[0].0[..]
             {
-                batch.remove(held.clone());
+                batch.remove(held.to_vec());
             }
             for (first, bytes) in parts {
                 let mut part_key = prefix.to_vec();
@@ -309,7 +310,7 @@ mod tests {
                     staged.insert(stream(agencies[*a], subject), r.clone());
                     model.insert((agencies[*a].to_owned(), subject.clone()), r);
                 }
-                let mut batch = sled::Batch::default();
+                let mut batch = Changes::default();
                 store.stage_subjects(&mut batch, &staged).unwrap();
                 store.commit(batch).unwrap();
                 check_buckets(&store);
@@ -360,7 +361,7 @@ mod tests {
         let agency = AgencyId::parse("a").unwrap();
         let write = |ids: &mut dyn Iterator<Item = String>| {
             let staged: HashMap<StreamId, SubjectRecord> = ids.map(|id| (stream("a", &id), record(1, false))).collect();
-            let mut batch = sled::Batch::default();
+            let mut batch = Changes::default();
             store.stage_subjects(&mut batch, &staged).unwrap();
             store.commit(batch).unwrap();
         };

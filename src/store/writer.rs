@@ -23,6 +23,7 @@ use crate::domain::rule::Broken;
 use crate::domain::subject::{SplitOrigin, SubjectRecord, SubjectState, check_correction, fold};
 use crate::domain::tally::{Contribution, MonthTally};
 use crate::store::chain::{CHECKPOINT_EVERY, Chain, Digest};
+use crate::store::changes::Changes;
 use crate::store::chunk::{self, CHUNK};
 use crate::store::database::{Store, encode_tally};
 use crate::store::error::StoreError;
@@ -89,6 +90,16 @@ pub fn run(
     chain: Arc<Mutex<Chain>>,
     failure: watch::Sender<Option<String>>,
 ) {
+    let failure = Arc::new(failure);
+    // Checkpoints run beside the writer: sled's flush never delays a commit.
+    let (checkpoints, due) = std::sync::mpsc::channel::<u64>();
+    let checkpointer = {
+        let (store, failure) = (Arc::clone(&store), Arc::clone(&failure));
+        std::thread::Builder::new()
+            .name("ledger-checkpoint".into())
+            .spawn(move || checkpoint(&store, &due, &failure))
+            .expect("a thread")
+    };
     let mut next = *head.borrow() + 1;
     let mut digest = chain.lock().expect("lock").head().1;
     let mut failed: Option<String> = None;
@@ -118,6 +129,10 @@ pub fn run(
                 },
             },
         };
+        if failed.is_none() {
+            // A checkpoint that failed has stopped the store as well.
+            failed = failure.borrow().clone();
+        }
         if let Some(why) = &failed {
             let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
             continue;
@@ -130,8 +145,8 @@ pub fn run(
             }
             let lost = loss.encode();
             let chained = digest.then(&lost);
-            let mut batch = sled::Batch::default();
-            batch.insert(&keys::lost(loss.first), lost);
+            let mut batch = Changes::default();
+            batch.insert(keys::lost(loss.first).to_vec(), lost.clone());
             if let Err(e) = store.commit(batch) {
                 let why = fail(&e, &failure);
                 let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
@@ -241,6 +256,14 @@ pub fn run(
                 metrics::histogram!("disclosure_commit_seconds").record(committed.as_secs_f64());
                 metrics::gauge!("disclosure_log_head_position").set(last as f64);
                 tracing::debug!(events = count, batches, micros = committed.as_micros() as u64, "group committed");
+                if store.checkpoint_due() {
+                    match store.begin_checkpoint() {
+                        Ok(through) => {
+                            let _ = checkpoints.send(through);
+                        }
+                        Err(e) => failed = Some(fail(&e, &failure)),
+                    }
+                }
             }
             Err(e) => {
                 // What was applied may or may not be on disk, and a failed
@@ -255,13 +278,34 @@ pub fn run(
             }
         }
     }
-    if failed.is_none() {
-        if let Err(e) = store.sync() {
+    drop(checkpoints);
+    let _ = checkpointer.join();
+    if failed.is_none() && failure.borrow().is_none() {
+        // Everything applied made durable in sled, and the commit log cut.
+        if let Err(e) = store.begin_checkpoint().and_then(|through| store.finish_checkpoint(through)) {
             tracing::error!(error = %e, "final sync failed");
         }
         if let Err(e) = journal.sync() {
             tracing::error!(error = %e, "final sync of the journal failed");
         }
+    }
+}
+
+/// Flushes sled and cuts the commit log whenever the writer asks, the
+/// latest request first (earlier ones are covered by it). A checkpoint that
+/// fails stops the store as a failed commit does: its sync is not retried.
+fn checkpoint(store: &Store, due: &std::sync::mpsc::Receiver<u64>, failure: &watch::Sender<Option<String>>) {
+    while let Ok(mut through) = due.recv() {
+        while let Ok(later) = due.try_recv() {
+            through = later;
+        }
+        let started = std::time::Instant::now();
+        if let Err(e) = store.finish_checkpoint(through) {
+            fail(&e, failure);
+            return;
+        }
+        metrics::histogram!("disclosure_checkpoint_seconds").record(started.elapsed().as_secs_f64());
+        tracing::debug!(through, micros = started.elapsed().as_micros() as u64, "checkpoint");
     }
 }
 
@@ -357,8 +401,8 @@ impl<'s> Group<'s> {
 
     /// The group as one sled batch, and the hash chain carried from
     /// `digest` (the digest before the group) over its stored bytes.
-    fn to_batch(&self, mut digest: Digest) -> Result<(sled::Batch, Chained), StoreError> {
-        let mut batch = sled::Batch::default();
+    fn to_batch(&self, mut digest: Digest) -> Result<(Changes, Chained), StoreError> {
+        let mut batch = Changes::default();
         let mut checkpoints = Vec::new();
         for run in self.events.chunks(CHUNK) {
             let mut bytes = Vec::with_capacity(run.len() * 256);
@@ -372,8 +416,8 @@ impl<'s> Group<'s> {
                 chunk::push(&mut bytes, &stored);
                 ids.extend_from_slice(recorded.event.id.as_bytes());
             }
-            batch.insert(&keys::log(run[0].position)[..], bytes);
-            batch.insert(&keys::ids(run[0].position)[..], ids);
+            batch.insert(keys::log(run[0].position).to_vec(), bytes);
+            batch.insert(keys::ids(run[0].position).to_vec(), ids);
         }
         self.store.stage_subjects(&mut batch, &self.subjects)?;
         for ((agency, month), tally) in &self.tallies {
