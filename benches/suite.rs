@@ -56,6 +56,8 @@ const AGENCIES: usize = 50;
 const BIG_SHARE: f64 = 0.2;
 const YEAR: i32 = 2023;
 const INGEST_SHAPES: [(usize, usize); 4] = [(1, 1), (16, 1), (64, 1), (16, 100)];
+/// Applications in each realistic-arrival run (about 2.4 events each).
+const ARRIVAL_APPS: usize = 10_000;
 
 /// The real binary serving a directory, as a child process, with auth on
 /// as in production: appends carry a writer token, reports an admin token.
@@ -541,6 +543,159 @@ async fn service_period_report(
 }
 
 /// An append of `events`, with no expected revisions.
+/// One step of an application as a case system sends it, in business-date
+/// order: its date, the event, and its kind and outcome for PostgreSQL.
+struct Step {
+    on: chrono::NaiveDate,
+    event: proto::Event,
+    kind: i16,
+    outcome: Option<i16>,
+}
+
+/// `apps` applications as case systems record them: a receipt, for one in
+/// five a supplement requested and received, and a conclusion, each step on
+/// its own day; each client's applications merged into business-date order.
+fn arrivals(clients: usize, apps: usize) -> Vec<Vec<Step>> {
+    let mut rng = StdRng::seed_from_u64(2026);
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+    let mut per_client: Vec<Vec<Step>> = (0..clients).map(|_| Vec::new()).collect();
+    for i in 0..apps {
+        let c = i % clients;
+        let agency = format!("ingest-{}", c % 8);
+        let subject = format!("arrival{clients}-{i}");
+        let received = start + chrono::Duration::days(rng.random_range(0..300));
+        let step = |on: chrono::NaiveDate, kind: i16, outcome: Option<i16>, payload| Step {
+            on,
+            event: proto::Event {
+                event_id: uuid::Uuid::new_v4().to_string(),
+                agency_id: agency.clone(),
+                subject_id: subject.clone(),
+                occurred_on: date(on),
+                actor: String::new(),
+                correlation_id: String::new(),
+                payload: Some(payload),
+            },
+            kind,
+            outcome,
+        };
+        let mut steps = vec![step(
+            received,
+            1,
+            None,
+            Payload::ApplicationReceived(proto::ApplicationReceived {
+                applicant_category: 1 + (i % 6) as i32,
+                channel: proto::Channel::Online as i32,
+            }),
+        )];
+        let mut last = received;
+        if rng.random_range(0..5) == 0 {
+            last = received + chrono::Duration::days(2);
+            steps.push(step(last, 2, None, Payload::SupplementRequested(proto::SupplementRequested {})));
+            last += chrono::Duration::days(3);
+            steps.push(step(last, 3, None, Payload::SupplementReceived(proto::SupplementReceived {})));
+        }
+        let concluded = last + chrono::Duration::days(rng.random_range(5..25));
+        steps.push(step(
+            concluded,
+            4,
+            Some(1),
+            Payload::ApplicationConcluded(proto::ApplicationConcluded { outcome: 1 }),
+        ));
+        per_client[c].extend(steps);
+    }
+    // Stable: an application's steps on one day keep their order.
+    for steps in &mut per_client {
+        steps.sort_by_key(|s| s.on);
+    }
+    per_client
+}
+
+/// What one realistic-arrival run measured.
+struct Arrival {
+    ingest: Ingest,
+    events: usize,
+    /// The data directory after a clean stop, in bytes.
+    footprint: u64,
+    /// Bytes the process wrote to disk during the load (`write_bytes`).
+    written: u64,
+}
+
+/// The realistic arrival into a new store of its own: every step sent as
+/// one AppendEvents call, each client waiting for its previous answer.
+async fn service_arrival(dir: &Path, clients: usize, apps: usize) -> Arrival {
+    let (server, _) = Server::start(dir).await;
+    let work = arrivals(clients, apps);
+    let events = work.iter().map(Vec::len).sum();
+    let before = write_bytes(server.child.id());
+    let mut tasks = Vec::new();
+    for steps in work {
+        let mut client = server.ledger().await;
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(steps.len());
+            for s in &steps {
+                let t = Instant::now();
+                client.append_events(append_request(vec![s.event.clone()])).await.unwrap();
+                lat.push(t.elapsed());
+            }
+            (steps.len(), lat)
+        }));
+    }
+    let ingest = collect_ingest(clients, 1, tasks).await;
+    let written = write_bytes(server.child.id()) - before;
+    server.stop();
+    Arrival { ingest, events, footprint: dir_size(dir), written }
+}
+
+/// The same steps into PostgreSQL, one INSERT (its own transaction) each;
+/// the footprint is the table with its indexes.
+async fn pg_arrival(conn: &str, clients: usize, apps: usize) -> (Ingest, u64) {
+    let setup = pg(conn).await;
+    setup
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS arrival_events; {}",
+            PG_SCHEMA.replace("events (", "arrival_events (")
+        ))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for steps in arrivals(clients, apps) {
+        let client = pg(conn).await;
+        let statement = client
+            .prepare(
+                "INSERT INTO arrival_events (event_id, agency_id, subject_id, occurred_on, kind, applicant, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6)",
+            )
+            .await
+            .unwrap();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(steps.len());
+            for s in &steps {
+                let id = uuid::Uuid::parse_str(&s.event.event_id).unwrap();
+                let t = Instant::now();
+                client
+                    .execute(&statement, &[&id, &s.event.agency_id, &s.event.subject_id, &s.on, &s.kind, &s.outcome])
+                    .await
+                    .unwrap();
+                lat.push(t.elapsed());
+            }
+            (steps.len(), lat)
+        }));
+    }
+    let ingest = collect_ingest(clients, 1, tasks).await;
+    let size: i64 = setup.query_one("SELECT pg_total_relation_size('arrival_events')", &[]).await.unwrap().get(0);
+    (ingest, size as u64)
+}
+
+/// Bytes a process has caused to be written to storage (`/proc/PID/io`).
+fn write_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn append_request(events: Vec<proto::Event>) -> proto::AppendEventsRequest {
     proto::AppendEventsRequest { events, expected_revisions: vec![], validate_only: false }
 }
@@ -661,7 +816,7 @@ async fn main() {
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         args.command
     ));
-    say("Durability: every figure is for acknowledgements given only after the data is fsynced (the service: sled flush + fdatasync per group commit; PostgreSQL: fsync=on, synchronous_commit=on, defaults). Clients and server share the same 2 cores over loopback.\n".into());
+    say("Durability: every figure is for acknowledgements given only after the data is fsynced (the service: one commit-log write and fdatasync per group commit, sled flushed at background checkpoints; PostgreSQL: fsync=on, synchronous_commit=on, defaults). Clients and server share the same 2 cores over loopback.\n".into());
 
     // 1. Durable ingest.
     let scratch = tempfile::tempdir().unwrap();
@@ -720,7 +875,46 @@ async fn main() {
         }
     }
     server.stop();
+
+    // 1b. Realistic arrival.
+    say(format!(
+        "\n## 1b. Realistic arrival (one event per call, in business-date order)\n\n{ARRIVAL_APPS} applications as case systems record them: a receipt, for one in five a supplement requested and received, and a conclusion; each client sends its applications' steps in business-date order, one AppendEvents call per event, into a new store of its own; PostgreSQL the same rows, one INSERT each. Footprint: the service's data directory after a clean stop; PostgreSQL's table with its indexes (`pg_total_relation_size`). Written: the service process's `write_bytes` (`/proc/PID/io`) during the load, per event.\n"
+    ));
+    say("| clients | events | service events/s | p50 | p99 | footprint | written per event | PostgreSQL events/s | p50 | p99 | PostgreSQL footprint | rate ÷ PG | footprint ÷ PG |".into());
+    say("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|".into());
+    for clients in [1usize, 16, 64] {
+        if !args.shape.is_empty() && !args.shape.contains(&format!("arrival{clients}")) {
+            continue;
+        }
+        let a = service_arrival(&scratch.path().join(format!("arrival-{clients}")), clients, ARRIVAL_APPS).await;
+        let (pg_cells, ratios) = match &pg_conn {
+            Some(conn) => {
+                let (p, size) = pg_arrival(conn, clients, ARRIVAL_APPS).await;
+                (
+                    format!("{:.0} | {} | {} | {:.1} MB", p.events_per_s, ms(p.p50), ms(p.p99), size as f64 / 1e6),
+                    format!(
+                        "{:.2}× | {:.2}×",
+                        a.ingest.events_per_s / p.events_per_s,
+                        a.footprint as f64 / size as f64
+                    ),
+                )
+            }
+            None => ("- | - | - | -".into(), "- | -".into()),
+        };
+        say(format!(
+            "| {clients} | {} | {:.0} | {} | {} | {:.1} MB | {:.0} B | {pg_cells} | {ratios} |",
+            a.events,
+            a.ingest.events_per_s,
+            ms(a.ingest.p50),
+            ms(a.ingest.p99),
+            a.footprint as f64 / 1e6,
+            a.written as f64 / a.events as f64
+        ));
+    }
     if args.only_ingest {
+        if let Some(path) = &args.out {
+            std::fs::write(path, &out).unwrap();
+        }
         return;
     }
 

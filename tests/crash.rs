@@ -60,7 +60,8 @@ fn batch(cycle: usize, t: usize, i: usize) -> Vec<proto::Event> {
 
 /// After a restart: the log is gapless, holds no event twice, holds every
 /// acknowledged event at its acknowledged position, holds each batch whole
-/// or not at all, and its tallies agree with a replay.
+/// or not at all, and its tallies and every stored application agree with
+/// a replay (`verify --deep`).
 async fn check(url: &str, cycle: usize, acked: &HashMap<String, (u64, proto::Event)>, batches: &[Vec<String>]) {
     let log = whole_log(url).await;
     let positions: Vec<u64> = log.iter().map(|r| r.position).collect();
@@ -82,7 +83,7 @@ async fn check(url: &str, cycle: usize, acked: &HashMap<String, (u64, proto::Eve
     let verified = ReportServiceClient::connect(url.to_owned())
         .await
         .unwrap()
-        .verify_tallies(proto::VerifyTalliesRequest::default())
+        .verify_tallies(proto::VerifyTalliesRequest { deep: true })
         .await
         .unwrap()
         .into_inner();

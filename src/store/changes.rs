@@ -12,6 +12,10 @@ use crate::store::error::{StoreError, damaged};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
     ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// New subject records, merged into their buckets when applied: a
+    /// bucket holds up to 16 KiB of records, so logging the bucket itself
+    /// would cost that much per commit of one event.
+    subjects: Vec<(Vec<u8>, usize, Vec<u8>)>,
 }
 
 impl Changes {
@@ -23,24 +27,43 @@ impl Changes {
         self.ops.push((key.into(), None));
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+    /// A subject's new record: its bucket key, the length of the agency's
+    /// prefix in it, and the encoded record.
+    pub fn subject(&mut self, key: Vec<u8>, prefix: usize, record: Vec<u8>) {
+        self.subjects.push((key, prefix, record));
     }
 
-    /// As one sled batch (a later change of a key wins, as in the log).
+    /// The new subject records, for merging into buckets.
+    pub fn subjects(&self) -> &[(Vec<u8>, usize, Vec<u8>)] {
+        &self.subjects
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty() && self.subjects.is_empty()
+    }
+
+    /// The plain keys as one sled batch (a later change of a key wins, as
+    /// in the log); the subject records are merged by the store.
     pub fn to_batch(&self) -> sled::Batch {
         let mut batch = sled::Batch::default();
+        self.add_to(&mut batch);
+        batch
+    }
+
+    /// Adds the plain keys to a sled batch.
+    pub fn add_to(&self, batch: &mut sled::Batch) {
         for (key, value) in &self.ops {
             match value {
                 Some(value) => batch.insert(key.as_slice(), value.as_slice()),
                 None => batch.remove(key.as_slice()),
             }
         }
-        batch
     }
 
     /// Appends the encoding: a count, then each change as a kind byte (1
-    /// insert, 0 removal), the key and the value behind varint lengths.
+    /// insert, 0 removal), the key and the value behind varint lengths;
+    /// then a count of subject records, each its prefix length, key and
+    /// record.
     pub fn encode(&self, out: &mut Vec<u8>) {
         prost::encoding::encode_varint(self.ops.len() as u64, out);
         for (key, value) in &self.ops {
@@ -51,6 +74,14 @@ impl Changes {
                 prost::encoding::encode_varint(value.len() as u64, out);
                 out.extend_from_slice(value);
             }
+        }
+        prost::encoding::encode_varint(self.subjects.len() as u64, out);
+        for (key, prefix, record) in &self.subjects {
+            prost::encoding::encode_varint(*prefix as u64, out);
+            prost::encoding::encode_varint(key.len() as u64, out);
+            out.extend_from_slice(key);
+            prost::encoding::encode_varint(record.len() as u64, out);
+            out.extend_from_slice(record);
         }
     }
 
@@ -79,10 +110,21 @@ impl Changes {
             };
             ops.push((key, value));
         }
+        let count = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad())?;
+        let mut subjects = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(1 << 16));
+        for _ in 0..count {
+            let prefix = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad())?;
+            let prefix = usize::try_from(prefix).map_err(|_| bad())?;
+            let key = take(&mut bytes)?;
+            if prefix > key.len() {
+                return Err(bad());
+            }
+            subjects.push((key, prefix, take(&mut bytes)?));
+        }
         if !bytes.is_empty() {
             return Err(bad());
         }
-        Ok(Self { ops })
+        Ok(Self { ops, subjects })
     }
 }
 
@@ -96,6 +138,7 @@ mod tests {
         c.insert(b"L\0\0\0\0\0\0\0\x01".to_vec(), vec![7u8; 300]);
         c.remove(b"T-gone".to_vec());
         c.insert(b"empty".to_vec(), Vec::new());
+        c.subject(b"Bagency\0x".to_vec(), 8, vec![1, 2, 3]);
         let mut bytes = Vec::new();
         c.encode(&mut bytes);
         assert_eq!(Changes::decode(&bytes).unwrap(), c);

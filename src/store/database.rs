@@ -92,15 +92,6 @@ impl Store {
         // What was acknowledged after sled's last checkpoint is in the
         // commit log: applied again, in order, before anything reads.
         let (wal, commits, last_segment) = Wal::open(dir)?;
-        if !commits.is_empty() {
-            for changes in &commits {
-                db.apply_batch(changes.to_batch())?;
-            }
-            db.flush()?;
-            data_file.sync_data()?;
-            tracing::info!(commits = commits.len(), "applied the commit log's commits after the last checkpoint");
-        }
-        Wal::remove_through(dir, last_segment)?;
         let fail_sync_after = std::env::var(FAIL_SYNC_AFTER).ok().and_then(|n| n.parse().ok()).map(|n: u64| {
             tracing::warn!(commits = n, "{FAIL_SYNC_AFTER} is set: a commit's sync will fail (a test)");
             std::sync::atomic::AtomicU64::new(n)
@@ -116,6 +107,14 @@ impl Store {
             checkpoint_every,
             fail_sync_after,
         };
+        if !commits.is_empty() {
+            for changes in &commits {
+                store.apply(changes)?;
+            }
+            store.sync()?;
+            tracing::info!(commits = commits.len(), "applied the commit log's commits after the last checkpoint");
+        }
+        Wal::remove_through(dir, last_segment)?;
         store.move_subjects_into_buckets()?;
         store.upgrade_layout()?;
         Ok(store)
@@ -404,9 +403,20 @@ impl Store {
         let t1 = Instant::now();
         {
             let _applying = self.commit_lock.write().unwrap_or_else(|e| e.into_inner());
-            self.db.apply_batch(changes.to_batch())?;
+            self.apply(&changes)?;
         }
         tracing::debug!(log = (t1 - t0).as_micros() as u64, apply = t1.elapsed().as_micros() as u64, "commit");
+        Ok(())
+    }
+
+    /// Applies a commit to sled in one atomic batch: its keys, and its
+    /// subject records merged into the buckets that hold them now.
+    fn apply(&self, changes: &Changes) -> Result<(), StoreError> {
+        let mut buckets = Changes::default();
+        self.stage_encoded(&mut buckets, changes.subjects().to_vec())?;
+        let mut batch = changes.to_batch();
+        buckets.add_to(&mut batch);
+        self.db.apply_batch(batch)?;
         Ok(())
     }
 

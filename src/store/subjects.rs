@@ -103,11 +103,14 @@ impl Store {
         batch: &mut Changes,
         subjects: impl IntoIterator<Item = (&'r StreamId, &'r SubjectRecord)>,
     ) -> Result<(), StoreError> {
+        let staged = subjects.into_iter().map(|(stream, record)| subject_change(stream, record)).collect();
+        self.stage_encoded(batch, staged)
+    }
+
+    /// [`Store::stage_subjects`] of records already encoded, as
+    /// [`subject_change`] gives them (what the commit log keeps).
+    pub fn stage_encoded(&self, batch: &mut Changes, mut staged: Vec<SubjectChange>) -> Result<(), StoreError> {
         // In key order, so that each bucket's updates are one run.
-        let mut staged: Vec<(Vec<u8>, usize, Vec<u8>)> = subjects
-            .into_iter()
-            .map(|(stream, record)| (keys::bucket(stream), 2 + stream.agency.as_str().len(), encode_record(record)))
-            .collect();
         staged.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut i = 0;
         while i < staged.len() {
@@ -228,6 +231,14 @@ impl Iterator for BucketEntries {
             }
         }
     }
+}
+
+/// One subject's new record as the commit log keeps it: its bucket key,
+/// the length of the agency's prefix in it, and the encoded record.
+pub type SubjectChange = (Vec<u8>, usize, Vec<u8>);
+
+pub fn subject_change(stream: &StreamId, record: &SubjectRecord) -> SubjectChange {
+    (keys::bucket(stream), 2 + stream.agency.as_str().len(), encode_record(record))
 }
 
 pub fn encode_record(record: &SubjectRecord) -> Vec<u8> {

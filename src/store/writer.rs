@@ -31,6 +31,7 @@ use crate::store::idempotency::Known;
 use crate::store::journal::{Acknowledged, Journal};
 use crate::store::keys;
 use crate::store::loss::Loss;
+use crate::store::subjects::subject_change;
 
 /// Most events written in one group: bounds the latency a large group adds.
 const MAX_GROUP_EVENTS: usize = 20_000;
@@ -419,7 +420,11 @@ impl<'s> Group<'s> {
             batch.insert(keys::log(run[0].position).to_vec(), bytes);
             batch.insert(keys::ids(run[0].position).to_vec(), ids);
         }
-        self.store.stage_subjects(&mut batch, &self.subjects)?;
+        // Merged into their buckets when applied, after the commit log.
+        for (stream, record) in &self.subjects {
+            let (key, prefix, record) = subject_change(stream, record);
+            batch.subject(key, prefix, record);
+        }
         for ((agency, month), tally) in &self.tallies {
             if tally.is_zero() {
                 batch.remove(keys::tally(agency, *month));
