@@ -57,10 +57,8 @@ struct Log {
     since: Instant,
 }
 
-/// The commit log's size past which a checkpoint is due whatever the time:
-/// most of a segment (a larger commit runs past its end, which only costs
-/// that commit a slower sync).
-const CHECKPOINT_BYTES: u64 = crate::store::wal::SEGMENT_BYTES * 3 / 4;
+/// The commit log's size past which a checkpoint is due whatever the time.
+const CHECKPOINT_BYTES: u64 = 8 << 20;
 
 /// The variable that sets how often sled is flushed and the commit log cut
 /// (milliseconds; default 500): more often writes more, less often leaves
@@ -423,7 +421,7 @@ impl Store {
     }
 
     /// Whether sled should be flushed and the commit log cut: every
-    /// [`CHECKPOINT_MS`], or sooner once the log's segment is 3 MiB full.
+    /// [`CHECKPOINT_MS`], or sooner once the log holds 8 MiB.
     pub fn checkpoint_due(&self) -> bool {
         let log = self.wal.lock().unwrap_or_else(|e| e.into_inner());
         log.wal.written > 0 && (log.wal.written >= CHECKPOINT_BYTES || log.since.elapsed() >= self.checkpoint_every)
@@ -444,12 +442,6 @@ impl Store {
         self.sync()?;
         Wal::remove_through(&self.dir, through)?;
         Ok(())
-    }
-
-    /// The last checkpoint, when the writer has stopped: sled made durable
-    /// and the whole commit log deleted (the next open makes a new one).
-    pub fn close_log(&self) -> Result<(), StoreError> {
-        self.finish_checkpoint(u64::MAX)
     }
 
     /// A guard under which everything read is durable and of one position:

@@ -283,7 +283,7 @@ pub fn run(
     let _ = checkpointer.join();
     if failed.is_none() && failure.borrow().is_none() {
         // Everything applied made durable in sled, and the commit log cut.
-        if let Err(e) = store.close_log() {
+        if let Err(e) = store.begin_checkpoint().and_then(|through| store.finish_checkpoint(through)) {
             tracing::error!(error = %e, "final sync failed");
         }
         if let Err(e) = journal.sync() {
