@@ -4,7 +4,7 @@
 //! [`crate::store::keys`].
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,6 @@ pub enum Segment {
 /// The open store.
 pub struct Store {
     pub(super) db: sled::Db,
-    dir: PathBuf,
     /// The file sled writes its log to; synced after each flush because
     /// sled 0.34's flush uses sync_file_range, which is not durable through
     /// power loss.
@@ -100,7 +99,6 @@ impl Store {
             Duration::from_millis(std::env::var(CHECKPOINT_MS).ok().and_then(|n| n.parse().ok()).unwrap_or(500));
         let store = Self {
             db,
-            dir: dir.to_path_buf(),
             data_file,
             wal: Mutex::new(Log { wal, since: Instant::now() }),
             commit_lock: RwLock::new(()),
@@ -114,7 +112,8 @@ impl Store {
             store.sync()?;
             tracing::info!(commits = commits.len(), "applied the commit log's commits after the last checkpoint");
         }
-        Wal::remove_through(dir, last_segment)?;
+        let older = store.wal.lock().unwrap_or_else(|e| e.into_inner()).wal.take_through(last_segment);
+        older.remove()?;
         store.move_subjects_into_buckets()?;
         store.upgrade_layout()?;
         Ok(store)
@@ -428,19 +427,20 @@ impl Store {
     }
 
     /// Starts a checkpoint: later commits go to a new segment. Returns the
-    /// last segment the checkpoint covers, for [`Store::finish_checkpoint`].
-    pub fn begin_checkpoint(&self) -> Result<u64, StoreError> {
+    /// last segment the checkpoint covers, for [`Store::finish_checkpoint`];
+    /// `None` if it is put off (no file descriptor for the next segment).
+    pub fn begin_checkpoint(&self) -> Option<u64> {
         let mut log = self.wal.lock().unwrap_or_else(|e| e.into_inner());
-        let through = log.wal.rotate()?;
         log.since = Instant::now();
-        Ok(through)
+        log.wal.rotate()
     }
 
     /// Makes everything applied so far durable in sled, then deletes the
     /// commit log's segments up to `through`, whose commits it holds.
     pub fn finish_checkpoint(&self, through: u64) -> Result<(), StoreError> {
         self.sync()?;
-        Wal::remove_through(&self.dir, through)?;
+        let older = self.wal.lock().unwrap_or_else(|e| e.into_inner()).wal.take_through(through);
+        older.remove()?;
         Ok(())
     }
 

@@ -35,10 +35,20 @@ const MAGIC: &[u8; 4] = b"DLW1";
 const HEADER: usize = 12;
 
 /// The open commit log, appended to by the writer thread only.
+///
+/// It holds every file it needs open ahead (its folder, for syncing names,
+/// and the next segment), so that neither a commit nor a checkpoint opens a
+/// file: with the process's file table full of client sockets, a new file
+/// could not be opened, and the store would stop as if the disk had failed.
 pub struct Wal {
     dir: PathBuf,
+    dir_file: File,
     file: File,
     segment: u64,
+    /// The next segment, made ahead; `None` if it could not be made yet.
+    spare: Option<File>,
+    /// The oldest segment not yet deleted.
+    oldest: u64,
     /// Bytes appended to the current segment.
     pub written: u64,
 }
@@ -61,15 +71,12 @@ impl Wal {
                 .map_err(|why| damaged(&format!("commit log {}: {why}", segments[i].1.display())))?;
         }
         let last = segments.last().map_or(0, |(n, _)| *n);
-        let wal = Self::create(dir, last + 1)?;
+        let oldest = segments.first().map_or(last + 1, |(n, _)| *n);
+        let dir_file = File::open(&dir)?;
+        let file = make_segment(&dir, &dir_file, last + 1)?;
+        let spare = Some(make_segment(&dir, &dir_file, last + 2)?);
+        let wal = Self { dir, dir_file, file, segment: last + 1, spare, oldest, written: 0 };
         Ok((wal, commits, last))
-    }
-
-    fn create(dir: PathBuf, segment: u64) -> Result<Self, StoreError> {
-        let file = OpenOptions::new().create_new(true).write(true).open(segment_path(&dir, segment))?;
-        // The new file's name must be durable before a commit in it is.
-        File::open(&dir)?.sync_all()?;
-        Ok(Self { dir, file, segment, written: 0 })
     }
 
     /// Appends one commit and makes it durable: after this returns, the
@@ -97,11 +104,28 @@ impl Wal {
     }
 
     /// Starts a new segment; returns the last one before it, which (with
-    /// every older one) holds only commits already applied to sled.
-    pub fn rotate(&mut self) -> Result<u64, StoreError> {
+    /// every older one) holds only commits already applied to sled. `None`
+    /// if no next segment could be made (no file descriptor free): the
+    /// current one goes on, and a later checkpoint tries again.
+    pub fn rotate(&mut self) -> Option<u64> {
+        let spare = match self.spare.take() {
+            Some(spare) => spare,
+            None => match make_segment(&self.dir, &self.dir_file, self.segment + 1) {
+                Ok(spare) => spare,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot make the commit log's next segment yet; checkpoint put off");
+                    return None;
+                }
+            },
+        };
         let ended = self.segment;
-        *self = Self::create(self.dir.clone(), ended + 1)?;
-        Ok(ended)
+        self.file = spare;
+        self.segment = ended + 1;
+        self.written = 0;
+        self.spare = make_segment(&self.dir, &self.dir_file, self.segment + 1)
+            .inspect_err(|e| tracing::warn!(error = %e, "cannot make the commit log's next segment yet"))
+            .ok();
+        Some(ended)
     }
 
     /// The segment being appended to.
@@ -109,22 +133,53 @@ impl Wal {
         self.segment
     }
 
-    /// Deletes the segments up to `through`: call it only once sled holds
-    /// their commits durably.
-    pub fn remove_through(data_dir: &Path, through: u64) -> Result<usize, StoreError> {
-        let dir = data_dir.join(DIR);
+    /// The segments up to `through`, to delete once sled holds their
+    /// commits durably ([`Wal::remove`]).
+    pub fn take_through(&mut self, through: u64) -> Removal {
+        let through = through.min(self.segment - 1);
+        let first = self.oldest;
+        self.oldest = self.oldest.max(through + 1);
+        Removal {
+            paths: (first..=through).map(|n| segment_path(&self.dir, n)).collect(),
+            dir_file: self.dir_file.try_clone().ok(),
+        }
+    }
+}
+
+/// Segments to delete, taken from the log under its lock and deleted
+/// outside it.
+pub struct Removal {
+    paths: Vec<PathBuf>,
+    /// The folder, to sync the deletions (a clone of the log's handle).
+    dir_file: Option<File>,
+}
+
+impl Removal {
+    pub fn remove(self) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for (n, path) in segments(&dir)? {
-            if n <= through {
-                std::fs::remove_file(path)?;
-                removed += 1;
+        for path in &self.paths {
+            match std::fs::remove_file(path) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
             }
         }
-        if removed > 0 {
-            File::open(&dir)?.sync_all()?;
+        // Deleting needs no sync to be safe (a segment left behind is
+        // applied again, harmlessly); syncing only makes it stick sooner.
+        if removed > 0
+            && let Some(dir) = &self.dir_file
+        {
+            dir.sync_all()?;
         }
         Ok(removed)
     }
+}
+
+/// A new, empty segment whose name is durable.
+fn make_segment(dir: &Path, dir_file: &File, n: u64) -> Result<File, StoreError> {
+    let file = OpenOptions::new().create_new(true).write(true).open(segment_path(dir, n))?;
+    dir_file.sync_all()?;
+    Ok(file)
 }
 
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
@@ -209,8 +264,11 @@ mod tests {
         OpenOptions::new().append(true).open(&newest).unwrap().write_all(&torn).unwrap();
         let (wal, read, last) = Wal::open(dir.path()).unwrap();
         assert_eq!(read, vec![changes(1), changes(2), changes(3)]);
+        let mut wal = wal;
         assert_eq!(wal.segment(), last + 1);
-        assert_eq!(Wal::remove_through(dir.path(), last).unwrap(), 2);
+        // The two written and the rotation's spare (empty), all older than
+        // this open's.
+        assert_eq!(wal.take_through(last).remove().unwrap(), 3);
         let (_, read, _) = Wal::open(dir.path()).unwrap();
         assert!(read.is_empty(), "{read:?}");
     }

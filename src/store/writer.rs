@@ -257,13 +257,10 @@ pub fn run(
                 metrics::histogram!("disclosure_commit_seconds").record(committed.as_secs_f64());
                 metrics::gauge!("disclosure_log_head_position").set(last as f64);
                 tracing::debug!(events = count, batches, micros = committed.as_micros() as u64, "group committed");
-                if store.checkpoint_due() {
-                    match store.begin_checkpoint() {
-                        Ok(through) => {
-                            let _ = checkpoints.send(through);
-                        }
-                        Err(e) => failed = Some(fail(&e, &failure)),
-                    }
+                if store.checkpoint_due()
+                    && let Some(through) = store.begin_checkpoint()
+                {
+                    let _ = checkpoints.send(through);
                 }
             }
             Err(e) => {
@@ -283,7 +280,8 @@ pub fn run(
     let _ = checkpointer.join();
     if failed.is_none() && failure.borrow().is_none() {
         // Everything applied made durable in sled, and the commit log cut.
-        if let Err(e) = store.begin_checkpoint().and_then(|through| store.finish_checkpoint(through)) {
+        let through = store.begin_checkpoint().unwrap_or(u64::MAX);
+        if let Err(e) = store.finish_checkpoint(through) {
             tracing::error!(error = %e, "final sync failed");
         }
         if let Err(e) = journal.sync() {
