@@ -324,9 +324,7 @@ impl Copy {
             let hook = std::panic::take_hook();
             std::panic::set_hook(Box::new(|_| {})); // a panic here is sled's, caught and reported
             let mut opened = open_store(&self.work, cache_capacity);
-            if let Err(crate::store::error::StoreError::Damaged(why)) = &opened
-                && why.starts_with(COMMIT_LOG_DAMAGED)
-            {
+            if let Err(crate::store::error::StoreError::DamagedCommitLog(why)) = &opened {
                 // A commit log that does not read holds nothing that can be
                 // trusted: salvage goes on from sled alone, and what the log
                 // held is among what the record of acknowledgements names lost.
@@ -412,9 +410,6 @@ fn copy_tree(from: &Path, to: &Path, cut: Option<u64>) -> std::io::Result<()> {
     }
     Ok(())
 }
-
-/// How a damaged commit log's error begins ([`crate::store::wal`]).
-const COMMIT_LOG_DAMAGED: &str = "commit log ";
 
 /// Whether `dir` is `store` or lies inside it.
 fn inside(dir: &Path, store: &Path) -> bool {

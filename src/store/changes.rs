@@ -9,13 +9,17 @@
 
 use crate::store::error::{StoreError, damaged};
 
+/// One subject's new record: its bucket key, the length of the agency's
+/// prefix in it, and the encoded record.
+pub type SubjectChange = (Vec<u8>, usize, Vec<u8>);
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
     ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// New subject records, merged into their buckets when applied: a
     /// bucket holds up to 16 KiB of records, so logging the bucket itself
     /// would cost that much per commit of one event.
-    subjects: Vec<(Vec<u8>, usize, Vec<u8>)>,
+    subjects: Vec<SubjectChange>,
 }
 
 impl Changes {
@@ -33,9 +37,11 @@ impl Changes {
         self.subjects.push((key, prefix, record));
     }
 
-    /// The new subject records, for merging into buckets.
-    pub fn subjects(&self) -> &[(Vec<u8>, usize, Vec<u8>)] {
-        &self.subjects
+    /// The plain keys as a sled batch, and the subject records to merge
+    /// into it (taken, not copied).
+    pub fn into_parts(self) -> (sled::Batch, Vec<SubjectChange>) {
+        let batch = self.to_batch();
+        (batch, self.subjects)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -106,11 +106,12 @@ impl Store {
             fail_sync_after,
         };
         if !commits.is_empty() {
-            for changes in &commits {
+            let count = commits.len();
+            for changes in commits {
                 store.apply(changes)?;
             }
             store.sync()?;
-            tracing::info!(commits = commits.len(), "applied the commit log's commits after the last checkpoint");
+            tracing::info!(commits = count, "applied the commit log's commits after the last checkpoint");
         }
         let older = store.wal.lock().unwrap_or_else(|e| e.into_inner()).wal.take_through(last_segment);
         older.remove()?;
@@ -402,7 +403,7 @@ impl Store {
         let t1 = Instant::now();
         {
             let _applying = self.commit_lock.write().unwrap_or_else(|e| e.into_inner());
-            self.apply(&changes)?;
+            self.apply(changes)?;
         }
         tracing::debug!(log = (t1 - t0).as_micros() as u64, apply = t1.elapsed().as_micros() as u64, "commit");
         Ok(())
@@ -410,10 +411,10 @@ impl Store {
 
     /// Applies a commit to sled in one atomic batch: its keys, and its
     /// subject records merged into the buckets that hold them now.
-    fn apply(&self, changes: &Changes) -> Result<(), StoreError> {
+    fn apply(&self, changes: Changes) -> Result<(), StoreError> {
+        let (mut batch, subjects) = changes.into_parts();
         let mut buckets = Changes::default();
-        self.stage_encoded(&mut buckets, changes.subjects().to_vec())?;
-        let mut batch = changes.to_batch();
+        self.stage_encoded(&mut buckets, subjects)?;
         buckets.add_to(&mut batch);
         self.db.apply_batch(batch)?;
         Ok(())

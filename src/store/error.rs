@@ -10,6 +10,10 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("damaged store: {0}")]
     Damaged(String),
+    /// The commit log does not read: what it held
+    /// cannot be trusted, while sled's file may still be intact.
+    #[error("damaged store: commit log {0}")]
+    DamagedCommitLog(String),
     /// A position that was lost to damage and salvaged around: nothing is
     /// there, and the log has no digest at it.
     #[error("{0}; nothing is recorded there")]

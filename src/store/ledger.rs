@@ -56,6 +56,7 @@ impl Ledger {
                         std::thread::sleep(std::time::Duration::from_millis(5));
                     }
                     Err(StoreError::Damaged(why)) => return Err(refuse(&why)),
+                    Err(StoreError::DamagedCommitLog(why)) => return Err(refuse(&format!("commit log {why}"))),
                     opened => return opened,
                 }
             }

@@ -7,7 +7,7 @@ use crate::domain::date::CivilDate;
 use crate::domain::ids::{AgencyId, StreamId, SubjectId};
 use crate::domain::subject::{SubjectRecord, fold_as_of_day};
 use crate::store::bucket;
-use crate::store::changes::Changes;
+use crate::store::changes::{Changes, SubjectChange};
 use crate::store::database::Store;
 use crate::store::error::{StoreError, damaged};
 use crate::store::keys;
@@ -233,10 +233,7 @@ impl Iterator for BucketEntries {
     }
 }
 
-/// One subject's new record as the commit log keeps it: its bucket key,
-/// the length of the agency's prefix in it, and the encoded record.
-pub type SubjectChange = (Vec<u8>, usize, Vec<u8>);
-
+/// One subject's new record as the commit log keeps it.
 pub fn subject_change(stream: &StreamId, record: &SubjectRecord) -> SubjectChange {
     (keys::bucket(stream), 2 + stream.agency.as_str().len(), encode_record(record))
 }

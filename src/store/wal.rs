@@ -68,7 +68,7 @@ impl Wal {
         let newest = contents.iter().rposition(|c| !c.is_empty());
         for (i, bytes) in contents.iter().enumerate() {
             read_records(bytes, Some(i) == newest, &mut commits)
-                .map_err(|why| damaged(&format!("commit log {}: {why}", segments[i].1.display())))?;
+                .map_err(|why| StoreError::DamagedCommitLog(format!("{}: {why}", segments[i].1.display())))?;
         }
         let last = segments.last().map_or(0, |(n, _)| *n);
         let oldest = segments.first().map_or(last + 1, |(n, _)| *n);
@@ -134,7 +134,7 @@ impl Wal {
     }
 
     /// The segments up to `through`, to delete once sled holds their
-    /// commits durably ([`Wal::remove`]).
+    /// commits durably ([`Removal::remove`]).
     pub fn take_through(&mut self, through: u64) -> Removal {
         let through = through.min(self.segment - 1);
         let first = self.oldest;

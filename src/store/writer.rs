@@ -147,7 +147,7 @@ pub fn run(
             let lost = loss.encode();
             let chained = digest.then(&lost);
             let mut batch = Changes::default();
-            batch.insert(keys::lost(loss.first).to_vec(), lost.clone());
+            batch.insert(keys::lost(loss.first), lost);
             if let Err(e) = store.commit(batch) {
                 let why = fail(&e, &failure);
                 let _ = first.reply.send(Err(Rejection::Unavailable(why.clone())));
