@@ -1032,6 +1032,71 @@ async fn main() {
     let drill_ms = median(drill);
     let service_table = service_report(&mut reports, big, YEAR).await;
 
+    // As of an earlier position: near the head, counted back from it (the
+    // subjects moved since are replayed); halfway, from a replay of the log.
+    let head = service_table.log_position;
+    let scope = || Some(proto::ReportScope { scope: Some(proto::report_scope::Scope::AgencyId(big.into())) });
+    let as_of_table = |position: u64| proto::GetReportRequest {
+        scope: scope(),
+        year: YEAR,
+        template: proto::Template::Template2021 as i32,
+        as_of_position: position,
+        ..Default::default()
+    };
+    let near = head.saturating_sub(1000);
+    let mut as_of_v = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let r = reports.get_report(as_of_table(near)).await.unwrap().into_inner().report.unwrap();
+        as_of_v.push(t.elapsed());
+        assert!(r.checks_passed && r.log_position == near);
+    }
+    let mut diff_v = Vec::new();
+    let mut changed = 0;
+    for _ in 0..21 {
+        let t = Instant::now();
+        let d = reports
+            .diff_report(proto::DiffReportRequest {
+                scope: scope(),
+                year: YEAR,
+                template: proto::Template::Template2021 as i32,
+                from_position: near,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        diff_v.push(t.elapsed());
+        changed = d.changes.len();
+    }
+    let mut drill_as_of_v = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        reports
+            .list_cell_applications(proto::ListCellApplicationsRequest {
+                agency_id: big.into(),
+                year: YEAR,
+                row: "1".into(),
+                column: 6,
+                page_size: 1000,
+                as_of_position: near,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        drill_as_of_v.push(t.elapsed());
+    }
+    let halfway = head / 2;
+    let mut halfway_v = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = reports.get_report(as_of_table(halfway)).await.unwrap().into_inner().report.unwrap();
+        halfway_v.push(t.elapsed());
+        assert!(r.checks_passed);
+    }
+    let (as_of_ms, diff_ms, drill_as_of_ms, halfway_ms) =
+        (median(as_of_v), median(diff_v), median(drill_as_of_v), median(halfway_v));
+
     // 3. Full replay.
     let sampler = PeakRss::start(server.child.id());
     let v = reports.verify_tallies(proto::VerifyTalliesRequest::default()).await.unwrap().into_inner();
@@ -1152,6 +1217,19 @@ async fn main() {
     say(format!(
         "| drill-down of cell 1 (予以公开) × 总计, big agency, {drill_count} applications, median of 5 | {} |",
         ms(drill_ms)
+    ));
+    say(format!(
+        "| section 三 + 四, big agency, {YEAR}, as of the head minus 1,000 (position {near}; counted back from the head), median of 21 | {} |",
+        ms(as_of_ms)
+    ));
+    say(format!(
+        "| diff of that table from the head minus 1,000 to now ({changed} cells changed), median of 21 | {} |",
+        ms(diff_ms)
+    ));
+    say(format!("| drill-down of cell 1 × 总计 as of the head minus 1,000, median of 5 | {} |", ms(drill_as_of_ms)));
+    say(format!(
+        "| section 三 + 四, big agency, {YEAR}, as of halfway (position {halfway}; replayed from the start), median of 3 | {} |",
+        ms(halfway_ms)
     ));
     say(format!(
         "| full replay (`verify`): {} events, {} subjects | {:.2} s = {:.0} events/s |",

@@ -4,23 +4,23 @@
 //! earlier log position, by replaying the log. Also drill-down to the applications behind a cell, and the
 //! verification that the tallies equal a full replay.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use crate::domain::codes::ReviewKind;
 use crate::domain::date::Month;
-use crate::domain::event::Recorded;
 use crate::domain::ids::{AgencyId, StreamId, SubjectId};
 use crate::domain::subject::fold;
 use crate::domain::subject::{SubjectRecord, SubjectState};
 use crate::domain::tally::{Contribution, MonthTally};
+use crate::report::as_of::AsOf;
 use crate::report::period::Period;
 use crate::report::replay::{Replay, Replayed};
 use crate::report::tables::{Report, ReviewDating, YearCells};
 use crate::report::template::{ReviewColumn, Row, Template};
-use crate::store::chunk::DecodedChunk;
 use crate::store::database::Store;
 use crate::store::error::StoreError;
+use crate::store::event_cache::EventCache;
 
 /// What to derive.
 #[derive(Clone, Debug)]
@@ -48,20 +48,20 @@ pub enum DeriveError {
 /// The report for a query.
 pub fn report(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
     let previous = q.period.previous();
-    // Now, for whole months, from the month tallies; any other period or
-    // an earlier position, from a replay of the log.
+    // Whole months from the month tallies (now, or counted back to an
+    // earlier position near the head); any other period, or a position
+    // nearer the start, from a replay of the log.
     let months = q.period.whole_months().zip(previous.whole_months());
-    if let (None, Some(((first, last), (before_first, before_last)))) = (q.as_of, months) {
-        let _consistent = store.consistent();
-        let position = store.last_position()?;
+    if let Some(((first, last), (before_first, before_last))) = months
+        && let Some((position, tallies)) = tallies_at(store, q.as_of, &q.agencies)?
+    {
         let mut cells = YearCells::default();
         let mut before = YearCells::default();
         let mut counted = true;
-        for agency in &q.agencies {
-            let tallies = store.tallies(agency)?;
+        for tallies in &tallies {
             match (
-                YearCells::from_tallies(&tallies, first, last, q.dating),
-                YearCells::from_tallies(&tallies, before_first, before_last, q.dating),
+                YearCells::from_tallies(tallies, first, last, q.dating),
+                YearCells::from_tallies(tallies, before_first, before_last, q.dating),
             ) {
                 (Some(c), Some(b)) => {
                     cells.add(&c);
@@ -82,6 +82,47 @@ pub fn report(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
             ));
         }
     }
+    report_by_replay(store, q)
+}
+
+/// One agency's month tallies.
+type Tallies = BTreeMap<Month, MonthTally>;
+
+/// Each agency's month tallies at `as_of` (now if `None`) and the position
+/// they are of; `None` when the position is nearer the start of the log
+/// than the head, where a replay from the start is cheaper.
+fn tallies_at(
+    store: &Store,
+    as_of: Option<u64>,
+    agencies: &[AgencyId],
+) -> Result<Option<(u64, Vec<Tallies>)>, DeriveError> {
+    let (head, at_head) = {
+        let _consistent = store.consistent();
+        let head = store.last_position()?;
+        if as_of.is_some_and(|asked| asked > head || !AsOf::is_cheaper(asked, head)) {
+            (head, None)
+        } else {
+            (head, Some(agencies.iter().map(|a| store.tallies(a)).collect::<Result<Vec<_>, _>>()?))
+        }
+    };
+    let Some(at_head) = at_head else {
+        return match as_of {
+            Some(asked) if asked > head => Err(DeriveError::BeyondHead { asked, head }),
+            _ => Ok(None),
+        };
+    };
+    let Some(asked) = as_of.filter(|p| *p < head) else { return Ok(Some((head, at_head))) };
+    let wanted: HashSet<AgencyId> = agencies.iter().cloned().collect();
+    let back = AsOf::run(store, asked, head, &wanted)?;
+    let then = agencies.iter().zip(at_head).map(|(a, t)| back.tallies(a, t)).collect();
+    Ok(Some((asked, then)))
+}
+
+/// The same report counted subject by subject from a replay of the log up
+/// to the position asked (the head if none): the reference the tallies are
+/// checked against, and the way for any range of days.
+pub fn report_by_replay(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
+    let previous = q.period.previous();
     let asked = match q.as_of {
         Some(p) => p,
         None => {
@@ -94,19 +135,6 @@ pub fn report(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
     let cells = replay.cells_in(&agencies, &q.period, q.dating);
     let before = replay.cells_in(&agencies, &previous, q.dating);
     Ok(Report::for_period(q.agencies.clone(), q.period, q.template, q.dating, asked, &cells, &before))
-}
-
-/// The same report counted subject by subject from a replay of the whole
-/// log (the reference).
-pub fn report_by_replay(store: &Store, q: &ReportQuery) -> Result<Report, DeriveError> {
-    let head = match q.as_of {
-        Some(p) => p,
-        None => {
-            let _consistent = store.consistent();
-            store.last_position()?
-        }
-    };
-    report(store, &ReportQuery { as_of: Some(head), ..q.clone() })
 }
 
 fn replay_as_of(store: &Store, asked: u64, agencies: &[AgencyId]) -> Result<Replay, DeriveError> {
@@ -208,8 +236,9 @@ pub fn cell_review_cases(
 }
 
 /// One page, in subject id order after `after`, of an agency's subjects
-/// that satisfy `counts`: now from the maintained subjects, or as they
-/// stood at a position, from a replay.
+/// that satisfy `counts`: now from the maintained subjects; as they stood
+/// at a position near the head, from the maintained subjects with those
+/// that moved since counted back; nearer the start, from a replay.
 fn cell_subjects(
     store: &Store,
     agency: &AgencyId,
@@ -228,19 +257,36 @@ fn cell_subjects(
         page.push((stream, record));
         true
     };
+    let head = {
+        let _consistent = store.consistent();
+        store.last_position()?
+    };
     let position = match as_of {
+        Some(asked) if asked > head => return Err(DeriveError::BeyondHead { asked, head }),
         None => {
-            let position = {
-                let _consistent = store.consistent();
-                store.last_position()?
-            };
             for item in store.subjects(agency, after) {
                 let (subject, record) = item?;
                 if counts(&record.state) && !push(StreamId { agency: agency.clone(), subject }, record) {
                     break;
                 }
             }
-            position
+            head
+        }
+        Some(asked) if AsOf::is_cheaper(asked, head) => {
+            // The records read must be of the head counted back from: the
+            // writer waits (the work is a few thousand events near the head).
+            let _consistent = store.consistent();
+            let head = store.last_position()?;
+            let back = AsOf::run(store, asked, head, &HashSet::from([agency.clone()]))?;
+            for item in store.subjects(agency, after) {
+                let (subject, record) = item?;
+                let stream = StreamId { agency: agency.clone(), subject };
+                let Some(then) = back.record(&stream, record) else { continue };
+                if counts(&then.state) && !push(stream, then) {
+                    break;
+                }
+            }
+            asked
         }
         Some(asked) => {
             let replay = replay_as_of(store, asked, std::slice::from_ref(agency))?;
@@ -275,48 +321,6 @@ pub struct Verification {
     pub seconds: f64,
 }
 
-/// Reads events by position through a small cache of decoded chunks (a
-/// subject's events usually sit in a few recent chunks).
-struct ChunkReader<'s> {
-    store: &'s Store,
-    chunks: HashMap<u64, DecodedChunk>,
-    order: VecDeque<u64>,
-}
-
-impl<'s> ChunkReader<'s> {
-    const CAPACITY: usize = 512;
-
-    fn new(store: &'s Store) -> Self {
-        Self { store, chunks: HashMap::new(), order: VecDeque::new() }
-    }
-
-    fn event(&mut self, position: u64) -> Result<Recorded, StoreError> {
-        let missing = || StoreError::Damaged(format!("position {position} is referenced but not in the log"));
-        // Most recent first: a subject's events are usually close together.
-        let cached = self
-            .order
-            .iter()
-            .rev()
-            .filter_map(|first| self.chunks.get(first))
-            .find(|(first, entries)| (*first..*first + entries.len() as u64).contains(&position));
-        let (first, entries) = match cached {
-            Some(c) => c,
-            None => {
-                let (first, entries) = self.store.chunk_entries(position)?.ok_or_else(missing)?;
-                if self.order.len() == Self::CAPACITY
-                    && let Some(old) = self.order.pop_front()
-                {
-                    self.chunks.remove(&old);
-                }
-                self.order.push_back(first);
-                self.chunks.entry(first).or_insert((first, entries))
-            }
-        };
-        let entry = entries.get((position - first) as usize).ok_or_else(missing)?;
-        Recorded::decode(entry).map_err(StoreError::Damaged)
-    }
-}
-
 /// Rebuilds every subject and every tally from the raw log and compares
 /// them with the maintained ones: each stored subject's stream is read back
 /// from the log and folded again, every log position must belong to
@@ -327,7 +331,7 @@ pub fn verify(store: &Store) -> Result<Verification, StoreError> {
     let started = Instant::now();
     let _consistent = store.consistent();
     let head = store.last_position()?;
-    let mut reader = ChunkReader::new(store);
+    let mut reader = EventCache::new(store);
     let mut owned = vec![false; head as usize + 1];
     let mut differences = Vec::new();
     let mut rebuilt: BTreeMap<(AgencyId, Month), MonthTally> = BTreeMap::new();

@@ -6,7 +6,8 @@
 //! - [`tables`]: the tables of sections 三 and 四, the carried-over counts,
 //!   and their checks;
 //! - [`proactive_table`]: section 二;
-//! - [`replay`]: the log folded as of any position; [`derivation`]: a
+//! - [`replay`]: the log folded as of any position; [`as_of`]: counted
+//!   back from the head to a recent one; [`derivation`]: a
 //!   report from the store; [`recount`]: every table rebuilt from the raw
 //!   log, fast;
 //! - [`exchange`]: a table in the exchange format (versioned JSON) that
@@ -19,6 +20,7 @@
 //!   report as HTML, DOCX and XLSX.
 
 pub mod annual_report;
+pub mod as_of;
 pub mod derivation;
 pub mod exchange;
 pub mod period;

@@ -5,6 +5,7 @@
 //! - [`wal`], [`changes`]: the commit log where a group becomes durable
 //!   before sled is flushed, in the background, at checkpoints;
 //! - [`keys`], [`chunk`], [`bucket`]: how keys and values are laid out;
+//!   [`event_cache`]: events read back by position, a chunk decoded once;
 //! - [`idempotency`]: the in-memory index of event ids and stream revisions;
 //! - [`chain`], [`journal`], [`proof`]: the log's hash chain, the record of
 //!   what was acknowledged kept apart from sled, and the proof at every
@@ -65,6 +66,7 @@ pub mod changes;
 pub mod chunk;
 pub mod database;
 pub mod error;
+pub mod event_cache;
 pub mod idempotency;
 pub mod journal;
 pub mod keys;
